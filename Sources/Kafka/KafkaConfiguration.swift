@@ -1,0 +1,106 @@
+/// Settings every client shares: where the cluster is and how we name ourselves.
+public struct KafkaClientConfiguration: Sendable {
+    /// `host:port[,host:port...]`.
+    public var bootstrapServers: String
+    /// Shown in broker logs and quotas.
+    public var clientID: String
+    /// Any librdkafka property we do not model (TLS, SASL, tuning). Applied after
+    /// our typed settings, so they can be overridden, except for the few keys the
+    /// delivery guarantees depend on (see the producer and consumer configurations).
+    public var extraProperties: [KafkaProperty]
+    /// How long metadata, watermark and committed-offset queries may take.
+    public var requestTimeout: Duration
+
+    public init(
+        bootstrapServers: String, clientID: String = "regevents",
+        extraProperties: [KafkaProperty] = [], requestTimeout: Duration = .seconds(10)
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.clientID = clientID
+        self.extraProperties = extraProperties
+        self.requestTimeout = requestTimeout
+    }
+
+    var baseProperties: [(String, String)] {
+        [("bootstrap.servers", bootstrapServers), ("client.id", clientID)]
+    }
+}
+
+/// Producer settings. Defaults give the guarantee ingest relies on: a record is
+/// acknowledged only once every in-sync replica has it, exactly once per send.
+public struct KafkaProducerConfiguration: Sendable {
+    public enum Acks: String, Sendable {
+        case all = "all"
+        case leader = "1"
+        case none = "0"
+    }
+
+    public var client: KafkaClientConfiguration
+    public var acks: Acks = .all
+    public var enableIdempotence = true
+    /// How long the producer waits to fill a batch; small keeps ingest latency low.
+    public var linger: Duration = .milliseconds(5)
+    /// Upper bound of one batch, in bytes.
+    public var batchSizeBytes = 1_000_000
+    /// How long a record may wait for its acknowledgement, retries included,
+    /// before its send fails with `_MSG_TIMED_OUT`.
+    public var messageTimeout: Duration = .seconds(30)
+
+    public init(client: KafkaClientConfiguration) {
+        self.client = client
+    }
+
+    var properties: [(String, String)] {
+        client.baseProperties + [
+            ("acks", acks.rawValue),
+            ("enable.idempotence", enableIdempotence ? "true" : "false"),
+            ("linger.ms", String(linger.wholeMilliseconds)),
+            ("batch.size", String(batchSizeBytes)),
+            ("message.timeout.ms", String(max(1, messageTimeout.wholeMilliseconds))),
+        ] + client.extraProperties.map { ($0.key, $0.value) }
+    }
+}
+
+/// Consumer settings. Offsets are never committed behind the application's
+/// back: `enable.auto.commit` and `enable.auto.offset.store` are forced off.
+public struct KafkaConsumerConfiguration: Sendable {
+    public enum OffsetReset: String, Sendable {
+        case earliest, latest
+    }
+
+    public var client: KafkaClientConfiguration
+    /// The consumer group; `nil` for a consumer that only assigns partitions
+    /// itself (as `regevents tail` does) and never commits.
+    public var groupID: String?
+    /// Where a group with no committed offset starts, and where a consumer
+    /// resumes when its committed offset has fallen out of retention.
+    public var autoOffsetReset: OffsetReset = .earliest
+    public var sessionTimeout: Duration = .seconds(10)
+    /// The most records one poll hands to the application at once.
+    public var maxPollRecords = 500
+
+    public init(client: KafkaClientConfiguration, groupID: String?) {
+        self.client = client
+        self.groupID = groupID
+    }
+
+    var properties: [(String, String)] {
+        var properties = client.baseProperties + [
+            ("auto.offset.reset", autoOffsetReset.rawValue),
+            ("session.timeout.ms", String(sessionTimeout.wholeMilliseconds)),
+            ("heartbeat.interval.ms", String(max(100, sessionTimeout.wholeMilliseconds / 4))),
+        ]
+        if let groupID { properties.append(("group.id", groupID)) }
+        properties += client.extraProperties.map { ($0.key, $0.value) }
+        // At-least-once depends on these: only explicit commits move the group.
+        properties += [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]
+        return properties
+    }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,47 @@
+import CRdKafka
+
+/// librdkafka's rebalance callback. It runs inside `rd_kafka_consumer_poll` on
+/// the consumer's poll thread; the opaque is the consumer's partition tracker.
+/// It supports both the eager and the cooperative protocol.
+let rebalanceCallback: @convention(c) (
+    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+) -> Void = { handle, err, partitions, opaque in
+    guard let handle, let opaque else { return }
+    let tracker = Unmanaged<ConsumerPartitionTracker>.fromOpaque(opaque).takeUnretainedValue()
+    let topicPartitions = partitions.map { RDKafkaTopicPartitionList(borrowing: $0).entries().map(\.topicPartition) } ?? []
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+    switch err {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        if cooperative {
+            if let error = rd_kafka_incremental_assign(handle, partitions) { logRebalanceError(error) }
+        } else {
+            rd_kafka_assign(handle, partitions)
+        }
+        tracker.assign(topicPartitions)
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+        // Forget them first: from here on no commit goes out for these.
+        tracker.revocationGate.lock()
+        defer { tracker.revocationGate.unlock() }
+        tracker.revoke(topicPartitions)
+        if cooperative {
+            if let error = rd_kafka_incremental_unassign(handle, partitions) { logRebalanceError(error) }
+        } else {
+            rd_kafka_assign(handle, nil)
+        }
+    default:
+        tracker.revokeAll()
+        rd_kafka_assign(handle, nil)
+    }
+    librdkafkaLogger.info(
+        "Consumer group rebalance",
+        metadata: [
+            "client": "\(String(cString: rd_kafka_name(handle)))",
+            "event": "\(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked")",
+            "partitions": "\(topicPartitions.map(\.description).joined(separator: ","))",
+        ])
+}
+
+private func logRebalanceError(_ error: OpaquePointer) {
+    librdkafkaLogger.error("rebalance assignment failed: \(String(cString: rd_kafka_error_string(error)))")
+    rd_kafka_error_destroy(error)
+}

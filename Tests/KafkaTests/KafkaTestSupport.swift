@@ -1,0 +1,72 @@
+@_spi(Testing) import Kafka
+import Logging
+import Testing
+
+let testLogger: Logger = {
+    var logger = Logger(label: "kafka-tests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// Runs `body` with a fresh embedded cluster, shut down afterwards.
+func withEmbeddedCluster<T>(brokers: Int = 1, _ body: (EmbeddedKafkaCluster) async throws -> T) async throws -> T {
+    let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: testLogger)
+    defer { cluster.shutdown() }
+    return try await body(cluster)
+}
+
+func withProducer<T>(
+    _ cluster: EmbeddedKafkaCluster, configure: (inout KafkaProducerConfiguration) -> Void = { _ in },
+    _ body: (KafkaProducer) async throws -> T
+) async throws -> T {
+    var configuration = KafkaProducerConfiguration(client: cluster.testClientConfiguration)
+    configure(&configuration)
+    let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+    do {
+        let result = try await body(producer)
+        await producer.shutdown()
+        return result
+    } catch {
+        await producer.shutdown()
+        throw error
+    }
+}
+
+func makeGroupConsumer(
+    _ cluster: EmbeddedKafkaCluster, group: String, topics: [String], lossMonitor: DataLossMonitor? = nil
+) throws -> KafkaConsumer {
+    var configuration = KafkaConsumerConfiguration(client: cluster.testClientConfiguration, groupID: group)
+    configuration.sessionTimeout = .seconds(6)
+    let consumer = try KafkaConsumer(configuration: configuration, lossMonitor: lossMonitor, logger: testLogger)
+    try consumer.subscribe(topics)
+    return consumer
+}
+
+/// Polls until `count` records arrived or `limit` passes; what arrived is returned either way.
+func collect(_ consumer: KafkaConsumer, count: Int, limit: Duration = .seconds(30)) async throws -> [KafkaConsumerRecord] {
+    var records: [KafkaConsumerRecord] = []
+    let deadline = ContinuousClock.now + limit
+    while records.count < count, ContinuousClock.now < deadline {
+        records += try await consumer.poll(timeout: .milliseconds(200))
+    }
+    return records
+}
+
+/// Waits until `condition` holds or `limit` passes; returns whether it held.
+func eventually(limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+extension KafkaConsumerRecord {
+    var valueString: String { String(decoding: value, as: UTF8.self) }
+    var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+func record(_ topic: String, key: String?, value: String, headers: [KafkaHeader] = []) -> KafkaProducerRecord {
+    KafkaProducerRecord(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers)
+}

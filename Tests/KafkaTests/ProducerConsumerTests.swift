@@ -1,0 +1,128 @@
+@_spi(Testing) import Kafka
+import Testing
+
+@Suite("Producer and consumer against the embedded cluster")
+struct ProducerConsumerTests {
+    @Test func roundTripKeepsKeysValuesAndHeaders() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 3)
+            let headers = [
+                KafkaHeader(key: "registry", string: "myregistry"), KafkaHeader(key: "empty", value: []),
+                KafkaHeader(key: "null", value: nil),
+            ]
+            let receipt = try await withProducer(cluster) { producer in
+                try await producer.send(record(topic, key: "myregistry/hello-world", value: #"{"action":"push"}"#, headers: headers))
+            }
+            #expect(receipt.topic == topic)
+            #expect(receipt.offset == 0)
+
+            let consumer = try makeGroupConsumer(cluster, group: "round-trip", topics: [topic])
+            let records = try await collect(consumer, count: 1)
+            await consumer.close()
+            let received = try #require(records.first)
+            #expect(records.count == 1)
+            #expect(received.keyString == "myregistry/hello-world")
+            #expect(received.valueString == #"{"action":"push"}"#)
+            #expect(received.partition == receipt.partition)
+            #expect(received.headers == headers)
+            #expect(received.timestampMilliseconds != nil)
+        }
+    }
+
+    @Test func recordsOfOneKeyStayInOrderOnOnePartition() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 4)
+            let keys = ["reg/a", "reg/b", "reg/c"]
+            let records = (0..<300).map { index in record(topic, key: keys[index % 3], value: "\(index)") }
+            let receipts = try await withProducer(cluster) { try await $0.send(contentsOf: records) }
+            #expect(receipts.count == 300)
+
+            let consumer = try makeGroupConsumer(cluster, group: "order", topics: [topic])
+            let received = try await collect(consumer, count: 300)
+            await consumer.close()
+            #expect(received.count == 300)
+            for key in keys {
+                let ofKey = received.filter { $0.keyString == key }
+                #expect(Set(ofKey.map(\.partition)).count == 1, "key \(key) spread over partitions")
+                let values = ofKey.map { Int($0.valueString)! }
+                #expect(values == values.sorted(), "key \(key) out of order")
+                #expect(values.count == 100)
+            }
+        }
+    }
+
+    @Test func twoGroupMembersSplitThePartitions() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 4)
+            let first = try makeGroupConsumer(cluster, group: "split", topics: [topic])
+            let second = try makeGroupConsumer(cluster, group: "split", topics: [topic])
+            // Both must poll to take part in the rebalance.
+            let split = try await eventually {
+                async let a = first.poll(timeout: .milliseconds(100))
+                async let b = second.poll(timeout: .milliseconds(100))
+                _ = try await (a, b)
+                return first.assignment.count == 2 && second.assignment.count == 2
+            }
+            #expect(split)
+            #expect(first.assignment.isDisjoint(with: second.assignment))
+            #expect(first.assignment.union(second.assignment).count == 4)
+
+            let records = (0..<40).map { record(topic, key: "k\($0)", value: "\($0)") }
+            _ = try await withProducer(cluster) { try await $0.send(contentsOf: records) }
+            var seen: [KafkaConsumerRecord] = []
+            _ = try await eventually {
+                async let a = first.poll(timeout: .milliseconds(100))
+                async let b = second.poll(timeout: .milliseconds(100))
+                let (fromFirst, fromSecond) = try await (a, b)
+                for record in fromFirst { #expect(first.assignment.contains(record.topicPartition)) }
+                for record in fromSecond { #expect(second.assignment.contains(record.topicPartition)) }
+                seen += fromFirst + fromSecond
+                return seen.count >= 40
+            }
+            #expect(Set(seen.map(\.valueString)).count == 40)
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test func restartResumesAfterTheCommittedOffset() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 2)
+            let firstBatch = (0..<20).map { record(topic, key: "k\($0 % 5)", value: "first-\($0)") }
+            let secondBatch = (0..<20).map { record(topic, key: "k\($0 % 5)", value: "second-\($0)") }
+            try await withProducer(cluster) { producer in
+                _ = try await producer.send(contentsOf: firstBatch)
+            }
+
+            let consumer = try makeGroupConsumer(cluster, group: "resume", topics: [topic])
+            let before = try await collect(consumer, count: 20)
+            #expect(before.count == 20)
+            let committed = try await consumer.commit(before.map(KafkaCommitOffset.init(after:)))
+            #expect(!committed.isEmpty)
+            await consumer.close()
+
+            try await withProducer(cluster) { producer in
+                _ = try await producer.send(contentsOf: secondBatch)
+            }
+            let restarted = try makeGroupConsumer(cluster, group: "resume", topics: [topic])
+            let after = try await collect(restarted, count: 20)
+            // Nothing more should come: wait one more poll round to be sure.
+            let extra = try await restarted.poll(timeout: .milliseconds(500))
+            await restarted.close()
+            #expect(Set(after.map(\.valueString)) == Set(secondBatch.map { String(decoding: $0.value, as: UTF8.self) }))
+            #expect(extra.isEmpty)
+        }
+    }
+
+    @Test func commitOfAPartitionNotOwnedIsSkipped() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 1)
+            let consumer = try makeGroupConsumer(cluster, group: "not-owned", topics: [topic])
+            #expect(try await eventually { _ = try await consumer.poll(timeout: .milliseconds(100)); return !consumer.assignment.isEmpty })
+            let foreign = KafkaCommitOffset(topicPartition: KafkaTopicPartition(topic: "other-topic", partition: 0), offset: 5)
+            let committed = try await consumer.commit([foreign])
+            #expect(committed.isEmpty)
+            await consumer.close()
+        }
+    }
+}
