@@ -27,7 +27,7 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         brokerCount = brokers
         self.logger = logger
         // The mock cluster lives on a handle of its own that nobody produces with.
-        client = try RDKafkaClient.make(kind: .producer, properties: [("client.id", "regevents-embedded-cluster")])
+        client = try RDKafkaClient.make(kind: .producer, properties: [("client.id", "regevents-embedded-cluster"), ("log_level", "4")])
         guard let pointer = client.withHandle({ rd_kafka_mock_cluster_new($0, Int32(brokers)) }) else {
             throw KafkaError.make(.cluster, reason: "librdkafka could not start its mock cluster")
         }

@@ -90,7 +90,9 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("session.timeout.ms", String(sessionTimeout.wholeMilliseconds)),
             ("heartbeat.interval.ms", String(max(100, sessionTimeout.wholeMilliseconds / 4))),
         ]
-        if let groupID { properties.append(("group.id", groupID)) }
+        // librdkafka wants a group id even to assign partitions by hand; a
+        // reader outside any group gets a throwaway one and never commits.
+        properties.append(("group.id", groupID ?? "regevents-reader-\(UInt64.random(in: 0...UInt64.max))"))
         properties += client.extraProperties.map { ($0.key, $0.value) }
         // At-least-once depends on these: only explicit commits move the group.
         properties += [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]

@@ -1,0 +1,71 @@
+import Hummingbird
+import Kafka
+import Logging
+import Prometheus
+import RegistryEvents
+import ServiceLifecycle
+
+/// What the routes need, built once at start-up.
+public struct ServerDependencies: Sendable {
+    public let configuration: ServerConfiguration
+    public let connection: KafkaConnection
+    public let producer: KafkaProducer
+    public let metrics: PrometheusCollectorRegistry
+
+    public init(
+        configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
+        metrics: PrometheusCollectorRegistry
+    ) {
+        self.configuration = configuration
+        self.connection = connection
+        self.producer = producer
+        self.metrics = metrics
+    }
+
+    public var info: ServerInfo {
+        ServerInfo(
+            version: configuration.version, bootstrapServers: connection.bootstrapServers,
+            embedded: connection.isEmbedded, layout: configuration.layout)
+    }
+}
+
+/// The router: every route of the API, JSON errors for everything else.
+public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: MetricsMiddleware())
+    HealthController(producer: dependencies.producer).addRoutes(to: router)
+    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
+    let v1 = router.group("v1")
+    InfoController(info: dependencies.info).addRoutes(to: v1)
+    KafkaTopicsController(connection: dependencies.connection, layout: dependencies.configuration.layout)
+        .addRoutes(to: v1)
+    return router
+}
+
+/// The whole server as one application: the HTTP server plus the Kafka
+/// clients and the embedded cluster as services. Shutdown runs in reverse:
+/// HTTP stops taking requests, the producer flushes, then the cluster stops.
+///
+/// - Parameter onListening: told the bound address once the server accepts
+///   connections (the real port when the configuration asked for port 0).
+public func buildApplication(
+    _ dependencies: ServerDependencies, logger: Logger,
+    onListening: @escaping @Sendable (String) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    var services: [any Service] = []
+    if let cluster = dependencies.connection.embeddedCluster { services.append(cluster) }
+    services.append(dependencies.producer)
+    let listen = dependencies.configuration.listen
+    return Application(
+        router: buildRouter(dependencies),
+        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "regevents"),
+        services: services,
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? listen.port
+            await onListening(ListenAddress(host: listen.host, port: port).description)
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,131 @@
+import Kafka
+import Logging
+import RegistryEvents
+
+/// Everything `regevents serve` is told, validated at the edge: a bad value
+/// fails before anything starts, naming its flag.
+public struct ServerConfiguration: Sendable {
+    public var listen: ListenAddress
+    public var dataDirectory: String
+    /// `nil` starts the embedded (in-memory, volatile) cluster.
+    public var kafkaBrokers: String?
+    public var kafkaProperties: [KafkaProperty]
+    public var topicPrefix: String
+    public var partitions: Int
+    public var replicationFactor: Int
+    /// Brokers of the embedded cluster.
+    public var embeddedBrokers: Int
+    /// How long start-up waits for the cluster to answer.
+    public var kafkaStartupTimeout: Duration
+    public var version: String
+
+    public init(
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",
+        kafkaBrokers: String? = nil, kafkaProperties: [KafkaProperty] = [], topicPrefix: String = TopicLayout.defaultPrefix,
+        partitions: Int = 6, replicationFactor: Int = 1, embeddedBrokers: Int = 1,
+        kafkaStartupTimeout: Duration = .seconds(15), version: String = RegistryEventsVersion.current
+    ) {
+        self.listen = listen
+        self.dataDirectory = dataDirectory
+        self.kafkaBrokers = kafkaBrokers
+        self.kafkaProperties = kafkaProperties
+        self.topicPrefix = topicPrefix
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.embeddedBrokers = embeddedBrokers
+        self.kafkaStartupTimeout = kafkaStartupTimeout
+        self.version = version
+    }
+
+    public var layout: TopicLayout { TopicLayout(prefix: topicPrefix) }
+
+    /// Checks what a flag parser cannot; the error names the flag.
+    public func validate() throws(ConfigurationError) {
+        guard (1...1000).contains(partitions) else {
+            throw ConfigurationError(flag: "--partitions", message: "must be between 1 and 1000, got \(partitions)")
+        }
+        guard (1...16).contains(replicationFactor) else {
+            throw ConfigurationError(flag: "--replication-factor", message: "must be between 1 and 16, got \(replicationFactor)")
+        }
+        guard TopicLayout.isValidPrefix(topicPrefix) else {
+            throw ConfigurationError(
+                flag: "--topic-prefix",
+                message: "\"\(topicPrefix)\" is not a Kafka topic name: use letters, digits, '.', '_' and '-'")
+        }
+        if let kafkaBrokers {
+            try BrokerList.validate(kafkaBrokers)
+        }
+        if kafkaBrokers == nil && replicationFactor > embeddedBrokers {
+            throw ConfigurationError(
+                flag: "--replication-factor",
+                message: "\(replicationFactor) exceeds the embedded cluster's \(embeddedBrokers) broker(s)")
+        }
+    }
+}
+
+public enum RegistryEventsVersion {
+    public static let current = "0.1.0"
+}
+
+/// A configuration value that cannot work, with the flag that set it.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let flag: String
+    public let message: String
+
+    public init(flag: String, message: String) {
+        self.flag = flag
+        self.message = message
+    }
+
+    public var description: String { "\(flag): \(message)" }
+}
+
+/// `host:port` to listen on; port 0 asks the system for a free port.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port`, `[v6]:port` or `:port` (all interfaces).
+    public init(parsing text: String) throws(ConfigurationError) {
+        let fail = ConfigurationError(flag: "--listen", message: "expected host:port (e.g. 127.0.0.1:8080), got \"\(text)\"")
+        guard let colon = text.lastIndex(of: ":") else { throw fail }
+        var host = String(text[..<colon])
+        let portText = text[text.index(after: colon)...]
+        guard let port = Int(portText), (0...65535).contains(port) else { throw fail }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard !host.contains(" "), !host.contains("/") else { throw fail }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public var isLoopback: Bool { host == "127.0.0.1" || host == "::1" || host == "localhost" }
+}
+
+enum BrokerList {
+    static func validate(_ brokers: String) throws(ConfigurationError) {
+        let entries = brokers.split(separator: ",", omittingEmptySubsequences: false)
+        for entry in entries {
+            let trimmed = entry.trimmingSpaces
+            let hostPort = trimmed.split(separator: "://").last.map(String.init) ?? trimmed
+            guard let colon = hostPort.lastIndex(of: ":"), colon != hostPort.startIndex,
+                let port = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(port)
+            else {
+                throw ConfigurationError(
+                    flag: "--kafka-brokers", message: "expected host:port[,host:port...], got \"\(brokers)\"")
+            }
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

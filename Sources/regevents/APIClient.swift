@@ -1,0 +1,57 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The CLI's client of the RegistryEvents HTTP API. A failing call becomes a
+/// `CommandFailure` carrying the server's own error message.
+struct APIClient {
+    let baseURL: String
+    var timeout: TimeAmount = .seconds(30)
+
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let data = try await send(method: .GET, path: path)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw CommandFailure(message: "unexpected answer from \(baseURL)\(path): \(error)")
+        }
+    }
+
+    func send(method: HTTPMethod, path: String, body: Data? = nil) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        } catch {
+            throw CommandFailure(message: "cannot reach the server at \(baseURL) (is `regevents serve` running? set --server or REGEVENTS_SERVER): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        let data = Data(buffer: bytes)
+        guard (200..<300).contains(response.status.code) else {
+            throw CommandFailure(message: Self.errorMessage(status: Int(response.status.code), data: data))
+        }
+        return data
+    }
+
+    /// The `message` of a `{"error":{"code","message"}}` body, or the status.
+    static func errorMessage(status: Int, data: Data) -> String {
+        struct ErrorBody: Decodable {
+            struct Inner: Decodable {
+                let code: String
+                let message: String
+            }
+            let error: Inner
+        }
+        if let body = try? JSONDecoder().decode(ErrorBody.self, from: data) {
+            return "\(body.error.message) (HTTP \(status) \(body.error.code))"
+        }
+        return "HTTP \(status): \(String(decoding: data.prefix(500), as: UTF8.self))"
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Regevents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regevents",
+        abstract: "RegistryEvents: container registry events on Kafka, delivered as ACR webhooks and Event Grid subscriptions.",
+        version: "0.1.0",
+        subcommands: [ServeCommand.self, BrokerCommand.self, TopicsCommand.self, TailCommand.self]
+    )
+}
