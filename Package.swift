@@ -79,6 +79,7 @@ let package = Package(
             dependencies: [
                 "regevents",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

@@ -9,6 +9,16 @@ struct APIClient {
     let baseURL: String
     var timeout: TimeAmount = .seconds(30)
 
+    /// One client for the process's few calls. A refused connection fails at
+    /// once instead of being retried until the deadline: the server is down.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(5)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
         let data = try await send(method: .GET, path: path)
         do {
@@ -28,7 +38,7 @@ struct APIClient {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            response = try await Self.client.execute(request, timeout: timeout)
         } catch {
             throw CommandFailure(message: "cannot reach the server at \(baseURL) (is `regevents serve` running? set --server or REGEVENTS_SERVER): \(error)")
         }

@@ -37,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Replication factor of topics this server creates (env REGEVENTS_REPLICATION_FACTOR; default 1).")
     var replicationFactor: Int?
 
+    @Option(help: "Seconds start-up waits for Kafka to answer (env REGEVENTS_KAFKA_STARTUP_TIMEOUT; default 15).")
+    var kafkaStartupTimeout: Int?
+
     @Option(help: "Brokers of the embedded cluster (default 1).")
     var embeddedBrokers: Int = 1
 
@@ -102,6 +105,12 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.replicationFactor = try replicationFactor
                 ?? integerFromEnvironment("REGEVENTS_REPLICATION_FACTOR", flag: "--replication-factor") ?? 1
             configuration.embeddedBrokers = embeddedBrokers
+            let timeout = try kafkaStartupTimeout
+                ?? integerFromEnvironment("REGEVENTS_KAFKA_STARTUP_TIMEOUT", flag: "--kafka-startup-timeout") ?? 15
+            guard (1...600).contains(timeout) else {
+                throw ConfigurationError(flag: "--kafka-startup-timeout", message: "must be 1 to 600 seconds, got \(timeout)")
+            }
+            configuration.kafkaStartupTimeout = .seconds(timeout)
             guard (1...16).contains(embeddedBrokers) else {
                 throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
             }

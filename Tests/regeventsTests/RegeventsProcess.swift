@@ -1,0 +1,162 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The real `regevents` binary, started as a child process, with its standard
+/// output read line by line so a test can wait for what it announces.
+final class RegeventsProcess: Sendable {
+    private let process: Process
+    private let lines = Locked<[String]>([])
+    private let errorText = Locked<String>("")
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["REGEVENTS_BINARY"] { return URL(fileURLWithPath: path) }
+        // The test bundle sits next to the products of the same build.
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let sibling = bundle.appendingPathComponent("regevents")
+        if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/regevents")
+    }
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["REGEVENTS_LOG_LEVEL"] = env["REGEVENTS_LOG_LEVEL"] ?? "warning"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        let lines = self.lines
+        let pending = Locked("")
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
+            pending.withLock { buffer in
+                buffer += String(decoding: data, as: UTF8.self)
+                while let newline = buffer.firstIndex(of: "\n") {
+                    let line = String(buffer[..<newline])
+                    buffer.removeSubrange(...newline)
+                    lines.withLock { $0.append(line) }
+                }
+            }
+        }
+        let errorText = self.errorText
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
+            errorText.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    var output: [String] { lines.withLock { $0 } }
+    var standardError: String { errorText.withLock { $0 } }
+    var isRunning: Bool { process.isRunning }
+    var processIdentifierForCleanup: Int32 { process.processIdentifier }
+
+    /// Waits for a line of standard output containing `text`.
+    func waitForLine(containing text: String, limit: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let line = output.first(where: { $0.contains(text) }) { return line }
+            if !process.isRunning, output.first(where: { $0.contains(text) }) == nil {
+                throw ProcessFailure("regevents exited (\(process.terminationStatus)) before printing \"\(text)\"; stderr: \(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessFailure("no line containing \"\(text)\" within \(limit); output: \(output); stderr: \(standardError)")
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status.
+    @discardableResult
+    func stop(_ signal: Int32 = SIGTERM, limit: Duration = .seconds(30)) async throws -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return try await waitForExit(limit: limit)
+    }
+
+    func waitForExit(limit: Duration = .seconds(60)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw ProcessFailure("regevents did not exit within \(limit)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the pipes drain what was written just before exit.
+        try await Task.sleep(for: .milliseconds(50))
+        return process.terminationStatus
+    }
+
+    /// Runs a short command to completion and returns (status, stdout lines, stderr).
+    static func run(_ arguments: [String], environment: [String: String] = [:], limit: Duration = .seconds(60))
+        async throws -> (status: Int32, output: [String], errors: String)
+    {
+        let process = try RegeventsProcess(arguments, environment: environment)
+        let status = try await process.waitForExit(limit: limit)
+        return (status, process.output, process.standardError)
+    }
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A running `regevents serve` on the embedded cluster, on a free port.
+struct RunningServer {
+    let process: RegeventsProcess
+    let baseURL: String
+    let bootstrapServers: String
+    let dataDirectory: URL
+
+    static func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws -> RunningServer {
+        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-e2e-\(UUID().uuidString)")
+        let process = try RegeventsProcess(
+            ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDirectory.path] + extraArguments, environment: environment)
+        let listening = try await process.waitForLine(containing: "listening on http://")
+        let baseURL = String(listening[listening.range(of: "http://")!.lowerBound...])
+        let kafkaLine = try await process.waitForLine(containing: "Kafka")
+        let bootstrap = String(kafkaLine.split(separator: " ").last ?? "")
+        return RunningServer(process: process, baseURL: baseURL, bootstrapServers: bootstrap, dataDirectory: dataDirectory)
+    }
+}
+
+/// Runs a program other than regevents (kcat) to completion.
+func runTool(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    let candidates = ["/usr/bin/\(executable)", "/usr/local/bin/\(executable)", "/bin/\(executable)"]
+    guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
+        throw ProcessFailure("\(executable) is not installed (.ci/run installs it: apt-get install -y \(executable))")
+    }
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    let inputPipe = Pipe()
+    process.standardInput = inputPipe
+    try process.run()
+    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inputPipe.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A value behind a lock that closures can share.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
