@@ -61,20 +61,21 @@ public final class KafkaProducer: Service, Sendable {
     /// waits for all of them even when one fails, then throws the first error,
     /// so a caller never reports a half-produced batch as done.
     public func send(contentsOf records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReceipt] {
-        try await withThrowingTaskGroup(of: (Int, Result<KafkaDeliveryReceipt, any Error>).self) { group in
-            for (index, record) in records.enumerated() {
-                group.addTask {
-                    do {
-                        return (index, .success(try await self.send(record)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+        // Sends are not cancellable once enqueued, so plain tasks lose nothing
+        // here; each one enqueues at once and all run in flight together.
+        let sends = records.map { record in Task { try await self.send(record) } }
+        var receipts: [KafkaDeliveryReceipt] = []
+        receipts.reserveCapacity(records.count)
+        var firstError: (any Error)?
+        for send in sends {
+            do {
+                receipts.append(try await send.value)
+            } catch {
+                firstError = firstError ?? error
             }
-            var results = [Result<KafkaDeliveryReceipt, any Error>?](repeating: nil, count: records.count)
-            for try await (index, result) in group { results[index] = result }
-            return try results.map { try $0!.get() }
         }
+        if let firstError { throw firstError }
+        return receipts
     }
 
     private func sendOnce(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
