@@ -12,19 +12,19 @@ struct BrokerCommand: AsyncParsableCommand {
         abstract: "Run only the embedded (in-memory, volatile) Kafka cluster and print its bootstrap address."
     )
 
-    @Option(help: "Number of brokers (1-16).")
+    @Option(help: "Number of brokers, 1 to 16.")
     var brokers: Int = 1
 
     @Option(help: "Prefix of the RegistryEvents topics to create (env REGEVENTS_TOPIC_PREFIX; default registry-events).")
     var topicPrefix: String?
 
-    @Option(help: "Partitions per topic (default 6).")
+    @Option(help: "Partitions per topic.")
     var partitions: Int = 6
 
     @Flag(help: "Create no topics (clients then get the mock's auto-created 4-partition topics).")
     var noTopics = false
 
-    @Option(help: "Log level (default warning).")
+    @Option(help: "Log level.")
     var logLevel: Logger.Level = .warning
 
     func run() async throws {

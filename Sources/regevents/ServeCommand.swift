@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds start-up waits for Kafka to answer (env REGEVENTS_KAFKA_STARTUP_TIMEOUT; default 15).")
     var kafkaStartupTimeout: Int?
 
-    @Option(help: "Brokers of the embedded cluster (default 1).")
+    @Option(help: "Brokers of the embedded cluster.")
     var embeddedBrokers: Int = 1
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env REGEVENTS_LOG_LEVEL; default info).")

@@ -35,7 +35,7 @@ struct TailCommand: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers, instead of asking the server.")
     var kafkaBrokers: String?
 
-    @Option(help: "Topic prefix with --kafka-brokers (default registry-events).")
+    @Option(help: "Topic prefix with --kafka-brokers.")
     var topicPrefix: String = TopicLayout.defaultPrefix
 
     func validate() throws {

@@ -12,10 +12,10 @@ struct TopicsCommand: AsyncParsableCommand {
 
     @OptionGroup var serverOptions: ServerOptions
 
-    @Option(help: "Ask Kafka directly instead of the server (host:port,...; env REGEVENTS_KAFKA_BROKERS is not read here).")
+    @Option(help: "Ask Kafka directly (host:port,...) instead of the server.")
     var kafkaBrokers: String?
 
-    @Option(help: "Topic prefix when asking Kafka directly (default registry-events).")
+    @Option(help: "Topic prefix when asking Kafka directly.")
     var topicPrefix: String = TopicLayout.defaultPrefix
 
     @Option(name: .customLong("group"), help: "Also report this consumer group for every topic; repeatable.")
