@@ -11,15 +11,17 @@ public struct ServerDependencies: Sendable {
     public let connection: KafkaConnection
     public let producer: KafkaProducer
     public let metrics: PrometheusCollectorRegistry
+    public let ingest: IngestService
 
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
-        metrics: PrometheusCollectorRegistry
+        metrics: PrometheusCollectorRegistry, logger: Logger = Logger(label: "regevents")
     ) {
         self.configuration = configuration
         self.connection = connection
         self.producer = producer
         self.metrics = metrics
+        ingest = IngestService(producer: producer, layout: configuration.layout, settings: configuration.ingest, logger: logger)
     }
 
     public var info: ServerInfo {
@@ -41,6 +43,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     InfoController(info: dependencies.info).addRoutes(to: v1)
     KafkaTopicsController(connection: dependencies.connection, layout: dependencies.configuration.layout)
         .addRoutes(to: v1)
+    IngestController(service: dependencies.ingest).addRoutes(to: v1)
     return router
 }
 

@@ -14,7 +14,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             return try Self.translate(error, request: request).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
-            return try APIError(error.status, code: Self.code(for: error.status), message: error.status.reasonPhrase)
+            return try APIError(error.status, code: Self.code(for: error.status), message: Self.message(for: error.status, request: request))
                 .response(from: request, context: context)
         } catch {
             context.logger.error(
@@ -25,14 +25,18 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func translate(_ error: HTTPError, request: Request) -> APIError {
-        let message: String
-        switch error.status {
-        case .notFound: message = error.body ?? "no route for \(request.method) \(request.uri.path)"
-        case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path)"
-        case .contentTooLarge: message = error.body ?? "the request body is too large"
-        default: message = error.body ?? error.status.reasonPhrase
+        APIError(
+            error.status, code: code(for: error.status), message: error.body ?? message(for: error.status, request: request),
+            headers: error.headers)
+    }
+
+    static func message(for status: HTTPResponse.Status, request: Request) -> String {
+        switch status {
+        case .notFound: "no route for \(request.method) \(request.uri.path)"
+        case .methodNotAllowed: "\(request.method) is not allowed on \(request.uri.path)"
+        case .contentTooLarge: "the request body is too large"
+        default: status.reasonPhrase
         }
-        return APIError(error.status, code: code(for: error.status), message: message, headers: error.headers)
     }
 
     static func code(for status: HTTPResponse.Status) -> String {

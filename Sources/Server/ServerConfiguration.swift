@@ -18,13 +18,16 @@ public struct ServerConfiguration: Sendable {
     /// How long start-up waits for the cluster to answer.
     public var kafkaStartupTimeout: Duration
     public var version: String
+    public var ingest: IngestSettings
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",
         kafkaBrokers: String? = nil, kafkaProperties: [KafkaProperty] = [], topicPrefix: String = TopicLayout.defaultPrefix,
         partitions: Int = 6, replicationFactor: Int = 1, embeddedBrokers: Int = 1,
-        kafkaStartupTimeout: Duration = .seconds(15), version: String = RegistryEventsVersion.current
+        kafkaStartupTimeout: Duration = .seconds(15), version: String = RegistryEventsVersion.current,
+        ingest: IngestSettings = IngestSettings()
     ) {
+        self.ingest = ingest
         self.listen = listen
         self.dataDirectory = dataDirectory
         self.kafkaBrokers = kafkaBrokers
@@ -54,6 +57,18 @@ public struct ServerConfiguration: Sendable {
         }
         if let kafkaBrokers {
             try BrokerList.validate(kafkaBrokers)
+        }
+        guard (1024...(64 << 20)).contains(ingest.maxBodyBytes) else {
+            throw ConfigurationError(flag: "--max-body-bytes", message: "must be between 1024 and 67108864, got \(ingest.maxBodyBytes)")
+        }
+        guard ingest.defaultLocation.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+            throw ConfigurationError(flag: "--location", message: "\"\(ingest.defaultLocation)\" is not a location name")
+        }
+        guard ingest.deduplication.capacity >= 0 else {
+            throw ConfigurationError(flag: "--dedupe-window-size", message: "must not be negative")
+        }
+        if let token = ingest.token, token.isEmpty || token.contains(where: \.isWhitespace) {
+            throw ConfigurationError(flag: "--ingest-token", message: "must be non-empty and contain no spaces")
         }
         if kafkaBrokers == nil && replicationFactor > embeddedBrokers {
             throw ConfigurationError(

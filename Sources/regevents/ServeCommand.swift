@@ -43,6 +43,32 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Brokers of the embedded cluster.")
     var embeddedBrokers: Int = 1
 
+    @Option(help: "Token registries must send as Authorization: Bearer <token> on ingest routes (env REGEVENTS_INGEST_TOKEN).")
+    var ingestToken: String?
+
+    @Option(help: "Largest accepted request body in bytes (env REGEVENTS_MAX_BODY_BYTES; default 1048576).")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Location (replica) events carry unless the request gives ?location= (env REGEVENTS_LOCATION; default local).")
+    var location: String?
+
+    @Option(help: "How the cloudevents topic carries events: structured or binary (env REGEVENTS_CLOUDEVENTS_MODE; default structured).")
+    var cloudeventsMode: String?
+
+    @Flag(help: "Keep Distribution pushes by digest (no tag) as push events.")
+    var ingestUntagged = false
+
+    @Option(help: "How many recent event ids are remembered to drop a registry's re-sent events (default 100000; 0 turns it off).")
+    var dedupeWindowSize: Int = 100_000
+
+    @Option(help: "How long, in seconds, a recent event id is remembered (default 3600).")
+    var dedupeWindowSeconds: Int = 3600
+
+    @Option(
+        name: .customLong("event-grid-topic"),
+        help: "REGISTRY=TOPIC: the Event Grid topic / CloudEvents source of a registry (default /registries/<name>); repeatable.")
+    var eventGridTopics: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env REGEVENTS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
 
@@ -114,11 +140,44 @@ struct ServeCommand: AsyncParsableCommand {
             guard (1...16).contains(embeddedBrokers) else {
                 throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
             }
+            configuration.ingest = try makeIngestSettings()
             try configuration.validate()
             return configuration
         } catch let error as ConfigurationError {
             throw CommandFailure(message: error.description, exitCode: 64)
         }
+    }
+
+    private func makeIngestSettings() throws -> IngestSettings {
+        var settings = IngestSettings()
+        settings.token = ingestToken ?? EnvironmentDefaults.value("REGEVENTS_INGEST_TOKEN")
+        settings.maxBodyBytes = try maxBodyBytes
+            ?? integerFromEnvironment("REGEVENTS_MAX_BODY_BYTES", flag: "--max-body-bytes") ?? settings.maxBodyBytes
+        settings.defaultLocation = location ?? EnvironmentDefaults.value("REGEVENTS_LOCATION") ?? "local"
+        if let modeText = cloudeventsMode ?? EnvironmentDefaults.value("REGEVENTS_CLOUDEVENTS_MODE") {
+            guard let mode = CloudEventsMode(rawValue: modeText) else {
+                throw ConfigurationError(flag: "--cloudevents-mode", message: "must be structured or binary, got \"\(modeText)\"")
+            }
+            settings.cloudEventsMode = mode
+        }
+        settings.ingestUntagged = ingestUntagged
+        guard dedupeWindowSize >= 0 else {
+            throw ConfigurationError(flag: "--dedupe-window-size", message: "must not be negative, got \(dedupeWindowSize)")
+        }
+        guard dedupeWindowSeconds >= 0 else {
+            throw ConfigurationError(flag: "--dedupe-window-seconds", message: "must not be negative, got \(dedupeWindowSeconds)")
+        }
+        settings.deduplication = RecentEvents.Window(capacity: dedupeWindowSize, maxAge: .seconds(dedupeWindowSeconds))
+        var overrides: [String: String] = [:]
+        for text in eventGridTopics {
+            guard let equals = text.firstIndex(of: "="), equals != text.startIndex, text.index(after: equals) != text.endIndex
+            else {
+                throw ConfigurationError(flag: "--event-grid-topic", message: "expected REGISTRY=TOPIC, got \"\(text)\"")
+            }
+            overrides[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        settings.registryTopics = RegistryTopics(overrides: overrides)
+        return settings
     }
 
     private func integerFromEnvironment(_ name: String, flag: String) throws -> Int? {

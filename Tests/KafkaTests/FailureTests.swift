@@ -107,6 +107,11 @@ struct FailureTests {
             let logStart = try #require(description.partitions.first?.lowWatermark)
             #expect(logStart > 5)
 
+            // Before any consumer notices, the report already shows the group behind the log start.
+            let partition = KafkaTopicPartition(topic: topic, partition: 0)
+            let before = try await admin.report(topics: [topic], groupsByTopic: [topic: [group]])
+            #expect(before.topics.first?.consumerGroups.first?.behindLogStart == logStart - 5)
+
             let monitor = DataLossMonitor(logger: testLogger)
             let restarted = try makeGroupConsumer(cluster, group: group, topics: [topic], lossMonitor: monitor)
             let found = try await eventually {
@@ -118,7 +123,9 @@ struct FailureTests {
             let loss = try #require(monitor.all.first)
             #expect(loss.fromOffset == 5)
             #expect(loss.toOffset == logStart)
-            #expect(monitor.lostRecords(group: group, topicPartition: KafkaTopicPartition(topic: topic, partition: 0)) == logStart - 5)
+            #expect(monitor.lostRecords(group: group, topicPartition: partition) == logStart - 5)
+            let after = try await admin.report(topics: [topic], groupsByTopic: [topic: [group]], lossMonitor: monitor)
+            #expect(after.topics.first?.consumerGroups.first?.lostRecords == logStart - 5)
         }
     }
 }

@@ -114,6 +114,27 @@ struct ProducerConsumerTests {
         }
     }
 
+    @Test func recordsAreAnAsyncSequenceThatEndsWhenTheConsumerCloses() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 2)
+            _ = try await withProducer(cluster) { producer in
+                try await producer.send(contentsOf: (0..<10).map { record(topic, key: "k\($0)", value: "\($0)") })
+            }
+            let consumer = try makeGroupConsumer(cluster, group: "sequence", topics: [topic])
+            var values: Set<String> = []
+            for try await record in consumer.records {
+                values.insert(record.valueString)
+                try await consumer.commit(record)
+                if values.count == 10 { break }
+            }
+            #expect(values == Set((0..<10).map(String.init)))
+            await consumer.close()
+            var afterClose = 0
+            for try await _ in consumer.records { afterClose += 1 }
+            #expect(afterClose == 0)
+        }
+    }
+
     @Test func commitOfAPartitionNotOwnedIsSkipped() async throws {
         try await withEmbeddedCluster { cluster in
             let topic = try cluster.createUniqueTopic(partitions: 1)

@@ -1,0 +1,110 @@
+import Foundation
+
+/// How the `.cloudevents` topic carries events (CloudEvents Kafka binding).
+public enum CloudEventsMode: String, Sendable, Hashable, CaseIterable {
+    /// The whole event as `application/cloudevents+json` in the value.
+    case structured
+    /// `ce_*` headers, the data alone in the value.
+    case binary
+}
+
+/// A Kafka record to produce, before it meets the Kafka module.
+public struct RenderedRecord: Sendable, Hashable {
+    public var topic: String
+    public var key: String
+    public var value: [UInt8]
+    public var headers: [(String, String)]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value
+            && lhs.headers.map { "\($0.0)=\($0.1)" } == rhs.headers.map { "\($0.0)=\($0.1)" }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(topic)
+        hasher.combine(key)
+        hasher.combine(value)
+    }
+
+    public init(topic: String, key: String, value: [UInt8], headers: [(String, String)]) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    public func header(_ name: String) -> String? { headers.last { $0.0 == name }?.1 }
+}
+
+/// Renders one event into its records: the ACR body on `.acr`, and (for
+/// actions Event Grid has a type for) the CloudEvent on `.cloudevents`.
+/// Both share the key `<registry>/<repository>`.
+public struct EventRecordRenderer: Sendable {
+    public let layout: TopicLayout
+    public let cloudEventsMode: CloudEventsMode
+    /// The Event Grid topic / CloudEvents source of each registry.
+    public let topics: RegistryTopics
+
+    public init(layout: TopicLayout, cloudEventsMode: CloudEventsMode = .structured, topics: RegistryTopics = RegistryTopics()) {
+        self.layout = layout
+        self.cloudEventsMode = cloudEventsMode
+        self.topics = topics
+    }
+
+    public func records(for event: RegistryEvent) -> [RenderedRecord] {
+        var records = [
+            RenderedRecord(
+                topic: layout.acr, key: event.recordKey, value: JSONRendering.encode(ACRPayload(event)),
+                headers: [("registry", event.registry), ("action", event.action.rawValue), ("content-type", "application/json")])
+        ]
+        if let cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
+            records.append(cloudEventRecord(cloudEvent, event: event))
+        }
+        return records
+    }
+
+    private func cloudEventRecord(_ cloudEvent: CloudEvent, event: RegistryEvent) -> RenderedRecord {
+        switch cloudEventsMode {
+        case .structured:
+            return RenderedRecord(
+                topic: layout.cloudEvents, key: event.recordKey, value: JSONRendering.encode(cloudEvent),
+                headers: [
+                    ("content-type", "application/cloudevents+json; charset=UTF-8"), ("registry", event.registry),
+                    ("action", event.action.rawValue),
+                ])
+        case .binary:
+            return RenderedRecord(
+                topic: layout.cloudEvents, key: event.recordKey, value: JSONRendering.encode(cloudEvent.data),
+                headers: [
+                    ("ce_specversion", cloudEvent.specversion), ("ce_id", cloudEvent.id), ("ce_source", cloudEvent.source),
+                    ("ce_type", cloudEvent.type), ("ce_time", cloudEvent.time), ("ce_subject", cloudEvent.subject),
+                    ("content-type", cloudEvent.datacontenttype), ("registry", event.registry),
+                    ("action", event.action.rawValue),
+                ])
+        }
+    }
+}
+
+/// Each registry's Event Grid topic (CloudEvents source): `/registries/<name>`
+/// unless configured, e.g. to the ARM id of the registry it stands in for.
+public struct RegistryTopics: Sendable, Hashable {
+    public var overrides: [String: String]
+
+    public init(overrides: [String: String] = [:]) {
+        self.overrides = overrides
+    }
+
+    public func topic(for registry: String) -> String {
+        overrides[registry] ?? "/registries/\(registry)"
+    }
+}
+
+/// JSON as we write it everywhere: keys sorted (stable), slashes unescaped.
+public enum JSONRendering {
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Our payload types hold only strings, integers and nested structs.
+        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
+    }
+}

@@ -1,0 +1,19 @@
+/// What became of one event of an ingested envelope.
+public enum IngestOutcome: Sendable, Hashable {
+    /// To be produced to the event topics.
+    case accepted(RegistryEvent)
+    /// Not an event we publish (a blob push, a pull, a mount, …), with why.
+    case dropped(reason: DropReason)
+    /// Malformed: produced to the dead-letter topic with the reason, never lost.
+    case rejected(reason: String, repository: String?)
+
+    public enum DropReason: String, Sendable, Hashable, Codable {
+        case blobEvent = "blob event"
+        case pull = "pull (GET or HEAD)"
+        case mount = "cross-repository blob mount"
+        case untaggedPush = "push by digest without a tag"
+        case tagDeleteFollowingManifestDelete = "per-tag delete that follows a manifest delete"
+        case unknownAction = "unknown action"
+        case duplicate = "already ingested (same registry and event id)"
+    }
+}

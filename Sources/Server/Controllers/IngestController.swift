@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import RegistryEvents
+
+/// `POST /v1/registries/{registry}/notifications` (Distribution envelopes) and
+/// `POST /v1/registries/{registry}/events` (ACR-native events).
+struct IngestController<Context: RequestContext> {
+    let service: IngestService
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        let registries = group.group("registries")
+            .add(middleware: BearerTokenMiddleware(token: service.settings.token, realm: "ingest"))
+        registries.post(":registry/notifications", use: notifications)
+        registries.post(":registry/events", use: events)
+    }
+
+    @Sendable func notifications(_ request: Request, context: Context) async throws -> Response {
+        let registry = try Self.registry(context)
+        let body = try await Self.body(request, limit: service.settings.maxBodyBytes)
+        let location = try Self.location(request, default: service.settings.defaultLocation)
+        do {
+            let result = try await service.ingestNotification(body: body, registry: registry, location: location)
+            return try JSONResponse.make(result, status: .ok)
+        } catch let error as DistributionEnvelope.DecodingError {
+            throw APIError.badRequest(error.description, code: "InvalidEnvelope")
+        } catch let error as IngestService.KafkaUnavailable {
+            throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        }
+    }
+
+    @Sendable func events(_ request: Request, context: Context) async throws -> Response {
+        let registry = try Self.registry(context)
+        let body = try await Self.body(request, limit: service.settings.maxBodyBytes)
+        let location = try Self.location(request, default: service.settings.defaultLocation)
+        let parsed: ACRNativeEvents
+        do {
+            parsed = try ACRNativeEvents(parsing: body, registry: registry, defaultLocation: location)
+        } catch {
+            throw APIError.badRequest(error.description, code: "InvalidEvent")
+        }
+        do {
+            return try JSONResponse.make(try await service.ingestEvents(parsed.events), status: .accepted)
+        } catch let error as IngestService.KafkaUnavailable {
+            throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        }
+    }
+
+    static func registry(_ context: Context) throws -> String {
+        let name = try context.parameters.require("registry")
+        guard OCINames.isValidRegistryName(name) else {
+            throw APIError.badRequest(
+                "registry name \"\(name)\" is invalid: use letters, digits, '.', '_' and '-' (1-63, starting and ending with a letter or digit)",
+                code: "InvalidRegistryName")
+        }
+        return name
+    }
+
+    static func location(_ request: Request, default location: String) throws -> String {
+        guard let value = request.uri.queryParameters.get("location") else { return location }
+        guard value.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+            throw APIError.badRequest("location \"\(value)\" is invalid: letters, digits, '.', '_' and '-'", code: "InvalidLocation")
+        }
+        return value
+    }
+
+    static func body(_ request: Request, limit: Int) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "PayloadTooLarge", message: "the body exceeds the limit of \(limit) bytes")
+        }
+    }
+}
+
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        let bytes = JSONRendering.encode(value)
+        var response = Response(status: status, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        response.headers[.contentType] = "application/json; charset=utf-8"
+        return response
+    }
+}

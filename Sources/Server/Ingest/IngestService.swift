@@ -1,0 +1,130 @@
+import Kafka
+import Logging
+import Metrics
+import RegistryEvents
+
+/// Puts registry events into Kafka: both records of every kept event, and a
+/// dead-letter record for every malformed one, acknowledged by Kafka before
+/// anything is reported as accepted.
+public final class IngestService: Sendable {
+    public struct NotificationResult: Codable, Sendable, Equatable {
+        public let received: Int
+        public let produced: Int
+        public let dropped: Int
+        public let rejected: Int
+    }
+
+    public struct EventsResult: Codable, Sendable, Equatable {
+        public let produced: Int
+        public let ids: [String]
+    }
+
+    /// Kafka did not acknowledge; nothing is reported as accepted.
+    public struct KafkaUnavailable: Error, CustomStringConvertible {
+        public let underlying: any Error
+        public var description: String { "Kafka did not acknowledge the events: \(underlying)" }
+    }
+
+    let producer: KafkaProducer
+    let layout: TopicLayout
+    let settings: IngestSettings
+    private let renderer: EventRecordRenderer
+    private let recent: RecentEvents
+    private let chartDigests = ChartDigests()
+    private let logger: Logger
+
+    public init(producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, logger: Logger) {
+        self.producer = producer
+        self.layout = layout
+        self.settings = settings
+        self.logger = logger
+        renderer = EventRecordRenderer(layout: layout, cloudEventsMode: settings.cloudEventsMode, topics: settings.registryTopics)
+        recent = RecentEvents(window: settings.deduplication)
+    }
+
+    /// A Distribution notification envelope.
+    public func ingestNotification(body: [UInt8], registry: String, location: String) async throws -> NotificationResult {
+        let envelope = try DistributionEnvelope(parsing: body)
+        let chartDigests = self.chartDigests
+        let mapper = DistributionEventMapper(
+            registry: registry, location: location, ingestUntagged: settings.ingestUntagged,
+            isKnownChart: { chartDigests.contains($0) })
+        var accepted: [RegistryEvent] = []
+        var records: [RenderedRecord] = []
+        var dropped = 0
+        var rejected = 0
+        for (index, event) in envelope.events.enumerated() {
+            switch mapper.map(event) {
+            case .accepted(let registryEvent):
+                guard recent.claim(registry: registry, id: registryEvent.id) else {
+                    dropped += 1
+                    count(registry, "duplicate")
+                    continue
+                }
+                accepted.append(registryEvent)
+                records += renderer.records(for: registryEvent)
+            case .dropped(let reason):
+                dropped += 1
+                count(registry, "dropped")
+                logger.debug("Dropped registry event", metadata: ["registry": "\(registry)", "reason": "\(reason.rawValue)"])
+            case .rejected(let reason, let repository):
+                rejected += 1
+                count(registry, "rejected")
+                records.append(deadLetter(body: body, registry: registry, repository: repository, index: index, reason: reason))
+                logger.warning(
+                    "Rejected registry event: dead-lettered",
+                    metadata: ["registry": "\(registry)", "eventIndex": "\(index)", "reason": "\(reason)"])
+            }
+        }
+        try await produce(records, claimed: accepted)
+        for event in accepted where event.action == .chartPush {
+            if let digest = event.target.digest { chartDigests.insert(digest) }
+        }
+        for _ in accepted { count(registry, "produced") }
+        return NotificationResult(received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejected)
+    }
+
+    /// ACR-native events, already validated.
+    public func ingestEvents(_ events: [RegistryEvent]) async throws -> EventsResult {
+        var claimed: [RegistryEvent] = []
+        for event in events where recent.claim(registry: event.registry, id: event.id) { claimed.append(event) }
+        try await produce(claimed.flatMap(renderer.records(for:)), claimed: claimed)
+        for event in claimed {
+            count(event.registry, "produced")
+            if event.action == .chartPush, let digest = event.target.digest { chartDigests.insert(digest) }
+        }
+        return EventsResult(produced: claimed.count, ids: events.map(\.id))
+    }
+
+    private func produce(_ records: [RenderedRecord], claimed: [RegistryEvent]) async throws {
+        guard !records.isEmpty else { return }
+        do {
+            _ = try await producer.send(contentsOf: records.map(Self.kafkaRecord))
+        } catch {
+            for event in claimed { recent.release(registry: event.registry, id: event.id) }
+            logger.error("Ingest failed: Kafka did not acknowledge", metadata: ["error": "\(error)"])
+            throw KafkaUnavailable(underlying: error)
+        }
+    }
+
+    /// A malformed event, kept whole: the envelope exactly as received, the
+    /// index of the bad event in it, and the reason.
+    private func deadLetter(body: [UInt8], registry: String, repository: String?, index: Int, reason: String) -> RenderedRecord {
+        RenderedRecord(
+            topic: layout.deadLetter, key: repository.map { "\(registry)/\($0)" } ?? registry, value: body,
+            headers: [
+                ("content-type", "application/vnd.docker.distribution.events.v1+json"), ("registry", registry),
+                ("regevents-source", "ingest"), ("regevents-reason", reason), ("regevents-event-index", String(index)),
+            ])
+    }
+
+    static func kafkaRecord(_ record: RenderedRecord) -> KafkaProducerRecord {
+        KafkaProducerRecord(
+            topic: record.topic, key: Array(record.key.utf8), value: record.value,
+            headers: record.headers.map { KafkaHeader(key: $0.0, string: $0.1) })
+    }
+
+    private func count(_ registry: String, _ outcome: String) {
+        Counter(label: "regevents_ingest_events_total", dimensions: [("registry", registry), ("outcome", outcome)]).increment()
+    }
+}

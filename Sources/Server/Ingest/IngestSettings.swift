@@ -1,0 +1,31 @@
+import RegistryEvents
+
+/// How ingest behaves; set from `regevents serve` flags.
+public struct IngestSettings: Sendable {
+    /// When set, ingest routes need `Authorization: Bearer <token>`.
+    public var token: String?
+    /// Largest accepted body, in bytes.
+    public var maxBodyBytes: Int
+    /// The location events carry unless the request says `?location=`.
+    public var defaultLocation: String
+    public var cloudEventsMode: CloudEventsMode
+    /// Keep Distribution pushes by digest (no tag) as `push` events.
+    public var ingestUntagged: Bool
+    /// The window within which a re-sent event id is not produced again.
+    public var deduplication: RecentEvents.Window
+    public var registryTopics: RegistryTopics
+
+    public init(
+        token: String? = nil, maxBodyBytes: Int = 1 << 20, defaultLocation: String = "local",
+        cloudEventsMode: CloudEventsMode = .structured, ingestUntagged: Bool = false,
+        deduplication: RecentEvents.Window = RecentEvents.Window(), registryTopics: RegistryTopics = RegistryTopics()
+    ) {
+        self.token = token
+        self.maxBodyBytes = maxBodyBytes
+        self.defaultLocation = defaultLocation
+        self.cloudEventsMode = cloudEventsMode
+        self.ingestUntagged = ingestUntagged
+        self.deduplication = deduplication
+        self.registryTopics = registryTopics
+    }
+}
