@@ -35,6 +35,11 @@ public struct ACRNativeEvents: Sendable {
 
     public let events: [RegistryEvent]
 
+    /// What ACR itself gives chart events.
+    public static let acrChartMediaType = "application/vnd.acr.helm.chart"
+    /// Assumed for an image event posted without a media type.
+    public static let defaultManifestMediaType = "application/vnd.oci.image.manifest.v1+json"
+
     public init(parsing body: [UInt8], registry: String, defaultLocation: String) throws(ValidationError) {
         let inputs: [Input]
         let isArray = body.first { !$0.isWhitespace } == UInt8(ascii: "[")
@@ -59,7 +64,7 @@ public struct ACRNativeEvents: Sendable {
     }
 
     static func validate(_ input: Input, path: String, registry: String, defaultLocation: String) throws(ValidationError) -> RegistryEvent {
-        guard let action = RegistryAction(rawValue: input.action.lowercased()), action != .ping else {
+        guard let action = RegistryAction(rawValue: input.action), action != .ping else {
             throw ValidationError(
                 field: "\(path).action", message: "must be one of push, delete, chart_push, chart_delete, quarantine; got \"\(input.action)\"")
         }
@@ -76,17 +81,25 @@ public struct ACRNativeEvents: Sendable {
         if let size = target.size, size < 0 {
             throw ValidationError(field: "\(path).target.size", message: "must not be negative")
         }
+        if let length = target.length, length < 0 {
+            throw ValidationError(field: "\(path).target.length", message: "must not be negative")
+        }
         if let timestamp = input.timestamp, !Timestamps.isRFC3339(timestamp) {
             throw ValidationError(field: "\(path).timestamp", message: "\"\(timestamp)\" is not an RFC 3339 time")
         }
         if let id = input.id, id.isEmpty {
             throw ValidationError(field: "\(path).id", message: "must not be empty")
         }
-        if action == .push || action == .quarantine || action == .chartPush, target.digest == nil, target.tag == nil {
-            throw ValidationError(field: "\(path).target", message: "a \(action.rawValue) needs a tag or a digest")
+        guard target.digest != nil else {
+            // Every ACR payload names the manifest by digest.
+            throw ValidationError(field: "\(path).target.digest", message: "is required")
+        }
+        if action.isChart, target.version == nil, target.tag == nil {
+            throw ValidationError(field: "\(path).target.version", message: "a chart event needs a version (or a tag)")
         }
         var mapped = RegistryEvent.Target(
-            mediaType: target.mediaType, size: target.size, digest: target.digest, length: target.length ?? target.size,
+            mediaType: target.mediaType ?? (action.isChart ? Self.acrChartMediaType : Self.defaultManifestMediaType),
+            size: target.size, digest: target.digest, length: target.length ?? target.size,
             repository: target.repository, url: target.url, tag: target.tag, name: target.name, version: target.version)
         if action.isChart {
             mapped.name = mapped.name ?? target.repository.split(separator: "/").last.map(String.init)

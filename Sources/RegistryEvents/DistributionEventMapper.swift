@@ -13,17 +13,18 @@ public struct DistributionEventMapper: Sendable {
     public var location: String
     /// Keep pushes by digest (no tag) as `push` events.
     public var ingestUntagged: Bool
-    /// Whether a digest was pushed as a Helm chart (so its delete is a `chart_delete`).
-    public var isKnownChart: @Sendable (String) -> Bool
+    /// The chart a digest was pushed as, if it was (so its delete is a
+    /// `chart_delete` with the chart's name, version and media type).
+    public var knownChart: @Sendable (String) -> KnownChart?
 
     public init(
         registry: String, location: String, ingestUntagged: Bool = false,
-        isKnownChart: @escaping @Sendable (String) -> Bool = { _ in false }
+        knownChart: @escaping @Sendable (String) -> KnownChart? = { _ in nil }
     ) {
         self.registry = registry
         self.location = location
         self.ingestUntagged = ingestUntagged
-        self.isKnownChart = isKnownChart
+        self.knownChart = knownChart
     }
 
     public func map(_ event: DistributionEvent) -> IngestOutcome {
@@ -90,9 +91,13 @@ public struct DistributionEventMapper: Sendable {
                 // tag that pointed at it ({repository, tag}, no digest).
                 return .dropped(reason: .tagDeleteFollowingManifestDelete)
             }
-            registryAction = isKnownChart(digest) ? .chartDelete : .delete
-            if registryAction == .chartDelete {
-                mapped.name = repository.split(separator: "/").last.map(String.init) ?? repository
+            if let chart = knownChart(digest) {
+                registryAction = .chartDelete
+                mapped.name = chart.name
+                mapped.version = chart.version
+                mapped.mediaType = mapped.mediaType ?? chart.mediaType
+            } else {
+                registryAction = .delete
             }
         }
         let request = (object["request"] as? [String: Any]).map {

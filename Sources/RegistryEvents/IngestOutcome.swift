@@ -17,3 +17,24 @@ public enum IngestOutcome: Sendable, Hashable {
         case duplicate = "already ingested (same registry and event id)"
     }
 }
+
+/// What is remembered of a pushed chart, to describe its later delete.
+public struct KnownChart: Sendable, Hashable {
+    public var name: String
+    public var version: String
+    public var mediaType: String
+
+    public init(name: String, version: String, mediaType: String) {
+        self.name = name
+        self.version = version
+        self.mediaType = mediaType
+    }
+
+    /// The chart a chart event describes, when it names one.
+    public init?(_ event: RegistryEvent) {
+        guard event.action.isChart, let name = event.target.name, let version = event.target.version,
+            let mediaType = event.target.mediaType
+        else { return nil }
+        self.init(name: name, version: version, mediaType: mediaType)
+    }
+}

@@ -1,26 +1,28 @@
+import RegistryEvents
 import Synchronization
 
-/// Digests recently pushed as Helm charts. Distribution's delete event
-/// carries only `{digest, repository}`, so this is how a delete is known to be
-/// a `chart_delete`. Bounded; forgotten on restart (a chart deleted after a
-/// restart is reported as a plain `delete`, as the docs say).
+/// Charts recently pushed, by digest. Distribution's delete event carries
+/// only `{digest, repository}`, so this is how a delete is known to be a
+/// `chart_delete`, with the chart's name and version. Bounded; forgotten on
+/// restart (a chart deleted after a restart is reported as a plain `delete`,
+/// as the docs say).
 final class ChartDigests: Sendable {
     private let capacity: Int
-    private let state = Mutex<(set: Set<String>, order: [String])>(([], []))
+    private let state = Mutex<(charts: [String: KnownChart], order: [String])>(([:], []))
 
     init(capacity: Int = 50_000) {
         self.capacity = capacity
     }
 
-    func insert(_ digest: String) {
+    func remember(_ event: RegistryEvent) {
+        guard event.action == .chartPush, let digest = event.target.digest, let chart = KnownChart(event) else { return }
         state.withLock { state in
-            guard state.set.insert(digest).inserted else { return }
-            state.order.append(digest)
+            if state.charts.updateValue(chart, forKey: digest) == nil { state.order.append(digest) }
             if state.order.count > capacity {
-                state.set.remove(state.order.removeFirst())
+                state.charts[state.order.removeFirst()] = nil
             }
         }
     }
 
-    func contains(_ digest: String) -> Bool { state.withLock { $0.set.contains(digest) } }
+    func chart(for digest: String) -> KnownChart? { state.withLock { $0.charts[digest] } }
 }

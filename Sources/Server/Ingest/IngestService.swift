@@ -48,7 +48,7 @@ public final class IngestService: Sendable {
         let chartDigests = self.chartDigests
         let mapper = DistributionEventMapper(
             registry: registry, location: location, ingestUntagged: settings.ingestUntagged,
-            isKnownChart: { chartDigests.contains($0) })
+            knownChart: { chartDigests.chart(for: $0) })
         var accepted: [RegistryEvent] = []
         var records: [RenderedRecord] = []
         var dropped = 0
@@ -77,9 +77,7 @@ public final class IngestService: Sendable {
             }
         }
         try await produce(records, claimed: accepted)
-        for event in accepted where event.action == .chartPush {
-            if let digest = event.target.digest { chartDigests.insert(digest) }
-        }
+        for event in accepted { chartDigests.remember(event) }
         for _ in accepted { count(registry, "produced") }
         return NotificationResult(received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejected)
     }
@@ -91,7 +89,7 @@ public final class IngestService: Sendable {
         try await produce(claimed.flatMap(renderer.records(for:)), claimed: claimed)
         for event in claimed {
             count(event.registry, "produced")
-            if event.action == .chartPush, let digest = event.target.digest { chartDigests.insert(digest) }
+            chartDigests.remember(event)
         }
         return EventsResult(produced: claimed.count, ids: events.map(\.id))
     }

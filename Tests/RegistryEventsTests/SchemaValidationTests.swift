@@ -1,0 +1,73 @@
+import Foundation
+import RegistryEvents
+import Testing
+
+/// Every payload we emit, for every action, and every captured registry
+/// envelope, checked against `schemas/` by an independent validator (Python
+/// `jsonschema`, installed by `.ci/run`), not by our own code.
+@Suite("Payloads validate against schemas/ with Python jsonschema")
+struct SchemaValidationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func everyRenderedPayloadMatchesItsSchema() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-samples-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func write(_ schema: String, _ label: String, _ bytes: [UInt8]) throws {
+            try Data(bytes).write(to: directory.appendingPathComponent("\(schema)--\(label).json"))
+        }
+        let acrSchemas: [RegistryAction: String] = [
+            .push: "acr-push", .delete: "acr-delete", .chartPush: "acr-chart-push", .chartDelete: "acr-chart-delete",
+            .quarantine: "acr-quarantine",
+        ]
+        let gridSchemas: [RegistryAction: String] = [
+            .push: "eventgrid-image-pushed", .delete: "eventgrid-image-deleted", .chartPush: "eventgrid-chart-pushed",
+            .chartDelete: "eventgrid-chart-deleted",
+        ]
+        var events = RegistryAction.subscribable.map { Samples.event($0) }
+        events.append(Samples.event(.push, tag: nil))
+        // Events as the mapper makes them from every captured envelope.
+        let mapper = DistributionEventMapper(
+            registry: "myregistry", location: "local", ingestUntagged: true,
+            knownChart: { _ in KnownChart(name: "mychart", version: "0.1.0", mediaType: "application/vnd.oci.image.manifest.v1+json") })
+        for file in try Fixtures.allEnvelopeFiles() {
+            for outcome in try DistributionEnvelope(parsing: try Fixtures.bytes(file)).events.map(mapper.map) {
+                if case .accepted(let event) = outcome { events.append(event) }
+            }
+        }
+        for (index, event) in events.enumerated() {
+            let label = "\(event.action.rawValue)-\(index)"
+            try write(try #require(acrSchemas[event.action]), label, JSONRendering.encode(ACRPayload(event)))
+            try write("acr-event", label, JSONRendering.encode(ACRPayload(event)))
+            guard let grid = EventGridEvent(event, topic: "/registries/myregistry") else { continue }
+            try write(try #require(gridSchemas[event.action]), label, JSONRendering.encode(grid))
+            try write("eventgrid-event", label, JSONRendering.encode(grid))
+            try write("cloudevent", label, JSONRendering.encode(CloudEvent(grid)))
+        }
+        try write("acr-ping", "ping", JSONRendering.encode(ACRPayload.ping(id: "p-1", timestamp: "2026-11-25T16:29:30.123Z")))
+        let result = try Self.runValidator([Self.root.appendingPathComponent("schemas").path, directory.path])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(" 0 failed"), "\(result.output)")
+    }
+
+    @Test func everyCapturedEnvelopeMatchesTheAcceptedSchema() throws {
+        let result = try Self.runValidator([
+            Self.root.appendingPathComponent("schemas").path, "--fixtures", Fixtures.directory.path,
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(" 0 failed"))
+    }
+
+    static func runValidator(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", root.appendingPathComponent("scripts/validate-json.py").path] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
