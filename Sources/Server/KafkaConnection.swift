@@ -12,13 +12,15 @@ public final class KafkaConnection: Sendable {
     public let clientConfiguration: KafkaClientConfiguration
     public let admin: KafkaAdmin
     public let lossMonitor: DataLossMonitor
+    private let messageTimeout: Duration
 
     public var isEmbedded: Bool { embeddedCluster != nil }
 
     private init(
         bootstrapServers: String, embeddedCluster: EmbeddedKafkaCluster?, clientConfiguration: KafkaClientConfiguration,
-        admin: KafkaAdmin, lossMonitor: DataLossMonitor
+        admin: KafkaAdmin, lossMonitor: DataLossMonitor, messageTimeout: Duration
     ) {
+        self.messageTimeout = messageTimeout
         self.bootstrapServers = bootstrapServers
         self.embeddedCluster = embeddedCluster
         self.clientConfiguration = clientConfiguration
@@ -51,7 +53,7 @@ public final class KafkaConnection: Sendable {
         }
         let connection = KafkaConnection(
             bootstrapServers: bootstrap, embeddedCluster: embedded, clientConfiguration: clientConfiguration, admin: admin,
-            lossMonitor: DataLossMonitor(logger: logger))
+            lossMonitor: DataLossMonitor(logger: logger), messageTimeout: configuration.kafkaMessageTimeout)
         do {
             try await TopicProvisioner(connection: connection, logger: logger).ensureTopics(
                 of: configuration.layout, partitions: configuration.partitions,
@@ -66,6 +68,8 @@ public final class KafkaConnection: Sendable {
 
     /// A producer with the delivery guarantees ingest needs (acks=all, idempotent).
     public func makeProducer(logger: Logger) throws -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaProducerConfiguration(client: clientConfiguration), logger: logger)
+        var configuration = KafkaProducerConfiguration(client: clientConfiguration)
+        configuration.messageTimeout = messageTimeout
+        return try KafkaProducer(configuration: configuration, logger: logger)
     }
 }

@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
     public var kafkaStartupTimeout: Duration
     public var version: String
     public var ingest: IngestSettings
+    /// How long a produced record may wait for its acknowledgement before
+    /// ingest gives up and answers 503.
+    public var kafkaMessageTimeout: Duration = .seconds(30)
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",

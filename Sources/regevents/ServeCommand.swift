@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds start-up waits for Kafka to answer (env REGEVENTS_KAFKA_STARTUP_TIMEOUT; default 15).")
     var kafkaStartupTimeout: Int?
 
+    @Option(help: "Seconds a produced record may wait for Kafka's acknowledgement before ingest answers 503 (default 30).")
+    var kafkaMessageTimeout: Int = 30
+
     @Option(help: "Brokers of the embedded cluster.")
     var embeddedBrokers: Int = 1
 
@@ -137,6 +140,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConfigurationError(flag: "--kafka-startup-timeout", message: "must be 1 to 600 seconds, got \(timeout)")
             }
             configuration.kafkaStartupTimeout = .seconds(timeout)
+            guard (1...600).contains(kafkaMessageTimeout) else {
+                throw ConfigurationError(
+                    flag: "--kafka-message-timeout", message: "must be 1 to 600 seconds, got \(kafkaMessageTimeout)")
+            }
+            configuration.kafkaMessageTimeout = .seconds(kafkaMessageTimeout)
             guard (1...16).contains(embeddedBrokers) else {
                 throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
             }

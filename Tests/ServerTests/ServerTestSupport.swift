@@ -17,10 +17,12 @@ let serverTestLogger: Logger = {
 /// A server wired to a fresh embedded cluster, as `regevents serve` wires it,
 /// tested through the router.
 func withTestServer(
-    partitions: Int = 2, _ body: @escaping @Sendable (ServerDependencies, any TestClientProtocol) async throws -> Void
+    partitions: Int = 2, ingest: IngestSettings = IngestSettings(), messageTimeout: Duration = .seconds(30),
+    _ body: @escaping @Sendable (ServerDependencies, any TestClientProtocol) async throws -> Void
 ) async throws {
-    var configuration = ServerConfiguration(partitions: partitions)
+    var configuration = ServerConfiguration(partitions: partitions, ingest: ingest)
     configuration.kafkaStartupTimeout = .seconds(5)
+    configuration.kafkaMessageTimeout = messageTimeout
     let connection = try await KafkaConnection.connect(configuration, logger: serverTestLogger)
     let producer = try connection.makeProducer(logger: serverTestLogger)
     let dependencies = ServerDependencies(
@@ -49,4 +51,36 @@ extension TestResponse {
     func decoded<T: Decodable>(_ type: T.Type) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(buffer: body))
     }
+}
+
+/// Reads every record of `topic` from the beginning, outside any group.
+func readTopic(_ dependencies: ServerDependencies, _ topic: String, expecting count: Int) async throws -> [KafkaConsumerRecord] {
+    let client = dependencies.connection.clientConfiguration
+    let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: nil), logger: serverTestLogger)
+    let partitions = dependencies.configuration.partitions
+    try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map {
+        (KafkaTopicPartition(topic: topic, partition: Int32($0)), KafkaConsumer.StartOffset.beginning)
+    }))
+    var records: [KafkaConsumerRecord] = []
+    let deadline = ContinuousClock.now + .seconds(20)
+    while records.count < count, ContinuousClock.now < deadline {
+        records += try await consumer.poll(timeout: .milliseconds(200))
+    }
+    // One more short poll shows whether anything beyond the expected arrived.
+    records += try await consumer.poll(timeout: .milliseconds(300))
+    await consumer.close()
+    return records.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
+}
+
+func fixture(_ name: String) throws -> ByteBuffer {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/distribution/\(name)")
+    return ByteBuffer(bytes: Array(try Data(contentsOf: url)))
+}
+
+extension KafkaConsumerRecord {
+    func json() throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any])
+    }
+    func headerValue(_ key: String) -> String? { header(key)?.stringValue }
 }

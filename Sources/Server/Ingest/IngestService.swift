@@ -12,11 +12,23 @@ public final class IngestService: Sendable {
         public let produced: Int
         public let dropped: Int
         public let rejected: Int
+
+        public init(received: Int, produced: Int, dropped: Int, rejected: Int) {
+            self.received = received
+            self.produced = produced
+            self.dropped = dropped
+            self.rejected = rejected
+        }
     }
 
     public struct EventsResult: Codable, Sendable, Equatable {
         public let produced: Int
         public let ids: [String]
+
+        public init(produced: Int, ids: [String]) {
+            self.produced = produced
+            self.ids = ids
+        }
     }
 
     /// Kafka did not acknowledge; nothing is reported as accepted.
