@@ -94,7 +94,16 @@ YAML
 
   # New session, all fds away from the caller's pipes (so a caller reading our
   # stdout to EOF does not hang on the long-lived registry).
-  setsid docker-registry serve "$wd/config.yml" </dev/null >"$wd/registry.log" 2>&1 &
+  # Close every inherited descriptor above 2 first: a caller (Foundation's
+  # Process, say) may watch one to learn when this script has exited, and a
+  # registry holding it open would make the script look alive forever.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid docker-registry serve "$wd/config.yml" </dev/null >"$wd/registry.log" 2>&1
+  ) &
   pid=$!
   echo "$pid" >"$wd/registry.pid"
   local deadline=$((SECONDS + 20))

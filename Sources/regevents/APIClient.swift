@@ -28,10 +28,11 @@ struct APIClient {
         }
     }
 
-    func send(method: HTTPMethod, path: String, body: Data? = nil) async throws -> Data {
+    func send(method: HTTPMethod, path: String, body: Data? = nil, bearerToken: String? = nil) async throws -> Data {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
+        if let bearerToken { request.headers.add(name: "Authorization", value: "Bearer \(bearerToken)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))

@@ -1,0 +1,221 @@
+import Foundation
+import Testing
+
+/// A real CNCF Distribution registry (Debian's `docker-registry`) notifying a
+/// real `regevents serve`, images pushed with skopeo, read back with kcat and
+/// the CloudEvents Python SDK.
+@Suite("A real registry into both topics", .serialized)
+struct RegistryEndToEndTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func pushesAChartAndADeleteLandExactlyOnceInBothSchemas() async throws {
+        let server = try await RunningServer.start(extraArguments: ["--ingest-token", "e2e-token", "--location", "westeurope"])
+        defer { server.process.terminateQuietly() }
+        let work = URL(fileURLWithPath: "/tmp").appendingPathComponent("regevents-registry-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let port = try freePort()
+        _ = try scenario(["start", work.path, port, "\(server.baseURL)/v1/registries/myregistry/notifications", "e2e-token"])
+        defer {
+            _ = try? scenario(["stop", work.path])
+            try? FileManager.default.removeItem(at: work)
+        }
+        let first = try scenario(["push-image", work.path, port, "library/hello", "v1"])
+        _ = try scenario(["push-image", work.path, port, "library/hello", "v2"])
+        let docker = try scenario(["push-image", work.path, port, "team/world", "1.0", "v2s2"])
+        let chart = try scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0"])
+        _ = try scenario(["delete", work.path, port, "library/hello", try #require(first["digest"])])
+        let helloDigest = try #require(first["digest"])
+
+        // Five events: three image pushes (one per tag), one chart, one delete.
+        let acr = try await readAll(server.bootstrapServers, "registry-events.acr", count: 5)
+        #expect(acr.count == 5, "\(acr.map(\.payload))")
+        let bodies = try acr.map { try jsonObject(Data($0.payload.utf8)) }
+        func body(_ action: String, _ repository: String, _ tag: String?) -> [String: Any]? {
+            bodies.first {
+                let target = $0["target"] as? [String: Any]
+                return $0["action"] as? String == action && target?["repository"] as? String == repository
+                    && target?["tag"] as? String == tag
+            }
+        }
+        let v1 = try #require(body("push", "library/hello", "v1"))
+        let v1Target = try #require(v1["target"] as? [String: Any])
+        #expect(v1Target["digest"] as? String == helloDigest)
+        #expect(v1Target["mediaType"] as? String == "application/vnd.oci.image.manifest.v1+json")
+        #expect((v1["request"] as? [String: Any])?["method"] as? String == "PUT")
+        #expect(Set(v1.keys) == ["id", "timestamp", "action", "target", "request"])
+        let v2Target = try #require(body("push", "library/hello", "v2")?["target"] as? [String: Any])
+        #expect(v2Target["digest"] as? String == helloDigest)
+        let world = try #require(body("push", "team/world", "1.0")?["target"] as? [String: Any])
+        #expect(world["digest"] as? String == docker["digest"])
+        #expect(world["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
+        let chartTarget = try #require(body("chart_push", "charts/mychart", "0.1.0")?["target"] as? [String: Any])
+        #expect(chartTarget["digest"] as? String == chart["digest"])
+        #expect(chartTarget["name"] as? String == "mychart")
+        #expect(chartTarget["version"] as? String == "0.1.0")
+        let deleted = try #require(body("delete", "library/hello", nil)?["target"] as? [String: Any])
+        #expect(deleted["digest"] as? String == helloDigest)
+        for record in acr {
+            #expect(record.headers["registry"] == "myregistry")
+            #expect(record.headers["content-type"] == "application/json")
+            #expect(record.key?.hasPrefix("myregistry/") == true)
+        }
+
+        // The same five facts as CloudEvents, decoded by the CloudEvents SDK.
+        let cloudEvents = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 5)
+        #expect(cloudEvents.count == 5)
+        let decoded = try decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
+        #expect(decoded.count == 5)
+        let subjects = Set(decoded.compactMap { ($0["attributes"] as? [String: Any])?["subject"] as? String })
+        #expect(subjects == ["library/hello:v1", "library/hello:v2", "team/world:1.0", "charts/mychart:0.1.0", "library/hello"])
+        let types = decoded.compactMap { ($0["attributes"] as? [String: Any])?["type"] as? String }.sorted()
+        #expect(types == [
+            "Microsoft.ContainerRegistry.ChartPushed", "Microsoft.ContainerRegistry.ImageDeleted",
+            "Microsoft.ContainerRegistry.ImagePushed", "Microsoft.ContainerRegistry.ImagePushed",
+            "Microsoft.ContainerRegistry.ImagePushed",
+        ])
+        for event in decoded {
+            let attributes = try #require(event["attributes"] as? [String: Any])
+            #expect(attributes["source"] as? String == "/registries/myregistry")
+            #expect(attributes["specversion"] as? String == "1.0")
+            #expect((event["data"] as? [String: Any])?["location"] as? String == "westeurope")
+            #expect(event["mode"] as? String == "structured")
+        }
+
+        // Nothing arrives twice: the registry's notifications are all in, and the counts hold.
+        _ = try scenario(["stop", work.path])
+        let again = try await readAll(server.bootstrapServers, "registry-events.acr", count: 6, limit: .seconds(3))
+        #expect(again.count == 5)
+        let ids = Set(bodies.compactMap { $0["id"] as? String })
+        #expect(ids.count == 5)
+    }
+
+    @Test func binaryModeRecordsAreReadBackByTheCloudEventsSDK() async throws {
+        let server = try await RunningServer.start(extraArguments: ["--cloudevents-mode", "binary"])
+        defer { server.process.terminateQuietly() }
+        let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
+        let published = try await RegeventsProcess.run([
+            "publish", "--server", server.baseURL, "--registry", "myregistry", "--action", "push",
+            "--repository", "library/hello", "--tag", "v9", "--digest", digest, "--id", "bin-1",
+        ])
+        #expect(published.status == 0, "\(published.errors)")
+        #expect(published.output.first?.contains("bin-1") == true)
+        _ = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 1)
+        let decoded = try decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
+        #expect(decoded.count == 1)
+        let event = try #require(decoded.first)
+        #expect(event["mode"] as? String == "binary")
+        let attributes = try #require(event["attributes"] as? [String: Any])
+        #expect(attributes["type"] as? String == "Microsoft.ContainerRegistry.ImagePushed")
+        #expect(attributes["subject"] as? String == "library/hello:v9")
+        #expect(attributes["datacontenttype"] as? String == "application/json")
+        #expect((event["data"] as? [String: Any])?["id"] as? String == "bin-1")
+    }
+
+    @Test func publishFailuresPrintTheServersMessage() async throws {
+        let server = try await RunningServer.start()
+        defer { server.process.terminateQuietly() }
+        let result = try await RegeventsProcess.run([
+            "publish", "--server", server.baseURL, "--registry", "myregistry", "--action", "pushed", "--repository", "hello",
+        ])
+        #expect(result.status != 0)
+        #expect(result.errors.contains("$.action"), "\(result.errors)")
+    }
+
+    // MARK: Helpers
+
+    struct KafkaRecord {
+        let key: String?
+        let headers: [String: String]
+        let payload: String
+    }
+
+    /// Every record of `topic`, read by kcat (not by our code); waits up to
+    /// `limit` for `count` of them.
+    func readAll(_ bootstrap: String, _ topic: String, count: Int, limit: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+        let deadline = ContinuousClock.now + limit
+        var records: [KafkaRecord] = []
+        repeat {
+            let result = try runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
+            records = try result.output.split(separator: "\n").filter { $0.hasPrefix("{") }.map { line in
+                let object = try jsonObject(Data(line.utf8))
+                let raw = object["headers"] as? [String] ?? []
+                var headers: [String: String] = [:]
+                for index in stride(from: 0, to: raw.count - 1, by: 2) { headers[raw[index]] = raw[index + 1] }
+                return KafkaRecord(key: object["key"] as? String, headers: headers, payload: object["payload"] as? String ?? "")
+            }
+            if records.count >= count { break }
+            try await Task.sleep(for: .milliseconds(200))
+        } while ContinuousClock.now < deadline
+        return records
+    }
+
+    func decodeCloudEvents(_ bootstrap: String, _ topic: String) throws -> [[String: Any]] {
+        let dump = try runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.root.appendingPathComponent("scripts/check-cloudevents.py").path]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(dump.output.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else { throw ProcessFailure("CloudEvents SDK check failed: \(text)") }
+        return try text.split(separator: "\n").map { try jsonObject(Data($0.utf8)) }
+    }
+
+    /// Runs scripts/registry-scenario.sh and returns its key=value lines.
+    /// Output goes through files, not pipes: the registry it starts outlives
+    /// the script and could hold a pipe's write end open forever.
+    func scenario(_ arguments: [String]) throws -> [String: String] {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString)")
+        let outputFile = scratch.appendingPathExtension("out")
+        let errorFile = scratch.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outputFile)
+            try? FileManager.default.removeItem(at: errorFile)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [Self.root.appendingPathComponent("scripts/registry-scenario.sh").path] + arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: (try? Data(contentsOf: outputFile)) ?? Data(), as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+            throw ProcessFailure("registry-scenario.sh \(arguments.first ?? "") failed: \(errors)")
+        }
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return values
+    }
+
+    /// A loopback port nobody listens on right now.
+    func freePort() throws -> String {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw ProcessFailure("cannot find a free port") }
+        return String(UInt16(bigEndian: address.sin_port))
+    }
+}
