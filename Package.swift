@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "RegistryEvents",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -82,6 +82,7 @@ public struct DistributionEventMapper: Sendable {
                 registryAction = .chartPush
                 mapped.name = repository.split(separator: "/").last.map(String.init) ?? repository
                 mapped.version = tag
+                mapped.configDigest = Self.configDigest(target).flatMap { OCINames.isValidDigest($0) ? $0 : nil }
             } else {
                 registryAction = .push
             }
@@ -113,6 +114,10 @@ public struct DistributionEventMapper: Sendable {
             RegistryEvent(
                 id: id, timestamp: timestamp, action: registryAction, registry: registry, location: location, target: mapped,
                 request: request, actor: actorName.map { RegistryEvent.Actor(name: $0) }, source: source))
+    }
+
+    static func configDigest(_ target: [String: Any]) -> String? {
+        ((target["references"] as? [Any])?.first as? [String: Any])?["digest"] as? String
     }
 
     /// The config media type, from the manifest's references (sent only

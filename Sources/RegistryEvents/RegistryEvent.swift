@@ -49,6 +49,10 @@ public struct RegistryEvent: Sendable, Hashable {
         public var name: String?
         /// Chart version (chart events).
         public var version: String?
+        /// Digest of the manifest's config blob, when the registry said
+        /// (Distribution's `references`); used to read a chart's metadata,
+        /// never rendered.
+        public var configDigest: String?
 
         public init(
             mediaType: String? = nil, size: Int64? = nil, digest: String? = nil, length: Int64? = nil,

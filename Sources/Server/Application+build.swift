@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Hummingbird
 import Kafka
 import Logging
@@ -13,15 +14,19 @@ public struct ServerDependencies: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let ingest: IngestService
 
+    /// - Parameter httpClient: the process's one outbound HTTP client (the
+    ///   caller creates and shuts it down).
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
-        metrics: PrometheusCollectorRegistry, logger: Logger = Logger(label: "regevents")
+        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, logger: Logger = Logger(label: "regevents")
     ) {
         self.configuration = configuration
         self.connection = connection
         self.producer = producer
         self.metrics = metrics
-        ingest = IngestService(producer: producer, layout: configuration.layout, settings: configuration.ingest, logger: logger)
+        ingest = IngestService(
+            producer: producer, layout: configuration.layout, settings: configuration.ingest, httpClient: httpClient,
+            logger: logger)
     }
 
     public var info: ServerInfo {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Kafka
@@ -61,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Keep Distribution pushes by digest (no tag) as push events.")
     var ingestUntagged = false
 
+    @Flag(help: "Do not read a pushed Helm chart's config blob from the registry (name and version then come from repository and tag).")
+    var noChartConfig = false
+
     @Option(help: "How many recent event ids are remembered to drop a registry's re-sent events (default 100000; 0 turns it off).")
     var dedupeWindowSize: Int = 100_000
 
@@ -103,12 +107,24 @@ struct ServeCommand: AsyncParsableCommand {
             printLine("regevents: Kafka at \(connection.bootstrapServers)")
         }
         let producer = try connection.makeProducer(logger: logger)
+        // The one outbound HTTP client of the process; redirects off.
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.redirectConfiguration = .disallow
+        httpConfiguration.timeout.connect = .seconds(2)
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let dependencies = ServerDependencies(
-            configuration: configuration, connection: connection, producer: producer, metrics: metrics)
+            configuration: configuration, connection: connection, producer: producer, metrics: metrics,
+            httpClient: httpClient, logger: logger)
         let app = buildApplication(dependencies, logger: logger) { address in
             printLine("regevents: listening on http://\(address)")
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
         logger.info("regevents stopped")
     }
 
@@ -169,6 +185,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings.cloudEventsMode = mode
         }
         settings.ingestUntagged = ingestUntagged
+        settings.readChartConfigs = !noChartConfig
         guard dedupeWindowSize >= 0 else {
             throw ConfigurationError(flag: "--dedupe-window-size", message: "must not be negative, got \(dedupeWindowSize)")
         }

@@ -1,5 +1,5 @@
 import Kafka
-import Server
+@testable import Server
 import Testing
 
 @Suite("Configuration is checked before anything starts")
@@ -72,5 +72,22 @@ struct ConfigurationTests {
             #expect(error.flag == "--kafka-property")
             #expect(error.message.contains("bogus.key"))
         }
+    }
+}
+
+@Suite("Where a chart's config is read from")
+struct ChartConfigLocationTests {
+    @Test(arguments: [
+        ("http://127.0.0.1:5055/v2/charts/x/manifests/sha256:ab", "http://127.0.0.1:5055"),
+        ("https://registry.example/v2/x/manifests/sha256:ab", "https://registry.example"),
+        ("http://[::1]:5000/v2/x/manifests/sha256:ab", "http://[::1]:5000"),
+    ])
+    func theManifestURLGivesSchemeAndHost(_ url: String, _ base: String) {
+        #expect(ChartConfigReader.registryBase(of: url) == base)
+    }
+
+    @Test(arguments: ["ftp://host/v2/x", "file:///etc/passwd", "not a url", ""])
+    func otherURLsAreNotFollowed(_ url: String) {
+        #expect(ChartConfigReader.registryBase(of: url) == nil)
     }
 }

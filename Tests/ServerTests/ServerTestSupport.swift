@@ -26,7 +26,8 @@ func withTestServer(
     let connection = try await KafkaConnection.connect(configuration, logger: serverTestLogger)
     let producer = try connection.makeProducer(logger: serverTestLogger)
     let dependencies = ServerDependencies(
-        configuration: configuration, connection: connection, producer: producer, metrics: PrometheusCollectorRegistry())
+        configuration: configuration, connection: connection, producer: producer, metrics: PrometheusCollectorRegistry(),
+        httpClient: nil)
     let app = Application(router: buildRouter(dependencies), logger: serverTestLogger)
     do {
         try await app.test(.router) { client in try await body(dependencies, client) }

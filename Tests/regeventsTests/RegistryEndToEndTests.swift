@@ -22,7 +22,8 @@ struct RegistryEndToEndTests {
         let first = try scenario(["push-image", work.path, port, "library/hello", "v1"])
         _ = try scenario(["push-image", work.path, port, "library/hello", "v2"])
         let docker = try scenario(["push-image", work.path, port, "team/world", "1.0", "v2s2"])
-        let chart = try scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0"])
+        // The chart's own name (in its config blob) differs from the repository's.
+        let chart = try scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0", "wordpress"])
         _ = try scenario(["delete", work.path, port, "library/hello", try #require(first["digest"])])
         let helloDigest = try #require(first["digest"])
 
@@ -50,7 +51,7 @@ struct RegistryEndToEndTests {
         #expect(world["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
         let chartTarget = try #require(body("chart_push", "charts/mychart", "0.1.0")?["target"] as? [String: Any])
         #expect(chartTarget["digest"] as? String == chart["digest"])
-        #expect(chartTarget["name"] as? String == "mychart")
+        #expect(chartTarget["name"] as? String == "wordpress", "the name comes from the chart's config blob")
         #expect(chartTarget["version"] as? String == "0.1.0")
         let deleted = try #require(body("delete", "library/hello", nil)?["target"] as? [String: Any])
         #expect(deleted["digest"] as? String == helloDigest)

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Kafka
 import Logging
 import Metrics
@@ -43,9 +44,15 @@ public final class IngestService: Sendable {
     private let renderer: EventRecordRenderer
     private let recent: RecentEvents
     private let chartDigests = ChartDigests()
+    private let chartConfigReader: ChartConfigReader?
     private let logger: Logger
 
-    public init(producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, logger: Logger) {
+    /// - Parameter httpClient: reads chart configs from registries; `nil`
+    ///   leaves chart name and version as the repository and tag suggest.
+    public init(
+        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, httpClient: HTTPClient?, logger: Logger
+    ) {
+        chartConfigReader = settings.readChartConfigs ? httpClient.map { ChartConfigReader(httpClient: $0, logger: logger) } : nil
         self.producer = producer
         self.layout = layout
         self.settings = settings
@@ -67,7 +74,8 @@ public final class IngestService: Sendable {
         var rejected = 0
         for (index, event) in envelope.events.enumerated() {
             switch mapper.map(event) {
-            case .accepted(let registryEvent):
+            case .accepted(var registryEvent):
+                if let chartConfigReader { registryEvent = await chartConfigReader.enrich(registryEvent) }
                 guard recent.claim(registry: registry, id: registryEvent.id) else {
                     dropped += 1
                     count(registry, "duplicate")

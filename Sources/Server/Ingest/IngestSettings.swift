@@ -14,6 +14,8 @@ public struct IngestSettings: Sendable {
     /// The window within which a re-sent event id is not produced again.
     public var deduplication: RecentEvents.Window
     public var registryTopics: RegistryTopics
+    /// Read a pushed chart's name and version from its config blob.
+    public var readChartConfigs = true
 
     public init(
         token: String? = nil, maxBodyBytes: Int = 1 << 20, defaultLocation: String = "local",
