@@ -6,22 +6,10 @@ import Foundation
 /// with the field named.
 public struct ACRNativeEvents: Sendable {
     public struct Input: Decodable, Sendable {
-        public struct Target: Decodable, Sendable {
-            public var mediaType: String?
-            public var size: Int64?
-            public var digest: String?
-            public var length: Int64?
-            public var repository: String
-            public var url: String?
-            public var tag: String?
-            public var name: String?
-            public var version: String?
-        }
-
         public var id: String?
         public var timestamp: String?
         public var action: String
-        public var target: Target
+        public var target: RegistryEvent.Target
         public var request: RegistryEvent.Request?
         public var location: String?
     }
@@ -97,10 +85,9 @@ public struct ACRNativeEvents: Sendable {
         if action.isChart, target.version == nil, target.tag == nil {
             throw ValidationError(field: "\(path).target.version", message: "a chart event needs a version (or a tag)")
         }
-        var mapped = RegistryEvent.Target(
-            mediaType: target.mediaType ?? (action.isChart ? Self.acrChartMediaType : Self.defaultManifestMediaType),
-            size: target.size, digest: target.digest, length: target.length ?? target.size,
-            repository: target.repository, url: target.url, tag: target.tag, name: target.name, version: target.version)
+        var mapped = target
+        mapped.mediaType = target.mediaType ?? (action.isChart ? Self.acrChartMediaType : Self.defaultManifestMediaType)
+        mapped.length = target.length ?? target.size
         if action.isChart {
             mapped.name = mapped.name ?? target.repository.split(separator: "/").last.map(String.init)
             mapped.version = mapped.version ?? target.tag

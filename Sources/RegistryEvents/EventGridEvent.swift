@@ -1,18 +1,6 @@
 /// The `data` of a container registry event in Event Grid and CloudEvents
 /// schema (ContainerRegistryEventData / ContainerRegistryArtifactEventData).
 public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
-    public struct Target: Codable, Sendable, Hashable {
-        public var mediaType: String?
-        public var size: Int64?
-        public var digest: String?
-        public var length: Int64?
-        public var repository: String
-        public var url: String?
-        public var tag: String?
-        public var name: String?
-        public var version: String?
-    }
-
     public struct ConnectedRegistry: Codable, Sendable, Hashable {
         public var name: String
     }
@@ -21,7 +9,7 @@ public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
     public var timestamp: String
     public var action: String
     public var location: String
-    public var target: Target
+    public var target: RegistryEvent.Target
     public var request: RegistryEvent.Request?
     public var actor: RegistryEvent.Actor?
     public var source: RegistryEvent.Source?
@@ -36,11 +24,11 @@ public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
         connectedRegistry = event.connectedRegistry.map(ConnectedRegistry.init(name:))
         if event.action.isChart {
             // Artifact events carry no request, actor or source (as Event Grid documents).
-            target = Target(
+            target = RegistryEvent.Target(
                 mediaType: t.mediaType, size: t.size, digest: t.digest, repository: t.repository, tag: t.tag, name: t.name,
                 version: t.version)
         } else {
-            target = Target(
+            target = RegistryEvent.Target(
                 mediaType: t.mediaType, size: t.size, digest: t.digest, length: t.length, repository: t.repository, url: t.url,
                 tag: t.tag)
             request = event.request

@@ -54,6 +54,11 @@ public struct RegistryEvent: Sendable, Hashable {
         /// never rendered.
         public var configDigest: String?
 
+        // configDigest is internal bookkeeping: never rendered, never read from input.
+        private enum CodingKeys: String, CodingKey {
+            case mediaType, size, digest, length, repository, url, tag, name, version
+        }
+
         public init(
             mediaType: String? = nil, size: Int64? = nil, digest: String? = nil, length: Int64? = nil,
             repository: String, url: String? = nil, tag: String? = nil, name: String? = nil, version: String? = nil
