@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -34,6 +35,13 @@ let package = Package(
             ]
         ),
         .target(name: "RegistryEvents"),
+        .target(
+            name: "Store",
+            dependencies: [
+                "RegistryEvents",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "Server",
             dependencies: [
@@ -69,6 +77,7 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RegistryEvents"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

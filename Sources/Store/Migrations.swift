@@ -1,0 +1,38 @@
+import GRDB
+
+/// The schema, as named migrations. A migration that has shipped is never
+/// edited: change the schema with a new one.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: webhooks and their delivery log") { db in
+            try db.create(table: "webhook") { t in
+                t.column("registry", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("serviceURI", .text).notNull()
+                t.column("customHeaders", .jsonText).notNull()
+                t.column("actions", .jsonText).notNull()
+                t.column("scope", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("location", .text).notNull()
+                t.column("tags", .jsonText).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["registry", "name"])
+            }
+            try db.create(table: "deliveryLog") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("registry", .text).notNull()
+                t.column("webhook", .text).notNull()
+                t.column("eventID", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("request", .jsonText).notNull()
+                t.column("response", .jsonText)
+                t.column("createdAt", .datetime).notNull()
+                t.foreignKey(["registry", "webhook"], references: "webhook", onDelete: .cascade)
+            }
+            try db.create(index: "deliveryLogByWebhook", on: "deliveryLog", columns: ["registry", "webhook", "id"])
+        }
+        return migrator
+    }
+}

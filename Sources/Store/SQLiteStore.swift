@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import RegistryEvents
+
+/// The control-plane store in `<data-dir>/regevents.sqlite` (WAL, one writer,
+/// concurrent readers), or in memory for tests.
+public final class SQLiteStore: WebhookStore {
+    private let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database under `directory` and migrates it.
+    public static func open(directory: String) throws -> SQLiteStore {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        let pool = try DatabasePool(path: (directory as NSString).appendingPathComponent("regevents.sqlite"), configuration: configuration)
+        return try SQLiteStore(writer: pool)
+    }
+
+    /// A private in-memory database.
+    public static func inMemory() throws -> SQLiteStore {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        return try SQLiteStore(writer: DatabaseQueue(configuration: configuration))
+    }
+
+    private init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Migrations.migrator.migrate(writer)
+    }
+
+    public func put(_ webhook: Webhook, quota: Int) async throws -> Webhook {
+        try await writer.write { db in
+            var stored = webhook
+            let key: [String: any DatabaseValueConvertible] = ["registry": webhook.registry, "name": webhook.name]
+            if let existing = try WebhookRecord.fetchOne(db, key: key) {
+                stored.createdAt = existing.createdAt
+            } else {
+                let count = try WebhookRecord.filter(WebhookRecord.Columns.registry == webhook.registry).fetchCount(db)
+                guard count < quota else { throw StoreError.quotaExceeded(registry: webhook.registry, quota: quota) }
+            }
+            try WebhookRecord(stored).save(db)
+            return stored
+        }
+    }
+
+    public func webhook(registry: String, name: String) async throws -> Webhook? {
+        try await writer.read { db in
+            try WebhookRecord.fetchOne(db, key: ["registry": registry, "name": name])?.webhook
+        }
+    }
+
+    public func webhooks(registry: String) async throws -> [Webhook] {
+        try await writer.read { db in
+            try WebhookRecord.filter(WebhookRecord.Columns.registry == registry).order(WebhookRecord.Columns.name)
+                .fetchAll(db).map(\.webhook)
+        }
+    }
+
+    public func allWebhooks() async throws -> [Webhook] {
+        try await writer.read { db in try WebhookRecord.fetchAll(db).map(\.webhook) }
+    }
+
+    public func delete(registry: String, name: String) async throws -> Bool {
+        try await writer.write { db in try WebhookRecord.deleteOne(db, key: ["registry": registry, "name": name]) }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import RegistryEvents
+
+/// Where webhooks and their delivery log live. SQLite here; a protocol so a
+/// PostgreSQL store can serve several servers sharing one Kafka.
+public protocol WebhookStore: Sendable {
+    /// Creates or replaces (as ARM's PUT does); keeps the original creation time.
+    /// Throws `StoreError.quotaExceeded` when a new webhook would pass the per-registry quota.
+    func put(_ webhook: Webhook, quota: Int) async throws -> Webhook
+    func webhook(registry: String, name: String) async throws -> Webhook?
+    func webhooks(registry: String) async throws -> [Webhook]
+    /// Every webhook of every registry (what dispatchers keep in memory).
+    func allWebhooks() async throws -> [Webhook]
+    /// True when it existed.
+    func delete(registry: String, name: String) async throws -> Bool
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case quotaExceeded(registry: String, quota: Int)
+
+    public var description: String {
+        switch self {
+        case .quotaExceeded(let registry, let quota):
+            "registry \(registry) already has \(quota) webhooks, its quota; delete one or raise --webhook-quota"
+        }
+    }
+}

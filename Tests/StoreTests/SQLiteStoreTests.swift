@@ -1,0 +1,57 @@
+import Foundation
+import RegistryEvents
+import Store
+import Testing
+
+@Suite("The SQLite store keeps webhooks")
+struct SQLiteStoreTests {
+    func hook(_ name: String, registry: String = "r", actions: [RegistryAction] = [.push]) -> Webhook {
+        Webhook(
+            registry: registry, name: name, serviceURI: "https://hooks.example/\(name)", customHeaders: ["Authorization": "Bearer x"],
+            actions: actions, scope: WebhookScope("hello:*"), location: "westeurope", tags: ["team": "a"])
+    }
+
+    @Test func putGetListDelete() async throws {
+        let store = try SQLiteStore.inMemory()
+        _ = try await store.put(hook("alpha1"), quota: 10)
+        _ = try await store.put(hook("beta22", actions: [.delete, .chartPush]), quota: 10)
+        _ = try await store.put(hook("other1", registry: "r2"), quota: 10)
+        let alpha = try #require(try await store.webhook(registry: "r", name: "alpha1"))
+        #expect(alpha.customHeaders == ["Authorization": "Bearer x"])
+        #expect(alpha.scope.text == "hello:*")
+        #expect(alpha.location == "westeurope")
+        #expect(try await store.webhooks(registry: "r").map(\.name) == ["alpha1", "beta22"])
+        #expect(try await store.webhook(registry: "r", name: "beta22")?.actions == [.delete, .chartPush])
+        #expect(try await store.allWebhooks().count == 3)
+        #expect(try await store.delete(registry: "r", name: "alpha1"))
+        #expect(!(try await store.delete(registry: "r", name: "alpha1")))
+        #expect(try await store.webhook(registry: "r", name: "alpha1") == nil)
+    }
+
+    @Test func replacingKeepsTheCreationTimeAndRespectsTheQuotaOnlyForNewOnes() async throws {
+        let store = try SQLiteStore.inMemory()
+        var first = hook("alpha1")
+        first.createdAt = Date(timeIntervalSince1970: 1000)
+        _ = try await store.put(first, quota: 1)
+        var replacement = hook("alpha1", actions: [.delete])
+        replacement.createdAt = Date()
+        let stored = try await store.put(replacement, quota: 1)
+        #expect(stored.createdAt == Date(timeIntervalSince1970: 1000))
+        #expect(stored.actions == [.delete])
+        await #expect(throws: StoreError.quotaExceeded(registry: "r", quota: 1)) {
+            _ = try await store.put(hook("second"), quota: 1)
+        }
+    }
+
+    @Test func aFileStoreSurvivesReopening() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-store-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let store = try SQLiteStore.open(directory: directory.path)
+            _ = try await store.put(hook("keepme"), quota: 10)
+        }
+        let reopened = try SQLiteStore.open(directory: directory.path)
+        #expect(try await reopened.webhook(registry: "r", name: "keepme")?.serviceURI == "https://hooks.example/keepme")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("regevents.sqlite").path))
+    }
+}
