@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "RegistryEvents",
+                "Store",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +63,7 @@ let package = Package(
                 "Server",
                 "Kafka",
                 "RegistryEvents",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +83,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Kafka",
+                "Server", "Kafka", "Store",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Hummingbird
+import Store
 import Kafka
 import Logging
 import Prometheus
@@ -13,13 +14,16 @@ public struct ServerDependencies: Sendable {
     public let producer: KafkaProducer
     public let metrics: PrometheusCollectorRegistry
     public let ingest: IngestService
+    public let store: any WebhookStore
 
     /// - Parameter httpClient: the process's one outbound HTTP client (the
     ///   caller creates and shuts it down).
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
-        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, logger: Logger = Logger(label: "regevents")
+        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, store: any WebhookStore,
+        logger: Logger = Logger(label: "regevents")
     ) {
+        self.store = store
         self.configuration = configuration
         self.connection = connection
         self.producer = producer
@@ -49,6 +53,15 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     KafkaTopicsController(connection: dependencies.connection, layout: dependencies.configuration.layout)
         .addRoutes(to: v1)
     IngestController(service: dependencies.ingest).addRoutes(to: v1)
+    let configuration = dependencies.configuration
+    let management = BearerTokenMiddleware<AppRequestContext>(token: configuration.adminToken, realm: "management")
+    let webhooks = WebhookController<AppRequestContext>(
+        store: dependencies.store, quota: configuration.webhookQuota, defaultLocation: configuration.ingest.defaultLocation,
+        logger: Logger(label: "regevents.webhooks"))
+    webhooks.addRoutes(to: v1.group("registries/:registry").add(middleware: management))
+    webhooks.addRoutes(
+        to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
+            .add(middleware: management))
     return router
 }
 

@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     /// How long a produced record may wait for its acknowledgement before
     /// ingest gives up and answers 503.
     public var kafkaMessageTimeout: Duration = .seconds(30)
+    /// When set, management routes need `Authorization: Bearer <token>`.
+    public var adminToken: String?
+    /// Webhooks per registry.
+    public var webhookQuota = 500
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",

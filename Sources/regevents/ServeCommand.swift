@@ -8,6 +8,7 @@ import Metrics
 import Prometheus
 import RegistryEvents
 import Server
+import Store
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,6 +47,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Brokers of the embedded cluster.")
     var embeddedBrokers: Int = 1
+
+    @Option(help: "Token management routes (webhooks) need as Authorization: Bearer <token> (env REGEVENTS_ADMIN_TOKEN).")
+    var adminToken: String?
+
+    @Option(help: "Webhooks allowed per registry (default 500).")
+    var webhookQuota: Int = 500
 
     @Option(help: "Token registries must send as Authorization: Bearer <token> on ingest routes (env REGEVENTS_INGEST_TOKEN).")
     var ingestToken: String?
@@ -93,9 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         try prepareDataDirectory(configuration.dataDirectory)
-        if !configuration.listen.isLoopback {
+        if !configuration.listen.isLoopback && configuration.adminToken == nil {
             logger.warning(
-                "Listening on a non-loopback address: anyone who can reach it can use the API",
+                "Listening on a non-loopback address without --admin-token: anyone who can reach it can manage webhooks",
                 metadata: ["listen": "\(configuration.listen)"])
         }
         let connection = try await KafkaConnection.connect(configuration, logger: logger)
@@ -112,9 +119,15 @@ struct ServeCommand: AsyncParsableCommand {
         httpConfiguration.redirectConfiguration = .disallow
         httpConfiguration.timeout.connect = .seconds(2)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore.open(directory: configuration.dataDirectory)
+        } catch {
+            throw CommandFailure(message: "--data-dir: cannot open the database in \(configuration.dataDirectory): \(error)", exitCode: 64)
+        }
         let dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
-            httpClient: httpClient, logger: logger)
+            httpClient: httpClient, store: store, logger: logger)
         let app = buildApplication(dependencies, logger: logger) { address in
             printLine("regevents: listening on http://\(address)")
         }
@@ -165,6 +178,14 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
             }
             configuration.ingest = try makeIngestSettings()
+            configuration.adminToken = adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN")
+            if let token = configuration.adminToken, token.isEmpty || token.contains(where: \.isWhitespace) {
+                throw ConfigurationError(flag: "--admin-token", message: "must be non-empty and contain no spaces")
+            }
+            guard (1...100_000).contains(webhookQuota) else {
+                throw ConfigurationError(flag: "--webhook-quota", message: "must be between 1 and 100000, got \(webhookQuota)")
+            }
+            configuration.webhookQuota = webhookQuota
             try configuration.validate()
             return configuration
         } catch let error as ConfigurationError {

@@ -6,6 +6,7 @@ import Logging
 import Prometheus
 import RegistryEvents
 import Server
+import Store
 import Testing
 
 let serverTestLogger: Logger = {
@@ -18,16 +19,19 @@ let serverTestLogger: Logger = {
 /// tested through the router.
 func withTestServer(
     partitions: Int = 2, ingest: IngestSettings = IngestSettings(), messageTimeout: Duration = .seconds(30),
+    adminToken: String? = nil, webhookQuota: Int = 500,
     _ body: @escaping @Sendable (ServerDependencies, any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration(partitions: partitions, ingest: ingest)
     configuration.kafkaStartupTimeout = .seconds(5)
     configuration.kafkaMessageTimeout = messageTimeout
+    configuration.adminToken = adminToken
+    configuration.webhookQuota = webhookQuota
     let connection = try await KafkaConnection.connect(configuration, logger: serverTestLogger)
     let producer = try connection.makeProducer(logger: serverTestLogger)
     let dependencies = ServerDependencies(
         configuration: configuration, connection: connection, producer: producer, metrics: PrometheusCollectorRegistry(),
-        httpClient: nil)
+        httpClient: nil, store: try SQLiteStore.inMemory())
     let app = Application(router: buildRouter(dependencies), logger: serverTestLogger)
     do {
         try await app.test(.router) { client in try await body(dependencies, client) }

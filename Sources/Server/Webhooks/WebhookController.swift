@@ -1,0 +1,151 @@
+import Foundation
+import Hummingbird
+import Logging
+import RegistryEvents
+import Store
+
+/// Webhook management with `az acr webhook` semantics, on our short paths
+/// (`/v1/registries/{r}/webhooks/…`) and on the ARM paths the Azure SDK uses
+/// (`/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.ContainerRegistry/registries/{r}/webhooks/…`,
+/// any `api-version`).
+struct WebhookController<Context: RequestContext> {
+    let store: any WebhookStore
+    let quota: Int
+    let defaultLocation: String
+    let logger: Logger
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("webhooks", use: list)
+        group.put("webhooks/:name", use: create)
+        group.patch("webhooks/:name", use: update)
+        group.get("webhooks/:name", use: show)
+        group.delete("webhooks/:name", use: delete)
+        group.post("webhooks/:name/getCallbackConfig", use: callbackConfig)
+        group.get("webhooks/:name/config", use: callbackConfig)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> WebhookResource.List {
+        let registry = try Self.registry(context)
+        let webhooks = try await store.webhooks(registry: registry)
+        return WebhookResource.List(value: webhooks.map { WebhookResource.Response($0, id: Self.id(request, name: $0.name)) })
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<WebhookResource.Response> {
+        let registry = try Self.registry(context)
+        let name = try Self.name(context)
+        let body = try await Self.decode(WebhookResource.CreateParameters.self, request, context)
+        let location = body.location ?? defaultLocation
+        guard location.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+            throw APIError.badRequest("location \"\(location)\" is not a location name", code: "InvalidLocation")
+        }
+        let existing = try await store.webhook(registry: registry, name: name)
+        let webhook = Webhook(
+            registry: registry, name: name, serviceURI: try WebhookResource.validate(serviceURI: body.properties.serviceUri),
+            customHeaders: try WebhookResource.validateHeaders(body.properties.customHeaders ?? [:]),
+            actions: try WebhookResource.validateActions(body.properties.actions),
+            scope: try WebhookResource.validateScope(body.properties.scope ?? ""),
+            status: try WebhookResource.validateStatus(body.properties.status ?? "enabled"), location: location,
+            tags: body.tags ?? [:])
+        let stored = try await put(webhook)
+        logger.info(
+            existing == nil ? "Webhook created" : "Webhook replaced",
+            metadata: ["registry": "\(registry)", "webhook": "\(name)", "actions": "\(stored.actions.map(\.rawValue))"])
+        return EditedResponse(
+            status: existing == nil ? .created : .ok, response: WebhookResource.Response(stored, id: Self.id(request, name: name)))
+    }
+
+    @Sendable func update(_ request: Request, context: Context) async throws -> WebhookResource.Response {
+        let registry = try Self.registry(context)
+        var webhook = try await existing(registry: registry, name: try Self.name(context))
+        let body = try await Self.decode(WebhookResource.UpdateParameters.self, request, context)
+        if let tags = body.tags { webhook.tags = tags }
+        if let properties = body.properties {
+            if let uri = properties.serviceUri { webhook.serviceURI = try WebhookResource.validate(serviceURI: uri) }
+            if let headers = properties.customHeaders { webhook.customHeaders = try WebhookResource.validateHeaders(headers) }
+            if let status = properties.status { webhook.status = try WebhookResource.validateStatus(status) }
+            if let scope = properties.scope { webhook.scope = try WebhookResource.validateScope(scope) }
+            if let actions = properties.actions { webhook.actions = try WebhookResource.validateActions(actions) }
+        }
+        webhook.updatedAt = Date()
+        let stored = try await put(webhook)
+        logger.info("Webhook updated", metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)"])
+        return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name))
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> WebhookResource.Response {
+        let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
+        return WebhookResource.Response(webhook, id: Self.id(request, name: webhook.name))
+    }
+
+    /// 200 when it existed, 204 when there was nothing to delete (as ARM).
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        let registry = try Self.registry(context)
+        let name = try Self.name(context)
+        let deleted = try await store.delete(registry: registry, name: name)
+        if deleted { logger.info("Webhook deleted", metadata: ["registry": "\(registry)", "webhook": "\(name)"]) }
+        return Response(status: deleted ? .ok : .noContent)
+    }
+
+    @Sendable func callbackConfig(_ request: Request, context: Context) async throws -> WebhookResource.CallbackConfig {
+        let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
+        return WebhookResource.CallbackConfig(serviceUri: webhook.serviceURI, customHeaders: webhook.customHeaders)
+    }
+
+    private func put(_ webhook: Webhook) async throws -> Webhook {
+        do {
+            return try await store.put(webhook, quota: quota)
+        } catch let error as StoreError {
+            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
+        }
+    }
+
+    private func existing(registry: String, name: String) async throws -> Webhook {
+        guard let webhook = try await store.webhook(registry: registry, name: name) else {
+            throw APIError.notFound("registry \(registry) has no webhook \(name)")
+        }
+        return webhook
+    }
+
+    static func registry(_ context: Context) throws -> String {
+        let name = try context.parameters.require("registry")
+        guard OCINames.isValidRegistryName(name) else {
+            throw APIError.badRequest("registry name \"\(name)\" is invalid", code: "InvalidRegistryName")
+        }
+        return name
+    }
+
+    static func name(_ context: Context) throws -> String {
+        let name = try context.parameters.require("name")
+        guard Webhook.isValidName(name) else {
+            throw APIError.badRequest(
+                "webhook name \"\(name)\" is invalid: letters and digits only, 5 to 50 characters", code: "InvalidWebhookName")
+        }
+        return name
+    }
+
+    /// The resource id: the path it lives at, without the query.
+    static func id(_ request: Request, name: String) -> String {
+        var path = request.uri.path
+        if let range = path.range(of: "/webhooks", options: .backwards) { path = String(path[..<range.lowerBound]) }
+        return "\(path)/webhooks/\(name)"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: Context) async throws -> T {
+        let buffer = try await request.body.collect(upTo: 256 * 1024)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.badRequest("invalid webhook body: \(Self.describe(error))", code: "InvalidRequestBody")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context): return "\((path(context.codingPath) + "." + key.stringValue).trimmingCharacters(in: CharacterSet(charactersIn: "."))) is required"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)) has the wrong type"
+        case .dataCorrupted: return "the body is not JSON"
+        @unknown default: return "cannot be read"
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import RegistryEvents
+
+/// The ARM shapes of the ACR webhook API (`Microsoft.ContainerRegistry/registries/webhooks`).
+enum WebhookResource {
+    static let type = "Microsoft.ContainerRegistry/registries/webhooks"
+
+    /// PUT body (`WebhookCreateParameters`).
+    struct CreateParameters: Decodable {
+        struct Properties: Decodable {
+            var serviceUri: String
+            var customHeaders: [String: String]?
+            var status: String?
+            var scope: String?
+            var actions: [String]
+        }
+        var location: String?
+        var tags: [String: String]?
+        var properties: Properties
+    }
+
+    /// PATCH body (`WebhookUpdateParameters`): everything optional.
+    struct UpdateParameters: Decodable {
+        struct Properties: Decodable {
+            var serviceUri: String?
+            var customHeaders: [String: String]?
+            var status: String?
+            var scope: String?
+            var actions: [String]?
+        }
+        var tags: [String: String]?
+        var properties: Properties?
+    }
+
+    /// What show/list/create answer. `serviceUri` and `customHeaders` are
+    /// not in it (as ARM): get-config reveals them.
+    struct Response: ResponseCodable {
+        struct Properties: Codable {
+            var status: String
+            var scope: String
+            var actions: [String]
+            var provisioningState: String
+        }
+        var id: String
+        var name: String
+        var type: String
+        var location: String
+        var tags: [String: String]
+        var properties: Properties
+
+        init(_ webhook: Webhook, id: String) {
+            self.id = id
+            name = webhook.name
+            type = WebhookResource.type
+            location = webhook.location
+            tags = webhook.tags
+            properties = Properties(
+                status: webhook.status.rawValue, scope: webhook.scope.text, actions: webhook.actions.map(\.rawValue),
+                provisioningState: "Succeeded")
+        }
+    }
+
+    struct List: ResponseCodable {
+        var value: [Response]
+    }
+
+    /// getCallbackConfig (`CallbackConfig`): the one place header values are revealed.
+    struct CallbackConfig: ResponseCodable {
+        var serviceUri: String
+        var customHeaders: [String: String]
+    }
+
+    static func validate(serviceURI: String) throws -> String {
+        guard let components = URLComponents(string: serviceURI), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            throw APIError.badRequest(
+                "properties.serviceUri \"\(serviceURI)\" must be an absolute http or https URL", code: "InvalidServiceUri")
+        }
+        return serviceURI
+    }
+
+    static func validateActions(_ texts: [String]) throws -> [RegistryAction] {
+        switch Webhook.parseActions(texts) {
+        case .success(let actions): return actions
+        case .failure(let error): throw APIError.badRequest("properties.actions: \(error)", code: "InvalidActions")
+        }
+    }
+
+    static func validateScope(_ text: String) throws -> WebhookScope {
+        let scope = WebhookScope(text)
+        if let problem = scope.problem { throw APIError.badRequest("properties.scope: \(problem)", code: "InvalidScope") }
+        return scope
+    }
+
+    static func validateStatus(_ text: String) throws -> WebhookStatus {
+        guard let status = WebhookStatus(rawValue: text.lowercased()) else {
+            throw APIError.badRequest("properties.status must be enabled or disabled, got \"\(text)\"", code: "InvalidStatus")
+        }
+        return status
+    }
+
+    static func validateHeaders(_ headers: [String: String]) throws -> [String: String] {
+        for (name, value) in headers {
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                throw APIError.badRequest("properties.customHeaders: \"\(name)\" is not a header name", code: "InvalidHeaders")
+            }
+            guard !value.contains("\r"), !value.contains("\n") else {
+                throw APIError.badRequest("properties.customHeaders: the value of \(name) has a line break", code: "InvalidHeaders")
+            }
+        }
+        return headers
+    }
+}
