@@ -121,9 +121,14 @@ struct RunningServer {
     let dataDirectory: URL
 
     static func start(extraArguments: [String] = [], environment: [String: String] = [:]) async throws -> RunningServer {
-        let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-e2e-\(UUID().uuidString)")
+        var dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-e2e-\(UUID().uuidString)")
+        var arguments = extraArguments
+        if let index = arguments.firstIndex(of: "--data-dir"), index + 1 < arguments.count {
+            dataDirectory = URL(fileURLWithPath: arguments[index + 1])
+            arguments.removeSubrange(index...(index + 1))
+        }
         let process = try RegeventsProcess(
-            ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDirectory.path] + extraArguments, environment: environment)
+            ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDirectory.path] + arguments, environment: environment)
         let listening = try await process.waitForLine(containing: "listening on http://")
         let baseURL = String(listening[listening.range(of: "http://")!.lowerBound...])
         let kafkaLine = try await process.waitForLine(containing: "Kafka")

@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+
+/// `regevents webhook …`: `az acr webhook` for RegistryEvents, a client of
+/// the management API.
+struct WebhookCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhook",
+        abstract: "Manage ACR-style webhooks (like az acr webhook).",
+        subcommands: [Create.self, Update.self, Delete.self, List.self, Show.self, GetConfig.self]
+    )
+
+    struct Target: ParsableArguments {
+        @OptionGroup var server: ServerOptions
+
+        @Option(name: [.customShort("r"), .long], help: "Registry name.")
+        var registry: String
+
+        @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with --admin-token.")
+        var adminToken: String?
+
+        var client: APIClient { APIClient(baseURL: server.baseURL) }
+        var token: String? { adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN") }
+
+        func path(_ name: String? = nil, _ suffix: String = "") -> String {
+            let registryPart = registry.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? registry
+            let namePart = name.map { "/" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? $0) } ?? ""
+            return "/v1/registries/\(registryPart)/webhooks\(namePart)\(suffix)"
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create (or replace) a webhook.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long], help: "Webhook name: letters and digits, 5-50.") var name: String
+        @Option(help: "The service URI events are POSTed to.") var uri: String
+        @Option(parsing: .upToNextOption, help: "Space-separated: push delete quarantine chart_push chart_delete.")
+        var actions: [String]
+        @Option(parsing: .upToNextOption, help: "Space-separated key=value headers sent with every delivery.")
+        var headers: [String] = []
+        @Option(help: "repo:tag, repo:* (all tags), repo (= repo:latest); empty: the whole registry.") var scope: String?
+        @Option(help: "enabled or disabled.") var status: String?
+        @Option(help: "The replica whose events it receives (default: the server's --location).") var location: String?
+        @Option(parsing: .upToNextOption, help: "Space-separated key=value tags.") var tags: [String] = []
+        @Option(help: "json or table.") var output: OutputFormat = .json
+
+        func run() async throws {
+            try await reportingFailures {
+                var properties: [String: Any] = ["serviceUri": uri, "actions": actions]
+                properties["customHeaders"] = try keyValues(headers, flag: "--headers")
+                properties["scope"] = scope
+                properties["status"] = status
+                var body: [String: Any] = ["properties": properties]
+                body["location"] = location
+                if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
+                let answer = try await target.client.send(
+                    method: .PUT, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body),
+                    bearerToken: target.token)
+                printWebhooks(answer, output: output)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change what is given; keep the rest. --headers {} clears headers.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+        @Option var uri: String?
+        @Option(parsing: .upToNextOption) var actions: [String] = []
+        @Option(parsing: .upToNextOption) var headers: [String] = []
+        @Option var scope: String?
+        @Option var status: String?
+        @Option(parsing: .upToNextOption) var tags: [String] = []
+        @Option(help: "json or table.") var output: OutputFormat = .json
+
+        func run() async throws {
+            try await reportingFailures {
+                var properties: [String: Any] = [:]
+                properties["serviceUri"] = uri
+                if !actions.isEmpty { properties["actions"] = actions }
+                if headers == ["{}"] {
+                    properties["customHeaders"] = [String: String]()
+                } else if !headers.isEmpty {
+                    properties["customHeaders"] = try keyValues(headers, flag: "--headers")
+                }
+                properties["scope"] = scope
+                properties["status"] = status
+                var body: [String: Any] = ["properties": properties]
+                if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
+                let answer = try await target.client.send(
+                    method: .PATCH, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body),
+                    bearerToken: target.token)
+                printWebhooks(answer, output: output)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a webhook.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                _ = try await target.client.send(method: .DELETE, path: target.path(name), bearerToken: target.token)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a registry's webhooks.")
+        @OptionGroup var target: Target
+        @Option(help: "json or table.") var output: OutputFormat = .json
+
+        func run() async throws {
+            try await reportingFailures {
+                let answer = try await target.client.send(method: .GET, path: target.path(), bearerToken: target.token)
+                printWebhooks(answer, output: output, list: true)
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a webhook (header values are never shown).")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+        @Option(help: "json or table.") var output: OutputFormat = .json
+
+        func run() async throws {
+            try await reportingFailures {
+                let answer = try await target.client.send(method: .GET, path: target.path(name), bearerToken: target.token)
+                printWebhooks(answer, output: output)
+            }
+        }
+    }
+
+    struct GetConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "get-config", abstract: "Reveal the service URI and custom headers of a webhook.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let answer = try await target.client.send(
+                    method: .POST, path: target.path(name, "/getCallbackConfig"), bearerToken: target.token)
+                printLine(prettyJSON(answer))
+            }
+        }
+    }
+}
+
+private func keyValues(_ pairs: [String], flag: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in pairs {
+        guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+            throw CommandFailure(message: "\(flag): expected key=value, got \"\(pair)\"", exitCode: 64)
+        }
+        result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+    }
+    return result
+}
+
+/// JSON as az prints it: indented, keys sorted.
+func prettyJSON(_ data: Data) -> String {
+    guard let object = try? JSONSerialization.jsonObject(with: data),
+        let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    else { return String(decoding: data, as: UTF8.self) }
+    return String(decoding: pretty, as: UTF8.self)
+}
+
+private func printWebhooks(_ data: Data, output: OutputFormat, list: Bool = false) {
+    guard output == .table, let object = try? JSONSerialization.jsonObject(with: data) else {
+        printLine(prettyJSON(data))
+        return
+    }
+    let items: [[String: Any]] = list ? ((object as? [String: Any])?["value"] as? [[String: Any]] ?? []) : [object as? [String: Any] ?? [:]]
+    var rows = [["NAME", "LOCATION", "STATUS", "SCOPE", "ACTIONS"]]
+    for item in items {
+        let properties = item["properties"] as? [String: Any] ?? [:]
+        rows.append([
+            item["name"] as? String ?? "", item["location"] as? String ?? "", properties["status"] as? String ?? "",
+            properties["scope"] as? String ?? "", (properties["actions"] as? [String] ?? []).joined(separator: " "),
+        ])
+    }
+    let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    printLine(
+        rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column] + 2, withPad: " ", startingAt: 0)
+            }.joined()
+        }.joined(separator: "\n"))
+}
