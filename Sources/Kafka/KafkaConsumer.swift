@@ -100,6 +100,39 @@ public final class KafkaConsumer: Service, Sendable {
         tracker.assign(Array(partitions.keys))
     }
 
+    /// Stops fetching `partitions` (e.g. a retry tier whose next record is not
+    /// due yet) without leaving the group; other partitions go on.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        try changeFetching(partitions, paused: true)
+    }
+
+    /// Fetches `partitions` again after `pause`.
+    public func resume(_ partitions: [KafkaTopicPartition]) throws {
+        try changeFetching(partitions, paused: false)
+    }
+
+    /// Makes the next poll of `partition` start at `offset` (e.g. to read a
+    /// not-yet-due record again once it is due).
+    public func seek(_ partition: KafkaTopicPartition, to offset: Int64) throws {
+        let list = RDKafkaTopicPartitionList([partition], offsets: [partition: offset])
+        let error = list.withPointer { pointer in client.withHandle { rd_kafka_seek_partitions($0, pointer, 5000) } }
+        if let error {
+            defer { rd_kafka_error_destroy(error) }
+            throw KafkaError.rdKafka(.consume, rd_kafka_error_code(error), context: "seek \(partition) to \(offset)")
+        }
+    }
+
+    private func changeFetching(_ partitions: [KafkaTopicPartition], paused: Bool) throws {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList(partitions)
+        let err = list.withPointer { pointer in
+            client.withHandle { paused ? rd_kafka_pause_partitions($0, pointer) : rd_kafka_resume_partitions($0, pointer) }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.rdKafka(.consume, err, context: paused ? "pause partitions" : "resume partitions")
+        }
+    }
+
     /// The partitions this consumer owns now.
     public var assignment: Set<KafkaTopicPartition> { tracker.assigned }
 

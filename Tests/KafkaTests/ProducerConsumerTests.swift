@@ -135,6 +135,32 @@ struct ProducerConsumerTests {
         }
     }
 
+    @Test func aPausedPartitionWaitsWhileOthersFlowAndASeekRereads() async throws {
+        try await withEmbeddedCluster { cluster in
+            let slow = try cluster.createUniqueTopic("slow", partitions: 1)
+            let fast = try cluster.createUniqueTopic("fast", partitions: 1)
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(client: cluster.testClientConfiguration, groupID: nil), logger: testLogger)
+            let slowPartition = KafkaTopicPartition(topic: slow, partition: 0)
+            try consumer.assign([slowPartition: .beginning, KafkaTopicPartition(topic: fast, partition: 0): .beginning])
+            try consumer.pause([slowPartition])
+            _ = try await withProducer(cluster) { producer in
+                try await producer.send(contentsOf: [record(slow, key: "k", value: "s0"), record(fast, key: "k", value: "f0")])
+            }
+            let whilePaused = try await collect(consumer, count: 1, limit: .seconds(10))
+            #expect(whilePaused.map(\.valueString) == ["f0"])
+            let nothingMore = try await consumer.poll(timeout: .milliseconds(500))
+            #expect(nothingMore.isEmpty, "the paused partition must not deliver")
+            try consumer.resume([slowPartition])
+            let afterResume = try await collect(consumer, count: 1, limit: .seconds(10))
+            #expect(afterResume.map(\.valueString) == ["s0"])
+            try consumer.seek(slowPartition, to: 0)
+            let reread = try await collect(consumer, count: 1, limit: .seconds(10))
+            #expect(reread.map(\.valueString) == ["s0"])
+            await consumer.close()
+        }
+    }
+
     @Test func commitOfAPartitionNotOwnedIsSkipped() async throws {
         try await withEmbeddedCluster { cluster in
             let topic = try cluster.createUniqueTopic(partitions: 1)
