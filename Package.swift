@@ -43,6 +43,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Delivery",
+            dependencies: [
+                "Kafka",
+                "RegistryEvents",
+                "Store",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Server",
             dependencies: [
                 "Kafka",
@@ -80,6 +91,7 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RegistryEvents"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A delivery waiting in a retry tier (or given up, on the dead-letter
+/// topic): everything needed to try again without the original record.
+public struct DeliveryRecord: Codable, Sendable, Hashable {
+    public enum TargetKind: String, Codable, Sendable {
+        case webhook, subscription
+    }
+
+    public var targetKind: TargetKind
+    public var registry: String
+    /// The webhook or subscription name.
+    public var target: String
+    public var eventID: String
+    /// The number of the next attempt (the first retry is attempt 2).
+    public var attempt: Int
+    /// When the next attempt is due, in milliseconds since the epoch.
+    public var dueAtMilliseconds: Int64
+    public var firstAttemptAtMilliseconds: Int64
+    /// The exact body to send.
+    public var body: String
+    /// Where the event came from, for the audit trail.
+    public var originTopic: String
+    public var originPartition: Int32
+    public var originOffset: Int64
+    public var lastStatusCode: Int?
+    public var lastError: String?
+
+    public init(
+        targetKind: TargetKind, registry: String, target: String, eventID: String, attempt: Int, dueAtMilliseconds: Int64,
+        firstAttemptAtMilliseconds: Int64, body: String, originTopic: String, originPartition: Int32, originOffset: Int64,
+        lastStatusCode: Int? = nil, lastError: String? = nil
+    ) {
+        self.targetKind = targetKind
+        self.registry = registry
+        self.target = target
+        self.eventID = eventID
+        self.attempt = attempt
+        self.dueAtMilliseconds = dueAtMilliseconds
+        self.firstAttemptAtMilliseconds = firstAttemptAtMilliseconds
+        self.body = body
+        self.originTopic = originTopic
+        self.originPartition = originPartition
+        self.originOffset = originOffset
+        self.lastStatusCode = lastStatusCode
+        self.lastError = lastError
+    }
+
+    /// The tier a wait of `delay` goes to: the shortest tier at least that
+    /// long, else the longest (the record's due time is exact either way; the
+    /// tier only groups records of similar delay so each tier stays ordered).
+    public static func tier(for delay: Duration, tiers: [Duration]) -> Duration? {
+        tiers.sorted().first { $0 >= delay } ?? tiers.max()
+    }
+}

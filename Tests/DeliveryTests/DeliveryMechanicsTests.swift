@@ -1,0 +1,76 @@
+import Delivery
+import Foundation
+import Testing
+
+@Suite("Offsets commit in order behind out-of-order completion")
+struct OffsetTrackerTests {
+    @Test func theCommittableOffsetIsTheLowestIncomplete() {
+        var tracker = OffsetTracker()
+        #expect(tracker.committable == nil)
+        for offset in Int64(10)...14 { tracker.start(offset) }
+        tracker.complete(12)
+        tracker.complete(14)
+        #expect(tracker.committable == 10)
+        tracker.complete(10)
+        #expect(tracker.committable == 11)
+        tracker.complete(11)
+        #expect(tracker.committable == 13)
+        tracker.complete(13)
+        #expect(tracker.committable == 15)
+        #expect(tracker.inFlightCount == 0)
+    }
+}
+
+@Suite("Retry schedules")
+struct RetryScheduleTests {
+    @Test func webhooksRetryOnTheStatedLadderThenEverySixHours() {
+        let schedule = RetrySchedule.webhookDefault
+        let delays = (1...5).map { schedule.decision(afterAttempt: $0, elapsed: .zero) }
+        #expect(delays == [
+            .retry(after: .seconds(10)), .retry(after: .seconds(60)), .retry(after: .seconds(600)), .retry(after: .seconds(3600)),
+            .retry(after: .seconds(21600)),
+        ])
+        #expect(schedule.decision(afterAttempt: 6, elapsed: .seconds(40000)) == .retry(after: .seconds(21600)))
+    }
+
+    @Test func theTimeToLiveAndTheAttemptLimitEndIt() {
+        let schedule = RetrySchedule(delays: [.milliseconds(100)], maxAttempts: 3, timeToLive: .seconds(1))
+        #expect(schedule.decision(afterAttempt: 1, elapsed: .zero) == .retry(after: .milliseconds(100)))
+        guard case .deadLetter(let reason) = schedule.decision(afterAttempt: 3, elapsed: .zero) else {
+            Issue.record("three attempts should be the end")
+            return
+        }
+        #expect(reason.hasPrefix("MaxDeliveryAttemptsExceeded"))
+        guard case .deadLetter(let ttl) = schedule.decision(afterAttempt: 1, elapsed: .milliseconds(950)) else {
+            Issue.record("the time to live should end it")
+            return
+        }
+        #expect(ttl.hasPrefix("TimeToLiveExceeded"))
+    }
+
+    @Test func eventGridsLadderIsItsDocumentedOne() {
+        let schedule = RetrySchedule.eventGridDefault
+        #expect(schedule.maxAttempts == 30)
+        #expect(schedule.decision(afterAttempt: 2, elapsed: .zero) == .retry(after: .seconds(30)))
+        #expect(schedule.decision(afterAttempt: 10, elapsed: .zero) == .retry(after: .seconds(43200)))
+    }
+}
+
+@Suite("Delivery records")
+struct DeliveryRecordTests {
+    @Test func aRecordRoundTripsThroughJSON() throws {
+        let record = DeliveryRecord(
+            targetKind: .webhook, registry: "r", target: "hook01", eventID: "e1", attempt: 2, dueAtMilliseconds: 1_000,
+            firstAttemptAtMilliseconds: 500, body: #"{"action":"push"}"#, originTopic: "registry-events.acr",
+            originPartition: 3, originOffset: 42, lastStatusCode: 503, lastError: nil)
+        let decoded = try JSONDecoder().decode(DeliveryRecord.self, from: JSONEncoder().encode(record))
+        #expect(decoded == record)
+    }
+
+    @Test func aDelayGoesToTheShortestTierThatCoversIt() {
+        let tiers: [Duration] = [.seconds(10), .seconds(60), .seconds(3600)]
+        #expect(DeliveryRecord.tier(for: .milliseconds(5), tiers: tiers) == .seconds(10))
+        #expect(DeliveryRecord.tier(for: .seconds(30), tiers: tiers) == .seconds(60))
+        #expect(DeliveryRecord.tier(for: .seconds(7200), tiers: tiers) == .seconds(3600))
+    }
+}
