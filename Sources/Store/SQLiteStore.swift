@@ -63,4 +63,28 @@ public final class SQLiteStore: WebhookStore {
     public func delete(registry: String, name: String) async throws -> Bool {
         try await writer.write { db in try WebhookRecord.deleteOne(db, key: ["registry": registry, "name": name]) }
     }
+
+    public func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws {
+        try await writer.write { db in
+            guard try WebhookRecord.exists(db, key: ["registry": entry.registry, "name": entry.webhook]) else { return }
+            var record = DeliveryLogRecord(entry)
+            try record.insert(db)
+            let ofWebhook = DeliveryLogRecord
+                .filter(DeliveryLogRecord.Columns.registry == entry.registry && DeliveryLogRecord.Columns.webhook == entry.webhook)
+            if let cutoff = try ofWebhook.order(DeliveryLogRecord.Columns.id.desc).limit(1, offset: max(keep, 1) - 1)
+                .fetchOne(db)?.id
+            {
+                try ofWebhook.filter(DeliveryLogRecord.Columns.id < cutoff).deleteAll(db)
+            }
+        }
+    }
+
+    public func deliveryLog(registry: String, webhook: String, limit: Int, before: Int64?) async throws -> [DeliveryLogEntry] {
+        try await writer.read { db in
+            var request = DeliveryLogRecord
+                .filter(DeliveryLogRecord.Columns.registry == registry && DeliveryLogRecord.Columns.webhook == webhook)
+            if let before { request = request.filter(DeliveryLogRecord.Columns.id < before) }
+            return try request.order(DeliveryLogRecord.Columns.id.desc).limit(limit).fetchAll(db).map(\.entry)
+        }
+    }
 }

@@ -13,6 +13,12 @@ public protocol WebhookStore: Sendable {
     func allWebhooks() async throws -> [Webhook]
     /// True when it existed.
     func delete(registry: String, name: String) async throws -> Bool
+
+    /// Appends an attempt to a webhook's log, keeping its newest `keep` entries.
+    /// Nothing is written for a webhook that no longer exists.
+    func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws
+    /// A webhook's log, newest first, `limit` entries before the `before` sequence.
+    func deliveryLog(registry: String, webhook: String, limit: Int, before: Int64?) async throws -> [DeliveryLogEntry]
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

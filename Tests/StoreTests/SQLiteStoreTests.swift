@@ -55,3 +55,36 @@ struct SQLiteStoreTests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("regevents.sqlite").path))
     }
 }
+
+@Suite("The delivery log behind list-events")
+struct DeliveryLogTests {
+    func entry(_ attempt: Int, webhook: String = "alpha1") -> DeliveryLogEntry {
+        DeliveryLogEntry(
+            registry: "r", webhook: webhook, eventID: "e\(attempt)", attempt: attempt,
+            request: .init(method: "POST", requestUri: "https://x/", headers: ["Authorization": "***"], content: "{}"),
+            response: .init(statusCode: "200", reasonPhrase: "OK", headers: [:], content: ""))
+    }
+
+    @Test func newestFirstPagedAndBounded() async throws {
+        let store = try SQLiteStore.inMemory()
+        _ = try await store.put(
+            Webhook(registry: "r", name: "alpha1", serviceURI: "https://x", actions: [.push], location: "local"), quota: 10)
+        for attempt in 1...5 { try await store.appendDeliveryLog(entry(attempt), keep: 3) }
+        let page = try await store.deliveryLog(registry: "r", webhook: "alpha1", limit: 2, before: nil)
+        #expect(page.map(\.attempt) == [5, 4])
+        let next = try await store.deliveryLog(registry: "r", webhook: "alpha1", limit: 2, before: page.last?.sequence)
+        #expect(next.map(\.attempt) == [3], "only the newest 3 are kept")
+        #expect(next.first?.request.headers["Authorization"] == "***")
+    }
+
+    @Test func entriesGoWithTheirWebhook() async throws {
+        let store = try SQLiteStore.inMemory()
+        try await store.appendDeliveryLog(entry(1, webhook: "ghost1"), keep: 10)
+        #expect(try await store.deliveryLog(registry: "r", webhook: "ghost1", limit: 10, before: nil).isEmpty)
+        _ = try await store.put(
+            Webhook(registry: "r", name: "alpha1", serviceURI: "https://x", actions: [.push], location: "local"), quota: 10)
+        try await store.appendDeliveryLog(entry(1), keep: 10)
+        _ = try await store.delete(registry: "r", name: "alpha1")
+        #expect(try await store.deliveryLog(registry: "r", webhook: "alpha1", limit: 10, before: nil).isEmpty)
+    }
+}
