@@ -49,6 +49,8 @@ let package = Package(
                 "RegistryEvents",
                 "Store",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -56,6 +58,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
+                "Delivery",
                 "Kafka",
                 "RegistryEvents",
                 "Store",
@@ -71,6 +74,7 @@ let package = Package(
         .executableTarget(
             name: "regevents",
             dependencies: [
+                "Delivery",
                 "Server",
                 "Kafka",
                 "RegistryEvents",

@@ -55,7 +55,10 @@ public struct EventRecordRenderer: Sendable {
         var records = [
             RenderedRecord(
                 topic: layout.acr, key: event.recordKey, value: JSONRendering.encode(ACRPayload(event)),
-                headers: [("registry", event.registry), ("action", event.action.rawValue), ("content-type", "application/json")])
+                headers: [
+                    ("registry", event.registry), ("action", event.action.rawValue), ("content-type", "application/json"),
+                    ("location", event.location),
+                ])
         ]
         if let cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
             records.append(cloudEventRecord(cloudEvent, event: event))

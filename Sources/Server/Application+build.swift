@@ -15,15 +15,18 @@ public struct ServerDependencies: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let ingest: IngestService
     public let store: any WebhookStore
+    /// The webhook dispatchers' shared parts; `nil` runs the API without deliveries.
+    public let delivery: WebhookDeliveryHooks?
 
     /// - Parameter httpClient: the process's one outbound HTTP client (the
     ///   caller creates and shuts it down).
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
         metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, store: any WebhookStore,
-        logger: Logger = Logger(label: "regevents")
+        delivery: WebhookDeliveryHooks? = nil, logger: Logger = Logger(label: "regevents")
     ) {
         self.store = store
+        self.delivery = delivery
         self.configuration = configuration
         self.connection = connection
         self.producer = producer
@@ -32,6 +35,10 @@ public struct ServerDependencies: Sendable {
             producer: producer, layout: configuration.layout, settings: configuration.ingest, httpClient: httpClient,
             logger: logger)
     }
+
+    /// Long-running parts besides HTTP and the producer (dispatchers), in
+    /// start order; they stop before the producer flushes.
+    public var backgroundServices: [any Service] = []
 
     public var info: ServerInfo {
         ServerInfo(
@@ -57,7 +64,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     let management = BearerTokenMiddleware<AppRequestContext>(token: configuration.adminToken, realm: "management")
     let webhooks = WebhookController<AppRequestContext>(
         store: dependencies.store, quota: configuration.webhookQuota, defaultLocation: configuration.ingest.defaultLocation,
-        logger: Logger(label: "regevents.webhooks"))
+        delivery: dependencies.delivery, logger: Logger(label: "regevents.webhooks"))
     webhooks.addRoutes(to: v1.group("registries/:registry").add(middleware: management))
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
@@ -78,6 +85,7 @@ public func buildApplication(
     var services: [any Service] = []
     if let cluster = dependencies.connection.embeddedCluster { services.append(cluster) }
     services.append(dependencies.producer)
+    services += dependencies.backgroundServices
     let listen = dependencies.configuration.listen
     return Application(
         router: buildRouter(dependencies),

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import Prometheus
 import RegistryEvents
+import Delivery
 import Server
 import Store
 
@@ -53,6 +54,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Webhooks allowed per registry (default 500).")
     var webhookQuota: Int = 500
+
+    @Option(help: "Seconds a webhook endpoint has to answer (default 30).")
+    var webhookTimeout: Int = 30
+
+    @Option(help: "Webhook retry delays, comma-separated (e.g. 10s,1m,10m,1h,6h; ms, s, m, h).")
+    var webhookRetrySchedule: String = "10s,1m,10m,1h,6h"
+
+    @Option(help: "Attempts before a webhook delivery is dead-lettered (default 9).")
+    var webhookMaxAttempts: Int = 9
+
+    @Option(help: "How long a webhook delivery is retried, e.g. 24h (default).")
+    var webhookTTL: String = "24h"
+
+    @Option(help: "Delivery-log entries kept per webhook for list-events (default 1000).")
+    var webhookLogSize: Int = 1000
 
     @Option(help: "Token registries must send as Authorization: Bearer <token> on ingest routes (env REGEVENTS_INGEST_TOKEN).")
     var ingestToken: String?
@@ -125,9 +141,25 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: "--data-dir: cannot open the database in \(configuration.dataDirectory): \(error)", exitCode: 64)
         }
-        let dependencies = ServerDependencies(
+        let directory = WebhookDirectory(store: store, logger: logger)
+        await directory.refresh()
+        let attempts = WebhookAttempts(
+            sender: WebhookSender(httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds())),
+            producer: producer, store: store, layout: configuration.layout,
+            settings: WebhookAttempts.Settings(schedule: try webhookSchedule(), logSize: webhookLogSize), logger: logger)
+        var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
-            httpClient: httpClient, store: store, logger: logger)
+            httpClient: httpClient, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
+            logger: logger)
+        dependencies.backgroundServices = [
+            directory,
+            WebhookDispatcher(
+                client: connection.clientConfiguration, layout: configuration.layout, directory: directory, attempts: attempts,
+                lossMonitor: connection.lossMonitor, logger: logger),
+            RetryDispatcher(
+                client: connection.clientConfiguration, layout: configuration.layout, directory: directory, attempts: attempts,
+                logger: logger),
+        ]
         let app = buildApplication(dependencies, logger: logger) { address in
             printLine("regevents: listening on http://\(address)")
         }
@@ -224,6 +256,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
         settings.registryTopics = RegistryTopics(overrides: overrides)
         return settings
+    }
+
+    private func webhookTimeoutSeconds() throws -> Int64 {
+        guard (1...600).contains(webhookTimeout) else {
+            throw CommandFailure(message: "--webhook-timeout: must be 1 to 600 seconds, got \(webhookTimeout)", exitCode: 64)
+        }
+        return Int64(webhookTimeout)
+    }
+
+    private func webhookSchedule() throws -> RetrySchedule {
+        let delays = try webhookRetrySchedule.split(separator: ",").map { text -> Duration in
+            guard let duration = DurationText.parse(String(text)) else {
+                throw CommandFailure(message: "--webhook-retry-schedule: \"\(text)\" is not a duration like 500ms, 10s, 1m or 6h", exitCode: 64)
+            }
+            return duration
+        }
+        guard !delays.isEmpty else { throw CommandFailure(message: "--webhook-retry-schedule: give at least one delay", exitCode: 64) }
+        guard let ttl = DurationText.parse(webhookTTL) else {
+            throw CommandFailure(message: "--webhook-ttl: \"\(webhookTTL)\" is not a duration", exitCode: 64)
+        }
+        guard (1...100).contains(webhookMaxAttempts) else {
+            throw CommandFailure(message: "--webhook-max-attempts: must be 1 to 100, got \(webhookMaxAttempts)", exitCode: 64)
+        }
+        guard webhookLogSize >= 1 else {
+            throw CommandFailure(message: "--webhook-log-size: must be at least 1", exitCode: 64)
+        }
+        return RetrySchedule(delays: delays, maxAttempts: webhookMaxAttempts, timeToLive: ttl)
     }
 
     private func integerFromEnvironment(_ name: String, flag: String) throws -> Int? {

@@ -12,6 +12,9 @@ struct WebhookController<Context: RequestContext> {
     let store: any WebhookStore
     let quota: Int
     let defaultLocation: String
+    /// Delivers pings and tells the dispatchers about changes; `nil` in
+    /// router-only tests.
+    let delivery: WebhookDeliveryHooks?
     let logger: Logger
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -22,6 +25,61 @@ struct WebhookController<Context: RequestContext> {
         group.delete("webhooks/:name", use: delete)
         group.post("webhooks/:name/getCallbackConfig", use: callbackConfig)
         group.get("webhooks/:name/config", use: callbackConfig)
+        group.post("webhooks/:name/ping", use: ping)
+        group.get("webhooks/:name/events", use: events)
+        group.post("webhooks/:name/listEvents", use: events)
+    }
+
+    struct EventInfo: ResponseCodable {
+        var id: String
+    }
+
+    /// Sends the ping payload now, even to a disabled webhook (ping tests
+    /// the endpoint); the answer shows in list-events.
+    @Sendable func ping(_ request: Request, context: Context) async throws -> EventInfo {
+        let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
+        guard let delivery else { throw APIError.unavailable("deliveries are not running", code: "DeliveryUnavailable") }
+        let (id, outcome) = await delivery.ping(webhook)
+        logger.info(
+            "Webhook pinged",
+            metadata: ["registry": "\(webhook.registry)", "webhook": "\(webhook.name)", "status": "\(outcome.statusCode.map(String.init) ?? outcome.error ?? "none")"])
+        return EventInfo(id: id)
+    }
+
+    /// list-events: newest first, paged with `nextLink` (`?skipToken=`).
+    @Sendable func events(_ request: Request, context: Context) async throws -> Response {
+        let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
+        let top = min(max(request.uri.queryParameters.get("top", as: Int.self) ?? 50, 1), 500)
+        let before = request.uri.queryParameters.get("skipToken", as: Int64.self)
+        let entries = try await store.deliveryLog(registry: webhook.registry, webhook: webhook.name, limit: top, before: before)
+        var value: [[String: Any]] = []
+        for entry in entries {
+            let content: Any = (try? JSONSerialization.jsonObject(with: Data(entry.request.content.utf8))) ?? entry.request.content
+            var item: [String: Any] = [
+                "id": entry.eventID,
+                "eventRequestMessage": [
+                    "content": content, "headers": entry.request.headers, "method": entry.request.method,
+                    "requestUri": entry.request.requestUri, "version": entry.request.version,
+                ],
+            ]
+            if let response = entry.response {
+                item["eventResponseMessage"] = [
+                    "content": response.content, "headers": response.headers, "reasonPhrase": response.reasonPhrase,
+                    "statusCode": response.statusCode, "version": response.version,
+                ]
+            }
+            value.append(item)
+        }
+        var body: [String: Any] = ["value": value]
+        if entries.count == top, let last = entries.last?.sequence {
+            var path = request.uri.path
+            if path.hasSuffix("/listEvents") { path = String(path.dropLast("/listEvents".count)) + "/listEvents" }
+            body["nextLink"] = "\(path)?top=\(top)&skipToken=\(last)"
+        }
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+        var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response.headers[.contentType] = "application/json; charset=utf-8"
+        return response
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> WebhookResource.List {
@@ -47,6 +105,7 @@ struct WebhookController<Context: RequestContext> {
             status: try WebhookResource.validateStatus(body.properties.status ?? "enabled"), location: location,
             tags: body.tags ?? [:])
         let stored = try await put(webhook)
+        await delivery?.webhooksChanged()
         logger.info(
             existing == nil ? "Webhook created" : "Webhook replaced",
             metadata: ["registry": "\(registry)", "webhook": "\(name)", "actions": "\(stored.actions.map(\.rawValue))"])
@@ -68,6 +127,7 @@ struct WebhookController<Context: RequestContext> {
         }
         webhook.updatedAt = Date()
         let stored = try await put(webhook)
+        await delivery?.webhooksChanged()
         logger.info("Webhook updated", metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)"])
         return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name))
     }
@@ -82,7 +142,10 @@ struct WebhookController<Context: RequestContext> {
         let registry = try Self.registry(context)
         let name = try Self.name(context)
         let deleted = try await store.delete(registry: registry, name: name)
-        if deleted { logger.info("Webhook deleted", metadata: ["registry": "\(registry)", "webhook": "\(name)"]) }
+        if deleted {
+            await delivery?.webhooksChanged()
+            logger.info("Webhook deleted", metadata: ["registry": "\(registry)", "webhook": "\(name)"])
+        }
         return Response(status: deleted ? .ok : .noContent)
     }
 

@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import RegistryEvents
+
+/// What one HTTP attempt came to.
+public struct AttemptOutcome: Sendable, Hashable {
+    /// `nil` when no response came (timeout, refused, reset).
+    public var statusCode: Int?
+    public var reasonPhrase: String
+    public var responseHeaders: [String: String]
+    /// The response body, cut at `WebhookSender.maxLoggedResponseBytes`.
+    public var responseBody: String
+    /// Why no response came.
+    public var error: String?
+    /// `Retry-After` in seconds, when the endpoint sent one.
+    public var retryAfter: Duration?
+
+    public var isSuccess: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
+}
+
+/// POSTs a body to a webhook, exactly as ACR would: `Content-Type:
+/// application/json` unless a custom header sets it, the custom headers, and
+/// nothing else.
+public struct WebhookSender: Sendable {
+    /// Response bodies longer than this are cut in the delivery log.
+    public static let maxLoggedResponseBytes = 4096
+
+    let httpClient: HTTPClient
+    let timeout: Duration
+
+    public init(httpClient: HTTPClient, timeout: Duration) {
+        self.httpClient = httpClient
+        self.timeout = timeout
+    }
+
+    /// The headers a delivery to `webhook` carries.
+    public static func headers(for webhook: Webhook) -> [(String, String)] {
+        var headers: [(String, String)] = []
+        if !webhook.customHeaders.keys.contains(where: { $0.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/json"))
+        }
+        headers += webhook.customHeaders.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return headers
+    }
+
+    public func send(body: String, to webhook: Webhook) async -> AttemptOutcome {
+        var request = HTTPClientRequest(url: webhook.serviceURI)
+        request.method = .POST
+        for (name, value) in Self.headers(for: webhook) { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(timeout.wholeMilliseconds)))
+            // Read what we log and drop the rest, so the connection can be reused.
+            var collected = ByteBuffer()
+            var truncated = false
+            for try await var chunk in response.body {
+                let room = Self.maxLoggedResponseBytes - collected.readableBytes
+                if room > 0 {
+                    if var slice = chunk.readSlice(length: min(room, chunk.readableBytes)) { collected.writeBuffer(&slice) }
+                }
+                if chunk.readableBytes > 0 { truncated = true }
+            }
+            var headers: [String: String] = [:]
+            for header in response.headers { headers[header.name] = header.value }
+            let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
+            return AttemptOutcome(
+                statusCode: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, responseHeaders: headers,
+                responseBody: String(buffer: collected) + (truncated ? "…" : ""), error: nil, retryAfter: retryAfter)
+        } catch {
+            return AttemptOutcome(
+                statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
+        }
+    }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,16 @@
+import Delivery
+import RegistryEvents
+
+/// What the management API needs of the delivery side.
+public struct WebhookDeliveryHooks: Sendable {
+    let directory: WebhookDirectory
+    let attempts: WebhookAttempts
+
+    public init(directory: WebhookDirectory, attempts: WebhookAttempts) {
+        self.directory = directory
+        self.attempts = attempts
+    }
+
+    func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome) { await attempts.ping(webhook) }
+    func webhooksChanged() async { await directory.refresh() }
+}

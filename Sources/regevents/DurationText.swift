@@ -1,0 +1,13 @@
+import Foundation
+/// Durations as written on the command line: `500ms`, `10s`, `1m`, `6h`.
+enum DurationText {
+    static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+        for (suffix, milliseconds) in units where trimmed.hasSuffix(suffix) {
+            guard let value = Int64(trimmed.dropLast(suffix.count)), value > 0 else { return nil }
+            return .milliseconds(value * milliseconds)
+        }
+        return nil
+    }
+}
