@@ -107,6 +107,7 @@ let package = Package(
             name: "regeventsTests",
             dependencies: [
                 "regevents",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

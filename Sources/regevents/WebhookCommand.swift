@@ -7,7 +7,7 @@ struct WebhookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "webhook",
         abstract: "Manage ACR-style webhooks (like az acr webhook).",
-        subcommands: [Create.self, Update.self, Delete.self, List.self, Show.self, GetConfig.self]
+        subcommands: [Create.self, Update.self, Delete.self, List.self, Show.self, Ping.self, ListEvents.self, GetConfig.self]
     )
 
     struct Target: ParsableArguments {
@@ -130,6 +130,49 @@ struct WebhookCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let answer = try await target.client.send(method: .GET, path: target.path(name), bearerToken: target.token)
                 printWebhooks(answer, output: output)
+            }
+        }
+    }
+
+    struct Ping: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "POST the ping payload to the webhook now; list-events shows the answer.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+
+        func run() async throws {
+            try await reportingFailures {
+                let answer = try await target.client.send(method: .POST, path: target.path(name, "/ping"), bearerToken: target.token)
+                printLine(prettyJSON(answer))
+            }
+        }
+    }
+
+    struct ListEvents: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-events", abstract: "The webhook's recent deliveries, newest first, with request and response.")
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+        @Option(help: "How many (1-500).") var top: Int = 50
+        @Option(help: "json or table.") var output: OutputFormat = .json
+
+        func run() async throws {
+            try await reportingFailures {
+                let answer = try await target.client.send(
+                    method: .GET, path: target.path(name, "/events?top=\(top)"), bearerToken: target.token)
+                guard output == .table, let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any] else {
+                    printLine(prettyJSON(answer))
+                    return
+                }
+                var lines = ["EVENT ID                              ACTION        STATUS  REASON"]
+                for item in object["value"] as? [[String: Any]] ?? [] {
+                    let request = item["eventRequestMessage"] as? [String: Any] ?? [:]
+                    let response = item["eventResponseMessage"] as? [String: Any] ?? [:]
+                    let action = (request["content"] as? [String: Any])?["action"] as? String ?? ""
+                    let status = response["statusCode"] as? String ?? ""
+                    let id = (item["id"] as? String ?? "").padding(toLength: 38, withPad: " ", startingAt: 0)
+                    lines.append("\(id)\(action.padding(toLength: 14, withPad: " ", startingAt: 0))\(status.padding(toLength: 8, withPad: " ", startingAt: 0))\(response["reasonPhrase"] as? String ?? "")")
+                }
+                printLine(lines.joined(separator: "\n"))
             }
         }
     }

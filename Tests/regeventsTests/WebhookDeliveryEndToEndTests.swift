@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// Deliveries through the real server to a real HTTP receiver.
+@Suite("Webhook deliveries, end to end", .serialized)
+struct WebhookDeliveryEndToEndTests {
+    static let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
+
+    func create(_ server: String, _ name: String, _ uri: String, _ extra: [String] = []) async throws {
+        let result = try await RegeventsProcess.run(
+            ["webhook", "create", "--server", server, "--registry", "myregistry", "--name", name, "--uri", uri] + extra)
+        #expect(result.status == 0, "create \(name): \(result.errors)")
+    }
+
+    func publish(_ server: String, _ extra: [String]) async throws {
+        let result = try await RegeventsProcess.run(
+            ["publish", "--server", server, "--registry", "myregistry", "--repository", "hello", "--digest", Self.digest] + extra)
+        #expect(result.status == 0, "publish: \(result.errors)")
+    }
+
+    @Test func filtersRetriesDeadLettersPingsAndASlowEndpointHoldsNobodyBack() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--webhook-retry-schedule", "200ms", "--webhook-max-attempts", "3", "--webhook-timeout", "15",
+        ])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await create(base, "okhook01", receiver.url("/ok1"), ["--actions", "push", "--headers", "X-Auth=abc", "--scope", "hello:*"])
+        try await create(base, "flakyhk1", receiver.url("/flaky1"), ["--actions", "push"])
+        try await create(base, "failhook1", receiver.url("/fail1"), ["--actions", "push"])
+        try await create(base, "slowhook1", receiver.url("/slow1"), ["--actions", "push"])
+        try await create(base, "scopehk1", receiver.url("/scope1"), ["--actions", "push", "--scope", "other:*"])
+        try await create(base, "deletehk1", receiver.url("/delete1"), ["--actions", "delete"])
+        try await create(base, "disabled1", receiver.url("/disabled1"), ["--actions", "push", "--status", "disabled"])
+        try await create(base, "eastus01", receiver.url("/east1"), ["--actions", "push", "--location", "eastus"])
+
+        try await publish(base, ["--action", "push", "--tag", "v1", "--id", "ev-push"])
+
+        // The healthy webhook is served while the slow one still holds its request (it answers after 20 s).
+        let ok = try await receiver.waitFor("/ok1", count: 1, limit: .seconds(10))
+        #expect(ok.count == 1)
+        let delivered = try #require(ok.first)
+        #expect(delivered.headers["content-type"] == "application/json")
+        #expect(delivered.headers["x-auth"] == "abc")
+        let body = try jsonObject(Data(delivered.body.utf8))
+        #expect(body["id"] as? String == "ev-push")
+        #expect(body["action"] as? String == "push")
+        #expect((body["target"] as? [String: Any])?["tag"] as? String == "v1")
+        #expect(Set(body.keys) == ["id", "timestamp", "action", "target", "request"])
+
+        // Fails twice, then succeeds: three attempts, in order.
+        let flaky = try await receiver.waitFor("/flaky1", count: 3)
+        #expect(flaky.count == 3)
+        #expect(Set(flaky.map(\.body)).count == 1, "every attempt carries the same body")
+
+        // Always fails: three attempts, then the dead-letter topic says why.
+        #expect(try await receiver.waitFor("/fail1", count: 3).count == 3)
+        let deadLetters = try await tailUntil(server, topic: "deadletter", containing: "failhook1")
+        #expect(deadLetters.contains("MaxDeliveryAttemptsExceeded"))
+
+        // list-events: newest first, the endpoint's answers, header values masked.
+        let events = try await RegeventsProcess.run([
+            "webhook", "list-events", "--server", base, "--registry", "myregistry", "--name", "flakyhk1",
+        ])
+        let listed = try jsonObject(Data(events.output.joined(separator: "\n").utf8))
+        let statuses = (listed["value"] as? [[String: Any]] ?? []).compactMap {
+            ($0["eventResponseMessage"] as? [String: Any])?["statusCode"] as? String
+        }
+        #expect(statuses == ["200", "503", "503"])
+        let okEvents = try await RegeventsProcess.run([
+            "webhook", "list-events", "--server", base, "--registry", "myregistry", "--name", "okhook01",
+        ])
+        #expect(okEvents.output.joined().contains("\"X-Auth\" : \"***\""))
+        #expect(!okEvents.output.joined().contains("abc"))
+
+        // Other actions and locations reach only the webhooks that asked.
+        try await publish(base, ["--action", "delete", "--id", "ev-delete"])
+        try await publish(base, ["--action", "push", "--tag", "v2", "--id", "ev-east", "--location", "eastus"])
+        #expect(try await receiver.waitFor("/delete1", count: 1).count == 1)
+        let east = try await receiver.waitFor("/east1", count: 1)
+        #expect(east.first?.body.contains("ev-east") == true)
+
+        // Ping goes even to a disabled webhook, and list-events shows its answer.
+        let ping = try await RegeventsProcess.run(["webhook", "ping", "--server", base, "--registry", "myregistry", "--name", "disabled1"])
+        #expect(ping.status == 0, "\(ping.errors)")
+        let pinged = try await receiver.waitFor("/disabled1", count: 1)
+        #expect(pinged.count == 1)
+        #expect((try jsonObject(Data((pinged.first?.body ?? "").utf8)))["action"] as? String == "ping")
+
+        #expect(receiver.requests("/scope1").isEmpty, "out of scope")
+        #expect(receiver.requests("/disabled1").count == 1, "a disabled webhook gets pings only")
+        #expect(receiver.requests("/ok1").count == 1, "the eastus push is not for a local webhook")
+    }
+
+    @Test func restartingServeAgainstABrokerThatStaysUpDeliversEverything() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let broker = try RegeventsProcess(["broker"])
+        defer { broker.terminateQuietly() }
+        let line = try await broker.waitForLine(containing: "embedded Kafka broker")
+        let bootstrap = String(line.split(separator: " ").last ?? "")
+        let first = try await RunningServer.start(extraArguments: ["--kafka-brokers", bootstrap])
+        try await create(first.baseURL, "keeper01", receiver.url("/keep"), ["--actions", "push"])
+        try await publish(first.baseURL, ["--action", "push", "--tag", "v1", "--id", "before-stop"])
+        #expect(try await receiver.waitFor("/keep", count: 1).count == 1)
+        #expect(try await first.process.stop(SIGTERM) == 0)
+
+        // While serve is down, events keep arriving in Kafka.
+        for index in 0..<3 {
+            let body = #"{"action":"push","id":"while-down-\#(index)","request":{"host":"","id":"","method":"","useragent":""},"target":{"digest":"\#(Self.digest)","length":1,"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"hello","size":1,"tag":"v\#(index)"},"timestamp":"2026-11-25T18:00:00Z"}"#
+            let produced = try runTool(
+                "kcat",
+                ["-P", "-b", bootstrap, "-t", "registry-events.acr", "-k", "myregistry/hello", "-H", "registry=myregistry",
+                 "-H", "location=local", "-H", "action=push"],
+                input: body + "\n")
+            #expect(produced.status == 0)
+        }
+        let second = try await RunningServer.start(extraArguments: ["--kafka-brokers", bootstrap, "--data-dir", first.dataDirectory.path])
+        defer { second.process.terminateQuietly() }
+        let all = try await receiver.waitFor("/keep", count: 4)
+        let ids = Set(all.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String })
+        #expect(ids == ["before-stop", "while-down-0", "while-down-1", "while-down-2"])
+    }
+
+    func tailUntil(_ server: RunningServer, topic: String, containing text: String) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let result = try await RegeventsProcess.run([
+                "tail", "--server", server.baseURL, "--topic", topic, "--from-beginning", "--exit-at-end",
+            ])
+            let output = result.output.joined(separator: "\n")
+            if output.contains(text) { return output }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return ""
+    }
+}
