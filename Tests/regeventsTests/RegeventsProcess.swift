@@ -6,8 +6,10 @@ import Testing
 /// output read line by line so a test can wait for what it announces.
 final class RegeventsProcess: Sendable {
     private let process: Process
-    private let lines = Locked<[String]>([])
-    private let errorText = Locked<String>("")
+    /// Standard output and error go to files, read as they grow: pipes read by
+    /// handlers lost tails under load, and files are complete once the process exits.
+    private let outputFile: URL
+    private let errorFile: URL
 
     static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["REGEVENTS_BINARY"] { return URL(fileURLWithPath: path) }
@@ -27,40 +29,32 @@ final class RegeventsProcess: Sendable {
         env["REGEVENTS_LOG_LEVEL"] = env["REGEVENTS_LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-process-\(UUID().uuidString)")
+        outputFile = scratch.appendingPathExtension("out")
+        errorFile = scratch.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
         process.standardInput = FileHandle.nullDevice
-        let lines = self.lines
-        let pending = Locked("")
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            pending.withLock { buffer in
-                buffer += String(decoding: data, as: UTF8.self)
-                while let newline = buffer.firstIndex(of: "\n") {
-                    let line = String(buffer[..<newline])
-                    buffer.removeSubrange(...newline)
-                    lines.withLock { $0.append(line) }
-                }
-            }
-        }
-        let errorText = self.errorText
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            errorText.withLock { $0 += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
     }
 
     deinit {
         if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: outputFile)
+        try? FileManager.default.removeItem(at: errorFile)
     }
 
-    var output: [String] { lines.withLock { $0 } }
-    var standardError: String { errorText.withLock { $0 } }
+    /// The complete lines written to standard output so far.
+    var output: [String] {
+        let text = String(decoding: (try? Data(contentsOf: outputFile)) ?? Data(), as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.removeLast()  // after the last newline: empty, or a line still being written
+        return lines
+    }
+
+    var standardError: String { String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self) }
     var isRunning: Bool { process.isRunning }
     var processIdentifierForCleanup: Int32 { process.processIdentifier }
 
@@ -93,8 +87,6 @@ final class RegeventsProcess: Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Let the pipes drain what was written just before exit.
-        try await Task.sleep(for: .milliseconds(50))
         return process.terminationStatus
     }
 

@@ -50,9 +50,13 @@ final class WebhookReceiver: Sendable {
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
         let task = Task { try await app.run() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        guard let port = portBox.withLock({ $0 }) else { throw ProcessFailure("the receiver did not start") }
+        guard let port = portBox.withLock({ $0 }) else {
+            task.cancel()
+            if case .failure(let error) = await task.result { throw ProcessFailure("the receiver did not start: \(error)") }
+            throw ProcessFailure("the receiver did not start within 60 s")
+        }
         let receiver = WebhookReceiver(port: port, task: task)
         receiver.bind(receivedBox, countsBox)
         return receiver
