@@ -20,7 +20,7 @@ public struct WebhookAttempts: Sendable {
         }
     }
 
-    let sender: WebhookSender
+    public let sender: WebhookSender
     let producer: KafkaProducer
     let store: any WebhookStore
     let layout: TopicLayout

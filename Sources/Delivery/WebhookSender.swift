@@ -29,10 +29,12 @@ public struct WebhookSender: Sendable {
 
     let httpClient: HTTPClient
     let timeout: Duration
+    public let targetGuard: TargetGuard
 
-    public init(httpClient: HTTPClient, timeout: Duration) {
+    public init(httpClient: HTTPClient, timeout: Duration, targetGuard: TargetGuard = TargetGuard()) {
         self.httpClient = httpClient
         self.timeout = timeout
+        self.targetGuard = targetGuard
     }
 
     /// The headers a delivery to `webhook` carries.
@@ -46,6 +48,11 @@ public struct WebhookSender: Sendable {
     }
 
     public func send(body: String, to webhook: Webhook) async -> AttemptOutcome {
+        do {
+            try targetGuard.check(url: webhook.serviceURI)
+        } catch {
+            return AttemptOutcome(statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
+        }
         var request = HTTPClientRequest(url: webhook.serviceURI)
         request.method = .POST
         for (name, value) in Self.headers(for: webhook) { request.headers.add(name: name, value: value) }

@@ -55,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Webhooks allowed per registry (default 500).")
     var webhookQuota: Int = 500
 
+    @Flag(help: "Allow webhooks to loopback, private, link-local and metadata addresses (refused by default).")
+    var allowPrivateTargets = false
+
+    @Option(help: "Allow webhooks to this address range, e.g. 10.1.0.0/16; repeatable.")
+    var allowTargetCidr: [String] = []
+
     @Option(help: "Seconds a webhook endpoint has to answer (default 30).")
     var webhookTimeout: Int = 30
 
@@ -144,7 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = WebhookDirectory(store: store, logger: logger)
         await directory.refresh()
         let attempts = WebhookAttempts(
-            sender: WebhookSender(httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds())),
+            sender: WebhookSender(
+                httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds()), targetGuard: try targetGuard()),
             producer: producer, store: store, layout: configuration.layout,
             settings: WebhookAttempts.Settings(schedule: try webhookSchedule(), logSize: webhookLogSize), logger: logger)
         var dependencies = ServerDependencies(
@@ -256,6 +263,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         settings.registryTopics = RegistryTopics(overrides: overrides)
         return settings
+    }
+
+    private func targetGuard() throws -> TargetGuard {
+        let ranges = try allowTargetCidr.map { text -> CIDR in
+            guard let range = CIDR(parsing: text) else {
+                throw CommandFailure(message: "--allow-target-cidr: \"\(text)\" is not an address range like 10.0.0.0/8", exitCode: 64)
+            }
+            return range
+        }
+        return TargetGuard(allowPrivate: allowPrivateTargets, allowedCIDRs: ranges)
     }
 
     private func webhookTimeoutSeconds() throws -> Int64 {

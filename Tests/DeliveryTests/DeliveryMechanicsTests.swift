@@ -74,3 +74,35 @@ struct DeliveryRecordTests {
         #expect(DeliveryRecord.tier(for: .seconds(7200), tiers: tiers) == .seconds(3600))
     }
 }
+
+@Suite("The SSRF guard")
+struct TargetGuardTests {
+    @Test(arguments: [
+        "http://127.0.0.1/", "http://10.1.2.3/", "http://172.20.0.1/", "http://192.168.0.10/", "http://169.254.169.254/",
+        "http://100.64.1.1/", "http://[::1]/", "http://[fe80::1]/", "http://[fd00::5]/", "http://[::ffff:127.0.0.1]/",
+        "http://localhost/", "http://0.0.0.0/",
+    ])
+    func privateTargetsAreRefused(_ url: String) {
+        #expect(throws: TargetGuard.Refusal.self) { try TargetGuard().check(url: url) }
+    }
+
+    @Test(arguments: ["http://8.8.8.8/", "https://[2001:4860::8888]/", "http://172.32.0.1/", "http://no-such-host.invalid/"])
+    func publicTargetsPass(_ url: String) throws {
+        try TargetGuard().check(url: url)
+    }
+
+    @Test func allowancesOpenWhatTheySay() throws {
+        try TargetGuard(allowPrivate: true).check(url: "http://127.0.0.1/")
+        let guardWithRange = TargetGuard(allowedCIDRs: [try #require(CIDR(parsing: "10.1.0.0/16"))])
+        try guardWithRange.check(url: "http://10.1.9.9/")
+        #expect(throws: TargetGuard.Refusal.self) { try guardWithRange.check(url: "http://10.2.0.1/") }
+    }
+
+    @Test func rangesParseAndMatch() throws {
+        let range = try #require(CIDR(parsing: "172.16.0.0/12"))
+        #expect(range.contains(try #require(IPAddress(parsing: "172.31.255.255"))))
+        #expect(!range.contains(try #require(IPAddress(parsing: "172.32.0.0"))))
+        #expect(CIDR(parsing: "10.0.0.0/33") == nil)
+        #expect(CIDR(parsing: "nonsense") == nil)
+    }
+}

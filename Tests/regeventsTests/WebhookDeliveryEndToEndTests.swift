@@ -23,6 +23,7 @@ struct WebhookDeliveryEndToEndTests {
         defer { receiver.stop() }
         let server = try await RunningServer.start(extraArguments: [
             "--webhook-retry-schedule", "200ms", "--webhook-max-attempts", "3", "--webhook-timeout", "15",
+            "--allow-private-targets",
         ])
         defer { server.process.terminateQuietly() }
         let base = server.baseURL
@@ -100,7 +101,7 @@ struct WebhookDeliveryEndToEndTests {
         defer { broker.terminateQuietly() }
         let line = try await broker.waitForLine(containing: "embedded Kafka broker")
         let bootstrap = String(line.split(separator: " ").last ?? "")
-        let first = try await RunningServer.start(extraArguments: ["--kafka-brokers", bootstrap])
+        let first = try await RunningServer.start(extraArguments: ["--kafka-brokers", bootstrap, "--allow-private-targets"])
         try await create(first.baseURL, "keeper01", receiver.url("/keep"), ["--actions", "push"])
         try await publish(first.baseURL, ["--action", "push", "--tag", "v1", "--id", "before-stop"])
         #expect(try await receiver.waitFor("/keep", count: 1).count == 1)
@@ -116,11 +117,30 @@ struct WebhookDeliveryEndToEndTests {
                 input: body + "\n")
             #expect(produced.status == 0)
         }
-        let second = try await RunningServer.start(extraArguments: ["--kafka-brokers", bootstrap, "--data-dir", first.dataDirectory.path])
+        let second = try await RunningServer.start(
+            extraArguments: ["--kafka-brokers", bootstrap, "--data-dir", first.dataDirectory.path, "--allow-private-targets"])
         defer { second.process.terminateQuietly() }
         let all = try await receiver.waitFor("/keep", count: 4)
         let ids = Set(all.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String })
         #expect(ids == ["before-stop", "while-down-0", "while-down-1", "while-down-2"])
+    }
+
+    @Test func privateTargetsAreRefusedByDefault() async throws {
+        let server = try await RunningServer.start(extraArguments: ["--allow-target-cidr", "10.9.0.0/16"])
+        defer { server.process.terminateQuietly() }
+        for target in ["http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data", "http://[::1]:80/", "http://192.168.1.1/"] {
+            let refused = try await RegeventsProcess.run([
+                "webhook", "create", "--server", server.baseURL, "--registry", "myregistry", "--name", "ssrfhook1",
+                "--uri", target, "--actions", "push",
+            ])
+            #expect(refused.status != 0, "\(target) was accepted")
+            #expect(refused.errors.contains("TargetNotAllowed"), "\(refused.errors)")
+        }
+        let allowed = try await RegeventsProcess.run([
+            "webhook", "create", "--server", server.baseURL, "--registry", "myregistry", "--name", "ssrfhook1",
+            "--uri", "http://10.9.3.4/hook", "--actions", "push",
+        ])
+        #expect(allowed.status == 0, "an allowed range is accepted: \(allowed.errors)")
     }
 
     func tailUntil(_ server: RunningServer, topic: String, containing text: String) async throws -> String {

@@ -97,6 +97,7 @@ struct WebhookController<Context: RequestContext> {
             throw APIError.badRequest("location \"\(location)\" is not a location name", code: "InvalidLocation")
         }
         let existing = try await store.webhook(registry: registry, name: name)
+        try checkTarget(body.properties.serviceUri)
         let webhook = Webhook(
             registry: registry, name: name, serviceURI: try WebhookResource.validate(serviceURI: body.properties.serviceUri),
             customHeaders: try WebhookResource.validateHeaders(body.properties.customHeaders ?? [:]),
@@ -119,7 +120,10 @@ struct WebhookController<Context: RequestContext> {
         let body = try await Self.decode(WebhookResource.UpdateParameters.self, request, context)
         if let tags = body.tags { webhook.tags = tags }
         if let properties = body.properties {
-            if let uri = properties.serviceUri { webhook.serviceURI = try WebhookResource.validate(serviceURI: uri) }
+            if let uri = properties.serviceUri {
+                webhook.serviceURI = try WebhookResource.validate(serviceURI: uri)
+                try checkTarget(uri)
+            }
             if let headers = properties.customHeaders { webhook.customHeaders = try WebhookResource.validateHeaders(headers) }
             if let status = properties.status { webhook.status = try WebhookResource.validateStatus(status) }
             if let scope = properties.scope { webhook.scope = try WebhookResource.validateScope(scope) }
@@ -152,6 +156,16 @@ struct WebhookController<Context: RequestContext> {
     @Sendable func callbackConfig(_ request: Request, context: Context) async throws -> WebhookResource.CallbackConfig {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
         return WebhookResource.CallbackConfig(serviceUri: webhook.serviceURI, customHeaders: webhook.customHeaders)
+    }
+
+    /// The SSRF guard, at create time (deliveries check again).
+    private func checkTarget(_ url: String) throws {
+        do {
+            try delivery?.checkTarget(url)
+        } catch {
+            logger.warning("Webhook target refused", metadata: ["reason": "\(error)"])
+            throw APIError.badRequest("properties.serviceUri: \(error)", code: "TargetNotAllowed")
+        }
     }
 
     private func put(_ webhook: Webhook) async throws -> Webhook {

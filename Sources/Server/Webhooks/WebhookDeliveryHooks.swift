@@ -13,4 +13,5 @@ public struct WebhookDeliveryHooks: Sendable {
 
     func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome) { await attempts.ping(webhook) }
     func webhooksChanged() async { await directory.refresh() }
+    func checkTarget(_ url: String) throws { try attempts.sender.targetGuard.check(url: url) }
 }
