@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian (run as root, or with sudo):
 #   librdkafka-dev          the Kafka client and its mock cluster
+#   libsqlite3-dev          the control-plane store (GRDB)
 #   kcat                    interoperability tests produce and read with it
 #   docker-registry skopeo  the real-registry end-to-end test
 #   umoci jq curl           (builds the test images offline)
-#   jsonschema, rfc3339-validator, cloudevents (PyPI): the independent checks
+#   jsonschema, rfc3339-validator, cloudevents, azure-mgmt-containerregistry
+#                           (PyPI): the independent checks
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev pkg-config kcat \
+$SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config kcat \
   docker-registry skopeo umoci jq curl python3-pip >/dev/null
-packages=(jsonschema rfc3339-validator cloudevents==1.11.0)
+packages=(jsonschema rfc3339-validator cloudevents==1.11.0 azure-mgmt-containerregistry==15.0.0)
 if ! python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>/dev/null; then
   # Debian's own Python refuses system-wide pip installs (PEP 668).
   python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
 fi
-python3 -c 'import jsonschema, rfc3339_validator, cloudevents.kafka' \
+python3 -c 'import jsonschema, rfc3339_validator, cloudevents.kafka, azure.mgmt.containerregistry' \
   || { echo "install-test-deps: the Python checks did not install" >&2; exit 1; }
