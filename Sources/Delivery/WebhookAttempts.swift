@@ -46,7 +46,7 @@ public struct WebhookAttempts: Sendable {
     /// Delivers `record.body` to `webhook` as attempt `record.attempt`.
     @discardableResult
     public func attempt(_ record: DeliveryRecord, webhook: Webhook) async -> Result {
-        let outcome = await sender.send(body: record.body, to: webhook)
+        let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
         await log(record, webhook: webhook, outcome: outcome)
         let now = Date()
         let result: Result
@@ -168,7 +168,7 @@ public struct WebhookAttempts: Sendable {
             targetKind: .webhook, registry: webhook.registry, target: webhook.name, eventID: id, attempt: 1,
             dueAtMilliseconds: 0, firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: body,
             originTopic: "", originPartition: -1, originOffset: -1)
-        let outcome = await sender.send(body: body, to: webhook)
+        let outcome = await sender.send(body: body, to: webhook, eventID: id)
         await log(record, webhook: webhook, outcome: outcome)
         return (id, outcome)
     }

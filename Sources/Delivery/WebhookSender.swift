@@ -47,7 +47,9 @@ public struct WebhookSender: Sendable {
         return headers
     }
 
-    public func send(body: String, to webhook: Webhook) async -> AttemptOutcome {
+    /// - Parameter eventID: names the message in Standard Webhooks headers
+    ///   (signed webhooks only).
+    public func send(body: String, to webhook: Webhook, eventID: String = "") async -> AttemptOutcome {
         do {
             try targetGuard.check(url: webhook.serviceURI)
         } catch {
@@ -56,6 +58,12 @@ public struct WebhookSender: Sendable {
         var request = HTTPClientRequest(url: webhook.serviceURI)
         request.method = .POST
         for (name, value) in Self.headers(for: webhook) { request.headers.add(name: name, value: value) }
+        if let secret = webhook.signingSecret {
+            let headers = WebhookSigner.headers(
+                secret: secret, messageID: WebhookSigner.messageID(eventID: eventID, webhook: webhook.name),
+                timestamp: Int(Date().timeIntervalSince1970), body: body)
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+        }
         request.body = .bytes(ByteBuffer(string: body))
         do {
             let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(timeout.wholeMilliseconds)))

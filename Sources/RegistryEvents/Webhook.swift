@@ -13,14 +13,19 @@ public struct Webhook: Sendable, Hashable, Codable {
     /// The replica whose events this webhook receives.
     public var location: String
     public var tags: [String: String]
+    /// Standard Webhooks signing secret (`whsec_…`); `nil` sends exactly
+    /// ACR's request. Write-only in the API like the headers.
+    public var signingSecret: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         registry: String, name: String, serviceURI: String, customHeaders: [String: String] = [:],
         actions: [RegistryAction], scope: WebhookScope = WebhookScope(), status: WebhookStatus = .enabled,
-        location: String, tags: [String: String] = [:], createdAt: Date = Date(), updatedAt: Date = Date()
+        location: String, tags: [String: String] = [:], signingSecret: String? = nil, createdAt: Date = Date(),
+        updatedAt: Date = Date()
     ) {
+        self.signingSecret = signingSecret
         self.registry = registry
         self.name = name
         self.serviceURI = serviceURI

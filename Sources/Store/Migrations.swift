@@ -33,6 +33,9 @@ enum Migrations {
             }
             try db.create(index: "deliveryLogByWebhook", on: "deliveryLog", columns: ["registry", "webhook", "id"])
         }
+        migrator.registerMigration("v2: webhook signing secrets") { db in
+            try db.alter(table: "webhook") { t in t.add(column: "signingSecret", .text) }
+        }
         return migrator
     }
 }

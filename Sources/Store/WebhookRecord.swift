@@ -15,6 +15,7 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
     var status: String
     var location: String
     var tags: [String: String]
+    var signingSecret: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -33,6 +34,7 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
         status = webhook.status.rawValue
         location = webhook.location
         tags = webhook.tags
+        signingSecret = webhook.signingSecret
         createdAt = webhook.createdAt
         updatedAt = webhook.updatedAt
     }
@@ -41,7 +43,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
         Webhook(
             registry: registry, name: name, serviceURI: serviceURI, customHeaders: customHeaders,
             actions: actions.compactMap(RegistryAction.init(rawValue:)), scope: WebhookScope(scope),
-            status: WebhookStatus(rawValue: status) ?? .disabled, location: location, tags: tags, createdAt: createdAt,
+            status: WebhookStatus(rawValue: status) ?? .disabled, location: location, tags: tags, signingSecret: signingSecret,
+            createdAt: createdAt,
             updatedAt: updatedAt)
     }
 }

@@ -42,11 +42,14 @@ struct WebhookCommand: AsyncParsableCommand {
         @Option(help: "enabled or disabled.") var status: String?
         @Option(help: "The replica whose events it receives (default: the server's --location).") var location: String?
         @Option(parsing: .upToNextOption, help: "Space-separated key=value tags.") var tags: [String] = []
+        @Option(help: "Sign deliveries (Standard Webhooks): generate, or a whsec_ secret. Off by default, as in ACR.")
+        var signingSecret: String?
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {
             try await reportingFailures {
                 var properties: [String: Any] = ["serviceUri": uri, "actions": actions]
+                properties["signingSecret"] = signingSecret
                 properties["customHeaders"] = try keyValues(headers, flag: "--headers")
                 properties["scope"] = scope
                 properties["status"] = status
@@ -71,11 +74,13 @@ struct WebhookCommand: AsyncParsableCommand {
         @Option var scope: String?
         @Option var status: String?
         @Option(parsing: .upToNextOption) var tags: [String] = []
+        @Option(help: "generate, a whsec_ secret, or \"\" to stop signing.") var signingSecret: String?
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {
             try await reportingFailures {
                 var properties: [String: Any] = [:]
+                properties["signingSecret"] = signingSecret
                 properties["serviceUri"] = uri
                 if !actions.isEmpty { properties["actions"] = actions }
                 if headers == ["{}"] {

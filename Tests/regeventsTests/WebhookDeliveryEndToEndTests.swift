@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -44,6 +45,7 @@ struct WebhookDeliveryEndToEndTests {
         let delivered = try #require(ok.first)
         #expect(delivered.headers["content-type"] == "application/json")
         #expect(delivered.headers["x-auth"] == "abc")
+        #expect(delivered.headers["webhook-signature"] == nil, "unsigned by default, as ACR sends it")
         let body = try jsonObject(Data(delivered.body.utf8))
         #expect(body["id"] as? String == "ev-push")
         #expect(body["action"] as? String == "push")
@@ -123,6 +125,32 @@ struct WebhookDeliveryEndToEndTests {
         let all = try await receiver.waitFor("/keep", count: 4)
         let ids = Set(all.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String })
         #expect(ids == ["before-stop", "while-down-0", "while-down-1", "while-down-2"])
+    }
+
+    @Test func signedWebhooksCarryVerifiableStandardWebhooksHeaders() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets"])
+        defer { server.process.terminateQuietly() }
+        try await create(server.baseURL, "signed001", receiver.url("/signed"), ["--actions", "push", "--signing-secret", "generate"])
+        let shown = try await RegeventsProcess.run(["webhook", "show", "--server", server.baseURL, "--registry", "myregistry", "--name", "signed001"])
+        #expect(!shown.output.joined().contains("whsec_"), "the secret is write-only")
+        let config = try await RegeventsProcess.run([
+            "webhook", "get-config", "--server", server.baseURL, "--registry", "myregistry", "--name", "signed001",
+        ])
+        let secret = try #require(try jsonObject(Data(config.output.joined(separator: "\n").utf8))["signingSecret"] as? String)
+        #expect(secret.hasPrefix("whsec_"))
+        try await publish(server.baseURL, ["--action", "push", "--tag", "v1", "--id", "signed-event"])
+        let request = try #require(try await receiver.waitFor("/signed", count: 1).first)
+        let id = try #require(request.headers["webhook-id"])
+        let timestamp = try #require(request.headers["webhook-timestamp"])
+        let signature = try #require(request.headers["webhook-signature"])
+        #expect(!id.contains("."))
+        let key = try #require(Data(base64Encoded: String(secret.dropFirst("whsec_".count))))
+        let expected = HMAC<SHA256>.authenticationCode(
+            for: Data("\(id).\(timestamp).\(request.body)".utf8), using: SymmetricKey(data: key))
+        #expect(signature == "v1," + Data(expected).base64EncodedString())
+        #expect(abs((Int(timestamp) ?? 0) - Int(Date().timeIntervalSince1970)) < 600)
     }
 
     @Test func privateTargetsAreRefusedByDefault() async throws {

@@ -104,7 +104,7 @@ struct WebhookController<Context: RequestContext> {
             actions: try WebhookResource.validateActions(body.properties.actions),
             scope: try WebhookResource.validateScope(body.properties.scope ?? ""),
             status: try WebhookResource.validateStatus(body.properties.status ?? "enabled"), location: location,
-            tags: body.tags ?? [:])
+            tags: body.tags ?? [:], signingSecret: try WebhookResource.signingSecret(body.properties.signingSecret))
         let stored = try await put(webhook)
         await delivery?.webhooksChanged()
         logger.info(
@@ -128,6 +128,7 @@ struct WebhookController<Context: RequestContext> {
             if let status = properties.status { webhook.status = try WebhookResource.validateStatus(status) }
             if let scope = properties.scope { webhook.scope = try WebhookResource.validateScope(scope) }
             if let actions = properties.actions { webhook.actions = try WebhookResource.validateActions(actions) }
+            if let secret = properties.signingSecret { webhook.signingSecret = try WebhookResource.signingSecret(secret) }
         }
         webhook.updatedAt = Date()
         let stored = try await put(webhook)
@@ -155,7 +156,8 @@ struct WebhookController<Context: RequestContext> {
 
     @Sendable func callbackConfig(_ request: Request, context: Context) async throws -> WebhookResource.CallbackConfig {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
-        return WebhookResource.CallbackConfig(serviceUri: webhook.serviceURI, customHeaders: webhook.customHeaders)
+        return WebhookResource.CallbackConfig(
+            serviceUri: webhook.serviceURI, customHeaders: webhook.customHeaders, signingSecret: webhook.signingSecret)
     }
 
     /// The SSRF guard, at create time (deliveries check again).

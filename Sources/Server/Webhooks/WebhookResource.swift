@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Delivery
 import RegistryEvents
 
 /// The ARM shapes of the ACR webhook API (`Microsoft.ContainerRegistry/registries/webhooks`).
@@ -14,6 +15,8 @@ enum WebhookResource {
             var status: String?
             var scope: String?
             var actions: [String]
+            /// Standard Webhooks signing: `generate` or a `whsec_` secret (an extension to ACR).
+            var signingSecret: String?
         }
         var location: String?
         var tags: [String: String]?
@@ -28,6 +31,8 @@ enum WebhookResource {
             var status: String?
             var scope: String?
             var actions: [String]?
+            /// `generate`, a `whsec_` secret, or "" to stop signing.
+            var signingSecret: String?
         }
         var tags: [String: String]?
         var properties: Properties?
@@ -69,6 +74,7 @@ enum WebhookResource {
     struct CallbackConfig: ResponseCodable {
         var serviceUri: String
         var customHeaders: [String: String]
+        var signingSecret: String?
     }
 
     static func validate(serviceURI: String) throws -> String {
@@ -99,6 +105,17 @@ enum WebhookResource {
             throw APIError.badRequest("properties.status must be enabled or disabled, got \"\(text)\"", code: "InvalidStatus")
         }
         return status
+    }
+
+    /// `generate` makes a new secret; "" means none.
+    static func signingSecret(_ text: String?) throws -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        if text == "generate" { return WebhookSigner.generateSecret() }
+        guard WebhookSigner.key(of: text) != nil else {
+            throw APIError.badRequest(
+                "properties.signingSecret must be \"generate\" or whsec_ followed by base64 of 24 to 64 bytes", code: "InvalidSigningSecret")
+        }
+        return text
     }
 
     static func validateHeaders(_ headers: [String: String]) throws -> [String: String] {
