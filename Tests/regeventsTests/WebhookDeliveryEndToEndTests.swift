@@ -122,7 +122,8 @@ struct WebhookDeliveryEndToEndTests {
         let second = try await RunningServer.start(
             extraArguments: ["--kafka-brokers", bootstrap, "--data-dir", first.dataDirectory.path, "--allow-private-targets"])
         defer { second.process.terminateQuietly() }
-        let all = try await receiver.waitFor("/keep", count: 4)
+        // The new server joins the consumer group first: give a loaded machine time.
+        let all = try await receiver.waitFor("/keep", count: 4, limit: .seconds(120))
         let ids = Set(all.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String })
         #expect(ids == ["before-stop", "while-down-0", "while-down-1", "while-down-2"])
     }

@@ -70,7 +70,7 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Waits until `count` requests reached paths starting with `prefix`.
-    func waitFor(_ prefix: String, count: Int, limit: Duration = .seconds(30)) async throws -> [Received] {
+    func waitFor(_ prefix: String, count: Int, limit: Duration = .seconds(60)) async throws -> [Received] {
         let deadline = ContinuousClock.now + limit
         while requests(prefix).count < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         return requests(prefix)
