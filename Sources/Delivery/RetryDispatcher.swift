@@ -89,7 +89,10 @@ public final class RetryDispatcher: Service, Sendable {
         }
         paused.withLock { _ = $0.insert(partition) }
         group.addTask { [self] in
-            try? await Task.sleep(for: delay)
+            // A wait of hours must not hold up a graceful shutdown: the
+            // record stays uncommitted and is read again after a restart.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+            guard !Task.isShuttingDownGracefully else { return }
             paused.withLock { _ = $0.remove(partition) }
             do {
                 try consumer.resume([partition])

@@ -154,6 +154,22 @@ struct WebhookDeliveryEndToEndTests {
         #expect(abs((Int(timestamp) ?? 0) - Int(Date().timeIntervalSince1970)) < 600)
     }
 
+    @Test func aRetryDueInAnHourDoesNotHoldUpShutdown() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--allow-private-targets", "--webhook-retry-schedule", "1h",
+        ])
+        try await create(server.baseURL, "failing01", receiver.url("/fail-later"), ["--actions", "push"])
+        try await publish(server.baseURL, ["--action", "push", "--tag", "v1", "--id", "later"])
+        #expect(try await receiver.waitFor("/fail-later", count: 1).count == 1)
+        // The retry now waits in the 1h tier, its partition paused.
+        let waiting = try await tailUntil(server, topic: "retry.1h", containing: "later")
+        #expect(waiting.contains("failing01"))
+        // A graceful stop does not wait for the hour (stop fails the test past 30 s).
+        #expect(try await server.process.stop(SIGTERM) == 0)
+    }
+
     @Test func privateTargetsAreRefusedByDefault() async throws {
         let server = try await RunningServer.start(extraArguments: ["--allow-target-cidr", "10.9.0.0/16"])
         defer { server.process.terminateQuietly() }
