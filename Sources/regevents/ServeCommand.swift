@@ -61,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Allow webhooks to this address range, e.g. 10.1.0.0/16; repeatable.")
     var allowTargetCidr: [String] = []
 
+    @Option(help: "Concurrent deliveries (connections) per endpoint host (default 8).")
+    var webhookConnectionsPerHost: Int = 8
+
     @Option(help: "Seconds a webhook endpoint has to answer (default 30).")
     var webhookTimeout: Int = 30
 
@@ -139,7 +142,11 @@ struct ServeCommand: AsyncParsableCommand {
         // The one outbound HTTP client of the process; redirects off.
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.redirectConfiguration = .disallow
-        httpConfiguration.timeout.connect = .seconds(2)
+        httpConfiguration.timeout.connect = .seconds(5)
+        // The per-endpoint concurrency limit: at most this many deliveries to
+        // one host at once; the rest queue for a connection.
+        httpConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: try validatedConnectionsPerHost())
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let store: SQLiteStore
         do {
@@ -273,6 +280,14 @@ struct ServeCommand: AsyncParsableCommand {
             return range
         }
         return TargetGuard(allowPrivate: allowPrivateTargets, allowedCIDRs: ranges)
+    }
+
+    private func validatedConnectionsPerHost() throws -> Int {
+        guard (1...1000).contains(webhookConnectionsPerHost) else {
+            throw CommandFailure(
+                message: "--webhook-connections-per-host: must be 1 to 1000, got \(webhookConnectionsPerHost)", exitCode: 64)
+        }
+        return webhookConnectionsPerHost
     }
 
     private func webhookTimeoutSeconds() throws -> Int64 {

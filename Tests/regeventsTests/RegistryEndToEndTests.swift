@@ -9,8 +9,18 @@ struct RegistryEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func pushesAChartAndADeleteLandExactlyOnceInBothSchemas() async throws {
-        let server = try await RunningServer.start(extraArguments: ["--ingest-token", "e2e-token", "--location", "westeurope"])
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--ingest-token", "e2e-token", "--location", "westeurope", "--allow-private-targets",
+        ])
         defer { server.process.terminateQuietly() }
+        // A webhook hears the registry's pushes, chart pushes and deletes, with its custom header.
+        let webhook = try await RegeventsProcess.run([
+            "webhook", "create", "--server", server.baseURL, "--registry", "myregistry", "--name", "registry1",
+            "--uri", receiver.url("/registry"), "--actions", "push", "delete", "chart_push", "--headers", "X-Token=reg-e2e",
+        ])
+        #expect(webhook.status == 0, "\(webhook.errors)")
         let work = URL(fileURLWithPath: "/tmp").appendingPathComponent("regevents-registry-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let port = try freePort()
@@ -82,12 +92,19 @@ struct RegistryEndToEndTests {
             #expect(event["mode"] as? String == "structured")
         }
 
+        // The webhook received exactly the bodies on the ACR topic, with its header.
+        let delivered = try await receiver.waitFor("/registry", count: 5)
+        #expect(delivered.count == 5)
+        #expect(Set(delivered.map(\.body)) == Set(acr.map(\.payload)))
+        #expect(delivered.allSatisfy { $0.headers["x-token"] == "reg-e2e" && $0.headers["content-type"] == "application/json" })
+
         // Nothing arrives twice: the registry's notifications are all in, and the counts hold.
         _ = try scenario(["stop", work.path])
         let again = try await readAll(server.bootstrapServers, "registry-events.acr", count: 6, limit: .seconds(3))
         #expect(again.count == 5)
         let ids = Set(bodies.compactMap { $0["id"] as? String })
         #expect(ids.count == 5)
+        #expect(receiver.requests("/registry").count == 5, "each event delivered once")
     }
 
     @Test func binaryModeRecordsAreReadBackByTheCloudEventsSDK() async throws {
