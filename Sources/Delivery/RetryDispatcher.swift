@@ -34,46 +34,27 @@ public final class RetryDispatcher: Service, Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         try consumer.subscribe(layout.retryTiers)
         let commits = CommitCoordinator()
-        await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                await DispatchLoop.commit(commits, consumer: consumer, logger: logger)
-                guard commits.inFlight < maxInFlight else {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    continue
-                }
-                let records: [KafkaConsumerRecord]
-                do {
-                    records = try await consumer.poll(timeout: .milliseconds(100))
-                } catch {
-                    logger.error("Retry dispatcher cannot poll", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                for record in records {
-                    // Records after a not-yet-due one in its partition are read again after the rewind.
-                    if paused.withLock({ $0.contains(record.topicPartition) }) { continue }
-                    guard let delivery = try? JSONDecoder().decode(DeliveryRecord.self, from: Data(record.value)) else {
-                        logger.warning("Skipping a retry record that cannot be read", metadata: ["offset": "\(record.offset)"])
-                        commits.start(record)
-                        commits.complete(record)
-                        continue
-                    }
-                    if delivery.dueAtMilliseconds > now {
-                        wait(record.topicPartition, from: record.offset, for: .milliseconds(delivery.dueAtMilliseconds - now),
-                             consumer: consumer, group: &group)
-                        continue
-                    }
-                    commits.start(record)
-                    group.addTask { [self] in
-                        await retry(delivery)
-                        commits.complete(record)
-                    }
-                }
+        await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
+            // Records after a not-yet-due one in its partition are read again after the rewind.
+            if paused.withLock({ $0.contains(record.topicPartition) }) { return }
+            guard let delivery = try? JSONDecoder().decode(DeliveryRecord.self, from: Data(record.value)) else {
+                logger.warning("Skipping a retry record that cannot be read", metadata: ["offset": "\(record.offset)"])
+                commits.start(record)
+                commits.complete(record)
+                return
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if delivery.dueAtMilliseconds > now {
+                wait(record.topicPartition, from: record.offset, for: .milliseconds(delivery.dueAtMilliseconds - now),
+                     consumer: consumer, group: &group)
+                return
+            }
+            commits.start(record)
+            group.addTask { [self] in
+                await retry(delivery)
+                commits.complete(record)
             }
         }
-        await DispatchLoop.commit(commits, consumer: consumer, logger: logger)
-        await consumer.close()
     }
 
     private func wait(

@@ -35,32 +35,13 @@ public final class WebhookDispatcher: Service, Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, lossMonitor: lossMonitor, logger: logger)
         try consumer.subscribe([layout.acr])
         let commits = CommitCoordinator()
-        await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                await DispatchLoop.commit(commits, consumer: consumer, logger: logger)
-                guard commits.inFlight < maxInFlight else {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    continue
-                }
-                let records: [KafkaConsumerRecord]
-                do {
-                    records = try await consumer.poll(timeout: .milliseconds(100))
-                } catch {
-                    logger.error("Webhook dispatcher cannot poll", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
-                    continue
-                }
-                for record in records {
-                    commits.start(record)
-                    group.addTask { [self] in
-                        await deliver(record)
-                        commits.complete(record)
-                    }
-                }
+        await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
+            commits.start(record)
+            group.addTask { [self] in
+                await deliver(record)
+                commits.complete(record)
             }
         }
-        await DispatchLoop.commit(commits, consumer: consumer, logger: logger)
-        await consumer.close()
     }
 
     private func deliver(_ record: KafkaConsumerRecord) async {
@@ -99,7 +80,33 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 }
 
+/// The poll loop both dispatchers share: commit what became committable,
+/// respect the in-flight bound, poll, hand each record over; on graceful
+/// shutdown, finish what is in flight, commit, and leave the group.
 enum DispatchLoop {
+    static func run(
+        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, logger: Logger,
+        _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
+    ) async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await commit(commits, consumer: consumer, logger: logger)
+                guard commits.inFlight < maxInFlight else {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                do {
+                    for record in try await consumer.poll(timeout: .milliseconds(100)) { handle(record, &group) }
+                } catch {
+                    logger.error("Dispatcher cannot poll Kafka", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+        await commit(commits, consumer: consumer, logger: logger)
+        await consumer.close()
+    }
+
     static func commit(_ commits: CommitCoordinator, consumer: KafkaConsumer, logger: Logger) async {
         commits.retain(only: consumer.assignment)
         let offsets = commits.takeCommittable()
