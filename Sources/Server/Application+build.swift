@@ -53,7 +53,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
-    HealthController(producer: dependencies.producer).addRoutes(to: router)
+    HealthController(producer: dependencies.producer, store: dependencies.store).addRoutes(to: router)
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     let v1 = router.group("v1")
     InfoController(info: dependencies.info).addRoutes(to: v1)

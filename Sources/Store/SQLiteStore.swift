@@ -64,6 +64,10 @@ public final class SQLiteStore: WebhookStore {
         try await writer.write { db in try WebhookRecord.deleteOne(db, key: ["registry": registry, "name": name]) }
     }
 
+    public func ping() async throws {
+        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     public func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws {
         try await writer.write { db in
             guard try WebhookRecord.exists(db, key: ["registry": entry.registry, "name": entry.webhook]) else { return }

@@ -14,6 +14,9 @@ public protocol WebhookStore: Sendable {
     /// True when it existed.
     func delete(registry: String, name: String) async throws -> Bool
 
+    /// Throws when the store cannot answer (readiness).
+    func ping() async throws
+
     /// Appends an attempt to a webhook's log, keeping its newest `keep` entries.
     /// Nothing is written for a webhook that no longer exists.
     func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws

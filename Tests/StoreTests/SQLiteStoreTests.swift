@@ -51,6 +51,7 @@ struct SQLiteStoreTests {
             _ = try await store.put(hook("keepme"), quota: 10)
         }
         let reopened = try SQLiteStore.open(directory: directory.path)
+        try await reopened.ping()
         #expect(try await reopened.webhook(registry: "r", name: "keepme")?.serviceURI == "https://hooks.example/keepme")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("regevents.sqlite").path))
     }

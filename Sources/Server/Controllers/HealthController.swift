@@ -1,11 +1,13 @@
 import Hummingbird
 import Kafka
+import Store
 
 /// Liveness and readiness. `/healthz` answers while the process runs;
-/// `/readyz` only while Kafka answers a metadata request, so a load balancer
-/// stops sending registry notifications that could not be acknowledged.
+/// `/readyz` only while Kafka answers a metadata request and the store a
+/// query, so a load balancer stops sending what could not be handled.
 struct HealthController<Context: RequestContext> {
     let producer: KafkaProducer
+    let store: any WebhookStore
 
     func addRoutes(to router: Router<Context>) {
         router.get("healthz", use: health)
@@ -23,9 +25,14 @@ struct HealthController<Context: RequestContext> {
     @Sendable func ready(_ request: Request, context: Context) async throws -> Status {
         do {
             _ = try await producer.metadata(timeout: .seconds(2))
-            return Status(status: "ready")
         } catch {
             throw APIError.unavailable("Kafka is not reachable: \(error)", code: "KafkaUnavailable")
         }
+        do {
+            try await store.ping()
+        } catch {
+            throw APIError.unavailable("the store is not reachable: \(error)", code: "StoreUnavailable")
+        }
+        return Status(status: "ready")
     }
 }
