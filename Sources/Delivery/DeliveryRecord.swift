@@ -4,7 +4,9 @@ import Foundation
 /// topic): everything needed to try again without the original record.
 public struct DeliveryRecord: Codable, Sendable, Hashable {
     public enum TargetKind: String, Codable, Sendable {
-        case webhook, subscription
+        /// An ACR webhook; an Event Grid subscription; an in-process handler
+        /// (`EventGridConsumer`, whose group is the target).
+        case webhook, subscription, handler
     }
 
     public var targetKind: TargetKind
@@ -25,12 +27,22 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     public var originOffset: Int64
     public var lastStatusCode: Int?
     public var lastError: String?
+    /// A subscription's scope (`registry/<r>`, `topic/<t>`); `nil` for webhooks.
+    public var scope: String?
+    /// The body's content type when it is not `application/json`.
+    public var contentType: String?
+    /// How many events the body carries (a batch); `nil` means one.
+    public var eventCount: Int?
 
     public init(
         targetKind: TargetKind, registry: String, target: String, eventID: String, attempt: Int, dueAtMilliseconds: Int64,
         firstAttemptAtMilliseconds: Int64, body: String, originTopic: String, originPartition: Int32, originOffset: Int64,
-        lastStatusCode: Int? = nil, lastError: String? = nil
+        lastStatusCode: Int? = nil, lastError: String? = nil, scope: String? = nil, contentType: String? = nil,
+        eventCount: Int? = nil
     ) {
+        self.scope = scope
+        self.contentType = contentType
+        self.eventCount = eventCount
         self.targetKind = targetKind
         self.registry = registry
         self.target = target
@@ -45,6 +57,13 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
         self.lastStatusCode = lastStatusCode
         self.lastError = lastError
     }
+
+    /// The Kafka key of its retry, dead-letter and audit records: one
+    /// target's records stay in one partition.
+    public var partitionKey: String { "\(scopeDescription)/\(target)" }
+
+    /// The registry, or the subscription's scope.
+    public var scopeDescription: String { scope ?? registry }
 
     /// The tier a wait of `delay` goes to: the shortest tier at least that
     /// long, else the longest (the record's due time is exact either way; the

@@ -12,20 +12,20 @@ import Synchronization
 public final class RetryDispatcher: Service, Sendable {
     let consumerConfiguration: KafkaConsumerConfiguration
     let layout: TopicLayout
-    let directory: WebhookDirectory
-    let attempts: WebhookAttempts
+    let targets: [any RetryTarget]
     let maxInFlight: Int
     let logger: Logger
     private let paused = Mutex<Set<KafkaTopicPartition>>([])
 
+    /// - Parameter group: the server's `<prefix>.retry`, or an in-process
+    ///   consumer's own.
     public init(
-        client: KafkaClientConfiguration, layout: TopicLayout, directory: WebhookDirectory, attempts: WebhookAttempts,
-        maxInFlight: Int = 256, logger: Logger
+        client: KafkaClientConfiguration, group: String, layout: TopicLayout, targets: [any RetryTarget], maxInFlight: Int = 256,
+        logger: Logger
     ) {
-        consumerConfiguration = KafkaConsumerConfiguration(client: client, groupID: layout.retryGroup)
+        consumerConfiguration = KafkaConsumerConfiguration(client: client, groupID: group)
         self.layout = layout
-        self.directory = directory
-        self.attempts = attempts
+        self.targets = targets
         self.maxInFlight = maxInFlight
         self.logger = logger
     }
@@ -43,6 +43,12 @@ public final class RetryDispatcher: Service, Sendable {
                 commits.complete(record)
                 return
             }
+            // Another consumer's retry (an in-process handler's, or ours seen by it).
+            guard let target = targets.first(where: { $0.handles(delivery) }) else {
+                commits.start(record)
+                commits.complete(record)
+                return
+            }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             if delivery.dueAtMilliseconds > now {
                 wait(record.topicPartition, from: record.offset, for: .milliseconds(delivery.dueAtMilliseconds - now),
@@ -50,8 +56,8 @@ public final class RetryDispatcher: Service, Sendable {
                 return
             }
             commits.start(record)
-            group.addTask { [self] in
-                await retry(delivery)
+            group.addTask {
+                await target.retry(delivery)
                 commits.complete(record)
             }
         }
@@ -81,21 +87,5 @@ public final class RetryDispatcher: Service, Sendable {
                 logger.error("Cannot resume a retry tier partition", metadata: ["partition": "\(partition)", "error": "\(error)"])
             }
         }
-    }
-
-    private func retry(_ delivery: DeliveryRecord) async {
-        guard let webhook = directory.webhook(registry: delivery.registry, name: delivery.target) else {
-            logger.notice(
-                "Dropping a retry: the webhook no longer exists",
-                metadata: ["registry": "\(delivery.registry)", "webhook": "\(delivery.target)", "event": "\(delivery.eventID)"])
-            return
-        }
-        guard webhook.status == .enabled else {
-            logger.notice(
-                "Dropping a retry: the webhook is disabled",
-                metadata: ["registry": "\(delivery.registry)", "webhook": "\(delivery.target)", "event": "\(delivery.eventID)"])
-            return
-        }
-        await attempts.attempt(delivery, webhook: webhook)
     }
 }

@@ -80,16 +80,20 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 }
 
-/// The poll loop both dispatchers share: commit what became committable,
+/// The poll loop every dispatcher shares: commit what became committable,
 /// respect the in-flight bound, poll, hand each record over; on graceful
 /// shutdown, finish what is in flight, commit, and leave the group.
 enum DispatchLoop {
+    /// - Parameter tick: called once per pass (and a last time with `true`
+    ///   on the way out), for work that is due by time rather than by record.
     static func run(
         consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, logger: Logger,
+        tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
         _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
     ) async {
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                tick(&group, false)
                 await commit(commits, consumer: consumer, logger: logger)
                 guard commits.inFlight < maxInFlight else {
                     try? await Task.sleep(for: .milliseconds(20))
@@ -102,6 +106,7 @@ enum DispatchLoop {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
+            tick(&group, true)
         }
         await commit(commits, consumer: consumer, logger: logger)
         await consumer.close()

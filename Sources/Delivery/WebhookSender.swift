@@ -20,9 +20,9 @@ public struct AttemptOutcome: Sendable, Hashable {
     public var isSuccess: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
 }
 
-/// POSTs a body to a webhook, exactly as ACR would: `Content-Type:
-/// application/json` unless a custom header sets it, the custom headers, and
-/// nothing else.
+/// Makes the HTTP requests of every delivery. To a webhook it POSTs exactly
+/// what ACR would: `Content-Type: application/json` unless a custom header
+/// sets it, the custom headers, and nothing else.
 public struct WebhookSender: Sendable {
     /// Response bodies longer than this are cut in the delivery log.
     public static let maxLoggedResponseBytes = 4096
@@ -47,24 +47,35 @@ public struct WebhookSender: Sendable {
         return headers
     }
 
+    /// The request a delivery of `body` to `webhook` makes.
     /// - Parameter eventID: names the message in Standard Webhooks headers
     ///   (signed webhooks only).
+    public static func request(body: String, to webhook: Webhook, eventID: String) -> OutboundRequest {
+        var headers = Self.headers(for: webhook)
+        if let secret = webhook.signingSecret {
+            headers += WebhookSigner.headers(
+                secret: secret, messageID: WebhookSigner.messageID(eventID: eventID, webhook: webhook.name),
+                timestamp: Int(Date().timeIntervalSince1970), body: body)
+        }
+        return OutboundRequest(url: webhook.serviceURI, headers: headers, body: body)
+    }
+
     public func send(body: String, to webhook: Webhook, eventID: String = "") async -> AttemptOutcome {
+        await send(Self.request(body: body, to: webhook, eventID: eventID))
+    }
+
+    /// Makes one request: the target guard first, then HTTP with the
+    /// configured deadline; whatever happens comes back as an outcome.
+    public func send(_ outbound: OutboundRequest) async -> AttemptOutcome {
         do {
-            try targetGuard.check(url: webhook.serviceURI)
+            try targetGuard.check(url: outbound.url)
         } catch {
             return AttemptOutcome(statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
         }
-        var request = HTTPClientRequest(url: webhook.serviceURI)
-        request.method = .POST
-        for (name, value) in Self.headers(for: webhook) { request.headers.add(name: name, value: value) }
-        if let secret = webhook.signingSecret {
-            let headers = WebhookSigner.headers(
-                secret: secret, messageID: WebhookSigner.messageID(eventID: eventID, webhook: webhook.name),
-                timestamp: Int(Date().timeIntervalSince1970), body: body)
-            for (name, value) in headers { request.headers.add(name: name, value: value) }
-        }
-        request.body = .bytes(ByteBuffer(string: body))
+        var request = HTTPClientRequest(url: outbound.url)
+        request.method = HTTPMethod(rawValue: outbound.method)
+        for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
+        if outbound.method != "OPTIONS" || !outbound.body.isEmpty { request.body = .bytes(ByteBuffer(string: outbound.body)) }
         do {
             let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(timeout.wholeMilliseconds)))
             // Read what we log and drop the rest, so the connection can be reused.

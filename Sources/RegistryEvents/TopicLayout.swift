@@ -26,6 +26,10 @@ public struct TopicLayout: Sendable, Hashable {
     public var deliveries: String { "\(prefix).deliveries" }
     public var deadLetter: String { "\(prefix).deadletter" }
 
+    /// A custom topic's events (`<prefix>.topic.<name>`).
+    public func customTopic(_ name: String) -> String { "\(customTopicPrefix)\(name)" }
+    public var customTopicPrefix: String { "\(prefix).topic." }
+
     public func retryTier(_ delay: Duration) -> String { "\(prefix).retry.\(Self.tierName(delay))" }
     public var retryTiers: [String] { Self.retryTierDelays.map(retryTier) }
 

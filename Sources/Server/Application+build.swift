@@ -14,19 +14,23 @@ public struct ServerDependencies: Sendable {
     public let producer: KafkaProducer
     public let metrics: PrometheusCollectorRegistry
     public let ingest: IngestService
-    public let store: any WebhookStore
+    public let store: any ControlPlaneStore
     /// The webhook dispatchers' shared parts; `nil` runs the API without deliveries.
     public let delivery: WebhookDeliveryHooks?
+    /// The subscription dispatcher's parts; `nil` runs the API without
+    /// validation or deliveries.
+    public let subscriptions: SubscriptionHooks?
 
     /// - Parameter httpClient: the process's one outbound HTTP client (the
     ///   caller creates and shuts it down).
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
-        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, store: any WebhookStore,
-        delivery: WebhookDeliveryHooks? = nil, logger: Logger = Logger(label: "regevents")
+        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, store: any ControlPlaneStore,
+        delivery: WebhookDeliveryHooks? = nil, subscriptions: SubscriptionHooks? = nil, logger: Logger = Logger(label: "regevents")
     ) {
         self.store = store
         self.delivery = delivery
+        self.subscriptions = subscriptions
         self.configuration = configuration
         self.connection = connection
         self.producer = producer
@@ -39,6 +43,12 @@ public struct ServerDependencies: Sendable {
     /// Long-running parts besides HTTP and the producer (dispatchers), in
     /// start order; they stop before the producer flushes.
     public var backgroundServices: [any Service] = []
+
+    var topicCreator: KafkaTopicCreator {
+        KafkaTopicCreator(
+            connection: connection, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor,
+            logger: Logger(label: "regevents.topics"))
+    }
 
     public var info: ServerInfo {
         ServerInfo(
@@ -69,7 +79,34 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
             .add(middleware: management))
+    addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     return router
+}
+
+/// Event subscriptions (on registries and custom topics), custom topics and
+/// their publish endpoints, and the validation URL.
+private func addEventGridRoutes(
+    _ dependencies: ServerDependencies, router: Router<AppRequestContext>, v1: RouterGroup<AppRequestContext>,
+    management: BearerTokenMiddleware<AppRequestContext>
+) {
+    let configuration = dependencies.configuration
+    let logger = Logger(label: "regevents.subscriptions")
+    let creator = dependencies.subscriptions == nil ? nil : dependencies.topicCreator
+    for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
+        EventSubscriptionController<AppRequestContext>(
+            store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics,
+            hooks: dependencies.subscriptions, topicCreator: creator, logger: logger
+        ).addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
+    }
+    CustomTopicController<AppRequestContext>(
+        store: dependencies.store, layout: configuration.layout, publicBaseURL: configuration.publicBaseURL,
+        hooks: dependencies.subscriptions, topicCreator: creator, logger: logger
+    ).addRoutes(to: v1.group("topics").add(middleware: management))
+    TopicPublishController<AppRequestContext>(
+        store: dependencies.store, producer: dependencies.producer, layout: configuration.layout, logger: logger
+    ).addRoutes(to: v1, root: router)
+    ValidationController<AppRequestContext>(store: dependencies.store, hooks: dependencies.subscriptions, logger: logger)
+        .addRoutes(to: v1)
 }
 
 /// The whole server as one application: the HTTP server plus the Kafka

@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var adminToken: String?
     /// Webhooks per registry.
     public var webhookQuota = 500
+    /// The URL clients reach this server by (topic endpoints, validation
+    /// URLs); `nil` uses the request's host, or the listen address.
+    public var publicBaseURL: String?
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",

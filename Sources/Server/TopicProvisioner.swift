@@ -9,12 +9,16 @@ struct TopicProvisioner {
     let logger: Logger
 
     func ensureTopics(of layout: TopicLayout, partitions: Int, replicationFactor: Int) async throws {
+        try await ensureTopics(named: layout.allTopics, partitions: partitions, replicationFactor: replicationFactor)
+    }
+
+    func ensureTopics(named names: [String], partitions: Int, replicationFactor: Int) async throws {
         let existing = Set(try await connection.admin.metadata().filter { $0.errorName == nil }.map(\.name))
-        let missing = layout.allTopics.filter { !existing.contains($0) }.map {
+        let missing = names.filter { !existing.contains($0) }.map {
             KafkaTopicSpec(name: $0, partitions: partitions, replicationFactor: replicationFactor)
         }
         guard !missing.isEmpty else {
-            logger.info("Kafka topics present", metadata: ["topics": "\(layout.allTopics.count)"])
+            logger.debug("Kafka topics present", metadata: ["topics": "\(names.count)"])
             return
         }
         if let cluster = connection.embeddedCluster {

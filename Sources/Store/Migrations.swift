@@ -36,6 +36,24 @@ enum Migrations {
         migrator.registerMigration("v2: webhook signing secrets") { db in
             try db.alter(table: "webhook") { t in t.add(column: "signingSecret", .text) }
         }
+        migrator.registerMigration("v3: event subscriptions and custom topics") { db in
+            try db.create(table: "customTopic") { t in
+                t.primaryKey("name", .text)
+                t.column("inputSchema", .text).notNull()
+                t.column("key1", .text).notNull()
+                t.column("key2", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "eventSubscription") { t in
+                t.column("scopeKind", .text).notNull()
+                t.column("scopeName", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("definition", .blob).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["scopeKind", "scopeName", "name"])
+            }
+        }
         return migrator
     }
 }

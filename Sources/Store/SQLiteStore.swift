@@ -5,7 +5,7 @@ import RegistryEvents
 /// The control-plane store in `<data-dir>/regevents.sqlite` (WAL, one writer,
 /// concurrent readers), or in memory for tests.
 public final class SQLiteStore: WebhookStore {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     /// Opens (creating if needed) the database under `directory` and migrates it.
     public static func open(directory: String) throws -> SQLiteStore {

@@ -10,6 +10,7 @@ import RegistryEvents
 import Delivery
 import Server
 import Store
+import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -78,6 +79,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Delivery-log entries kept per webhook for list-events (default 1000).")
     var webhookLogSize: Int = 1000
+
+    @Option(help: "URL clients reach this server by, for topic endpoints and validation URLs (env REGEVENTS_PUBLIC_URL; default http://<listen address>).")
+    var publicURL: String?
+
+    @Option(help: "Event subscription retry delays, comma-separated (default Event Grid's: 10s,30s,1m,5m,10m,30m,1h,3h,6h,12h).")
+    var subscriptionRetrySchedule: String = "10s,30s,1m,5m,10m,30m,1h,3h,6h,12h"
+
+    @Option(help: "How long an event waits for more to fill a subscription's batch (default 100ms).")
+    var subscriptionBatchLinger: String = "100ms"
+
+    @Option(help: .hidden)
+    var subscriptionMinute: String = "1m"
+
+    @Option(help: .hidden)
+    var subscriptionJitter: Double = 0.1
 
     @Option(help: "Token registries must send as Authorization: Bearer <token> on ingest routes (env REGEVENTS_INGEST_TOKEN).")
     var ingestToken: String?
@@ -156,25 +172,45 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let directory = WebhookDirectory(store: store, logger: logger)
         await directory.refresh()
+        let sender = WebhookSender(httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds()), targetGuard: try targetGuard())
         let attempts = WebhookAttempts(
-            sender: WebhookSender(
-                httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds()), targetGuard: try targetGuard()),
-            producer: producer, store: store, layout: configuration.layout,
+            sender: sender, producer: producer, store: store, layout: configuration.layout,
             settings: WebhookAttempts.Settings(schedule: try webhookSchedule(), logSize: webhookLogSize), logger: logger)
+        let subscriptionDirectory = SubscriptionDirectory(store: store, logger: logger)
+        await subscriptionDirectory.refresh()
+        let subscriptionAttempts = SubscriptionAttempts(
+            sender: sender, producer: producer, layout: configuration.layout, settings: try subscriptionSettings(), logger: logger)
+        // Validation URLs name the server as clients reach it; with port 0
+        // the real port is known only once it listens.
+        let listening = Mutex("http://\(configuration.listen)")
+        let publicBaseURL = configuration.publicBaseURL
+        let validator = SubscriptionValidator(sender: sender) { publicBaseURL ?? listening.withLock { $0 } }
         var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
             httpClient: httpClient, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
+            subscriptions: SubscriptionHooks(directory: subscriptionDirectory, validator: validator, sender: sender),
             logger: logger)
+        let client = connection.clientConfiguration
+        let layout = configuration.layout
         dependencies.backgroundServices = [
             directory,
+            subscriptionDirectory,
             WebhookDispatcher(
-                client: connection.clientConfiguration, layout: configuration.layout, directory: directory, attempts: attempts,
+                client: client, layout: layout, directory: directory, attempts: attempts, lossMonitor: connection.lossMonitor,
+                logger: logger),
+            SubscriptionDispatcher(
+                client: client, group: layout.subscriptionDispatcherGroup, layout: layout, routing: subscriptionDirectory,
+                deliverer: subscriptionAttempts, linger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger"),
                 lossMonitor: connection.lossMonitor, logger: logger),
             RetryDispatcher(
-                client: connection.clientConfiguration, layout: configuration.layout, directory: directory, attempts: attempts,
-                logger: logger),
+                client: client, group: layout.retryGroup, layout: layout,
+                targets: [
+                    WebhookRetryTarget(directory: directory, attempts: attempts, logger: logger),
+                    SubscriptionRetryTarget(routing: subscriptionDirectory, deliverer: subscriptionAttempts, logger: logger),
+                ], logger: logger),
         ]
         let app = buildApplication(dependencies, logger: logger) { address in
+            listening.withLock { $0 = "http://\(address)" }
             printLine("regevents: listening on http://\(address)")
         }
         do {
@@ -232,6 +268,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConfigurationError(flag: "--webhook-quota", message: "must be between 1 and 100000, got \(webhookQuota)")
             }
             configuration.webhookQuota = webhookQuota
+            configuration.publicBaseURL = publicURL ?? EnvironmentDefaults.value("REGEVENTS_PUBLIC_URL")
+            if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
+                throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
+            }
             try configuration.validate()
             return configuration
         } catch let error as ConfigurationError {
@@ -315,6 +355,23 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure(message: "--webhook-log-size: must be at least 1", exitCode: 64)
         }
         return RetrySchedule(delays: delays, maxAttempts: webhookMaxAttempts, timeToLive: ttl)
+    }
+
+    private func subscriptionSettings() throws -> SubscriptionAttempts.Settings {
+        let delays = try subscriptionRetrySchedule.split(separator: ",").map { try duration(String($0), flag: "--subscription-retry-schedule") }
+        guard !delays.isEmpty else { throw CommandFailure(message: "--subscription-retry-schedule: give at least one delay", exitCode: 64) }
+        guard (0...1).contains(subscriptionJitter) else {
+            throw CommandFailure(message: "--subscription-jitter: must be 0 to 1, got \(subscriptionJitter)", exitCode: 64)
+        }
+        return SubscriptionAttempts.Settings(
+            delays: delays, minute: try duration(subscriptionMinute, flag: "--subscription-minute"), jitter: subscriptionJitter)
+    }
+
+    private func duration(_ text: String, flag: String) throws -> Duration {
+        guard let duration = DurationText.parse(text) else {
+            throw CommandFailure(message: "\(flag): \"\(text)\" is not a duration like 500ms, 10s, 1m or 6h", exitCode: 64)
+        }
+        return duration
     }
 
     private func integerFromEnvironment(_ name: String, flag: String) throws -> Int? {

@@ -210,21 +210,6 @@ struct WebhookController<Context: RequestContext> {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: Context) async throws -> T {
-        let buffer = try await request.body.collect(upTo: 256 * 1024)
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw APIError.badRequest("invalid webhook body: \(Self.describe(error))", code: "InvalidRequestBody")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ keys: [any CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case .keyNotFound(let key, let context): return "\((path(context.codingPath) + "." + key.stringValue).trimmingCharacters(in: CharacterSet(charactersIn: "."))) is required"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)) has the wrong type"
-        case .dataCorrupted: return "the body is not JSON"
-        @unknown default: return "cannot be read"
-        }
+        try await RequestBodies.decode(type, request, what: "webhook")
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import Kafka
+import Logging
+import RegistryEvents
+
+/// One delivery attempt to an event subscription and its durable outcome
+/// (see `DeliverySettlement`), under Event Grid's policy. Dead letters also
+/// go to the subscription's HTTP dead-letter endpoint when it has one.
+public struct SubscriptionAttempts: Sendable {
+    public struct Settings: Sendable {
+        /// The retry ladder (Event Grid's unless tests shorten it).
+        public var delays: [Duration]
+        /// How long one minute of `eventTimeToLiveInMinutes` lasts (tests shorten it).
+        public var minute: Duration
+        public var jitter: Double
+
+        public init(delays: [Duration] = RetrySchedule.eventGridDefault.delays, minute: Duration = .seconds(60), jitter: Double = 0.1) {
+            self.delays = delays
+            self.minute = minute
+            self.jitter = jitter
+        }
+    }
+
+    public let sender: WebhookSender
+    let settlement: DeliverySettlement
+    let layout: TopicLayout
+    let settings: Settings
+    let logger: Logger
+
+    public init(sender: WebhookSender, producer: KafkaProducer, layout: TopicLayout, settings: Settings, logger: Logger) {
+        self.sender = sender
+        settlement = DeliverySettlement(producer: producer, layout: layout, logger: logger)
+        self.layout = layout
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Delivers `record.body` to `subscription` as attempt `record.attempt`.
+    @discardableResult
+    public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Result {
+        let outcome = await sender.send(Self.request(record, subscription: subscription))
+        let schedule = RetrySchedule(
+            delays: settings.delays, maxAttempts: subscription.maxDeliveryAttempts,
+            timeToLive: settings.minute * subscription.eventTimeToLiveInMinutes)
+        let policy = SubscriptionPolicy(
+            subscription: subscription, schedule: schedule, jitter: settings.jitter, defaultDeadLetterTopic: layout.deadLetter)
+        let settled = await settlement.settle(record, outcome: outcome, policy: policy, audit: ["events": record.eventCount ?? 1])
+        if settled.result == .deadLettered, let destination = subscription.deadLetterDestination,
+            destination.endpointType == .webHook, let url = destination.properties.endpointUrl
+        {
+            await postDeadLetters(settled.deadLetters, to: url, subscription: subscription)
+        }
+        return settled.result
+    }
+
+    /// Event Grid's request: the body, its content type, the `aeg-*` headers
+    /// and the subscription's delivery attributes (dynamic ones from the
+    /// first event of a batch).
+    static func request(_ record: DeliveryRecord, subscription: EventSubscription) -> OutboundRequest {
+        var headers: [(String, String)] = [
+            ("Content-Type", record.contentType ?? SubscriptionBody.eventGridContentType),
+            ("aeg-event-type", "Notification"),
+            ("aeg-subscription-name", subscription.name.uppercased()),
+            ("aeg-delivery-count", String(record.attempt - 1)),
+            ("aeg-metadata-version", "1"),
+        ]
+        let events = SubscriptionBody.events(in: record.body)
+        if events.count == 1, let version = events[0]["dataVersion"]?.stringValue { headers.append(("aeg-data-version", version)) }
+        if let first = events.first {
+            for mapping in subscription.deliveryAttributeMappings {
+                if let value = mapping.value(for: first) { headers.append((mapping.name, value)) }
+            }
+        }
+        return OutboundRequest(url: subscription.endpointURL, headers: headers, body: record.body)
+    }
+
+    /// Best effort, a few tries: the dead letters are already durable on
+    /// Kafka; the endpoint is a convenience copy.
+    private func postDeadLetters(_ records: [KafkaProducerRecord], to url: String, subscription: EventSubscription) async {
+        let events = records.compactMap { JSONValue(parsing: $0.value) }
+        let (body, contentType) = SubscriptionBody.render(events, schema: subscription.eventDeliverySchema)
+        let request = OutboundRequest(
+            url: url, headers: [("Content-Type", contentType), ("aeg-event-type", "DeadLetter"),
+                                ("aeg-subscription-name", subscription.name.uppercased())], body: body)
+        for attempt in 1...3 {
+            let outcome = await sender.send(request)
+            if outcome.isSuccess { return }
+            logger.warning(
+                "Dead-letter endpoint refused; the dead letters stay on Kafka",
+                metadata: ["subscription": "\(subscription.name)", "attempt": "\(attempt)",
+                           "status": "\(outcome.statusCode.map(String.init) ?? outcome.error ?? "none")"])
+            try? await Task.sleep(for: .seconds(attempt))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Kafka
+import RegistryEvents
+import Synchronization
+
+/// Gathers each subscription's events into batches as Event Grid makes them:
+/// at most `maxEventsPerBatch` events, within `preferredBatchSizeInKilobytes`
+/// (an event larger than that goes alone), sent once full or once the first
+/// event has waited `linger`.
+final class SubscriptionBatcher: Sendable {
+    struct Batch {
+        var subscription: EventSubscription
+        var events: [JSONValue] = []
+        var bytes = 0
+        var completions: [RecordCompletion] = []
+        /// The first event's record: where the batch came from, for the audit trail.
+        var origin: KafkaConsumerRecord
+        var startedAt: ContinuousClock.Instant
+    }
+
+    private let linger: Duration
+    private let pending = Mutex<[String: Batch]>([:])
+
+    init(linger: Duration) {
+        self.linger = linger
+    }
+
+    /// Adds `event` (already in the subscription's schema); returns the
+    /// batches that are ready because of it.
+    func add(
+        _ event: JSONValue, to subscription: EventSubscription, completion: RecordCompletion, origin: KafkaConsumerRecord
+    ) -> [Batch] {
+        let key = "\(subscription.scope)/\(subscription.name)"
+        let size = event.jsonBytes.count
+        let limit = subscription.preferredBatchSizeInKilobytes * 1024
+        return pending.withLock { pending in
+            var ready: [Batch] = []
+            if var batch = pending[key] {
+                // A changed subscription, or an event that would overfill, closes the open batch.
+                if batch.subscription != subscription || batch.bytes + size > limit {
+                    ready.append(batch)
+                    pending[key] = nil
+                } else {
+                    batch.events.append(event)
+                    batch.bytes += size
+                    batch.completions.append(completion)
+                    pending[key] = batch
+                    if batch.events.count >= subscription.maxEventsPerBatch {
+                        ready.append(batch)
+                        pending[key] = nil
+                    }
+                    return ready
+                }
+            }
+            let batch = Batch(
+                subscription: subscription, events: [event], bytes: size, completions: [completion], origin: origin,
+                startedAt: .now)
+            if subscription.maxEventsPerBatch <= 1 || size >= limit {
+                ready.append(batch)
+            } else {
+                pending[key] = batch
+            }
+            return ready
+        }
+    }
+
+    /// The batches whose first event has waited long enough (all of them
+    /// when `everything`, at shutdown).
+    func due(everything: Bool = false) -> [Batch] {
+        let now = ContinuousClock.now
+        return pending.withLock { pending in
+            let ready = pending.filter { everything || now - $0.value.startedAt >= linger }
+            for key in ready.keys { pending[key] = nil }
+            return Array(ready.values)
+        }
+    }
+}
+
+/// Counts down the deliveries one record is part of; the record is done
+/// (committable) when the last one has a durable outcome.
+final class RecordCompletion: Sendable {
+    private let remaining: Mutex<Int>
+    private let onDone: @Sendable () -> Void
+
+    init(deliveries: Int, onDone: @escaping @Sendable () -> Void) {
+        remaining = Mutex(deliveries)
+        self.onDone = onDone
+    }
+
+    func deliveryDone() {
+        let done = remaining.withLock { remaining in
+            remaining -= 1
+            return remaining == 0
+        }
+        if done { onDone() }
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+import RegistryEvents
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// The event subscriptions and custom topics, in memory, so the data path
+/// never reads the database per event. Reloaded when the API changes one,
+/// and every few seconds in case another server sharing the store did.
+public final class SubscriptionDirectory: Service, Sendable {
+    private struct Snapshot {
+        var subscriptions: [SubscriptionScope: [EventSubscription]] = [:]
+        var topics: [String: CustomTopic] = [:]
+    }
+
+    private let store: any SubscriptionStore
+    private let snapshot = Mutex(Snapshot())
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(store: any SubscriptionStore, refreshInterval: Duration = .seconds(5), logger: Logger) {
+        self.store = store
+        self.interval = refreshInterval
+        self.logger = logger
+    }
+
+    public func refresh() async {
+        do {
+            let subscriptions = try await store.allSubscriptions()
+            let topics = try await store.topics()
+            snapshot.withLock {
+                $0.subscriptions = Dictionary(grouping: subscriptions, by: \.scope)
+                $0.topics = Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0) })
+            }
+        } catch {
+            logger.error("Cannot load event subscriptions from the store", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The validated subscriptions of `scope` whose filter `event` passes.
+    public func matches(_ event: PublishedEvent, in scope: SubscriptionScope) -> [EventSubscription] {
+        snapshot.withLock { $0.subscriptions[scope] ?? [] }.filter { $0.isActive && $0.matches(event.envelope) }
+    }
+
+    public func subscription(scope: SubscriptionScope, name: String) -> EventSubscription? {
+        snapshot.withLock { $0.subscriptions[scope]?.first { $0.name == name } }
+    }
+
+    /// The custom topics' names, sorted.
+    public var topicNames: [String] { snapshot.withLock { $0.topics.keys.sorted() } }
+
+    public func run() async throws {
+        await refresh()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            await refresh()
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Kafka
+
+/// ACR webhooks: any 2xx delivers; every failure follows the schedule (ACR
+/// itself never retries, so there is no status it gives up on at once).
+struct WebhookPolicy: DeliveryPolicy {
+    let schedule: RetrySchedule
+    let deadLetterTopic: String
+    var jitter: Double { 0 }
+
+    func isDelivered(_ outcome: AttemptOutcome) -> Bool { outcome.isSuccess }
+
+    func terminalReason(_ outcome: AttemptOutcome) -> String? { nil }
+
+    /// Event Grid's dead-letter fields, plus what is needed to replay.
+    func deadLetters(_ record: DeliveryRecord, outcome: AttemptOutcome, reason: String, at now: Date) -> [KafkaProducerRecord] {
+        let value: [String: Any?] = [
+            "deadLetterReason": reason, "deliveryAttempts": record.attempt,
+            "lastDeliveryOutcome": outcome.statusCode.map { "HTTP \($0)" } ?? (outcome.error ?? "no response"),
+            "lastHttpStatusCode": outcome.statusCode,
+            "publishTime": DeadLetterFields.timestamp(milliseconds: record.firstAttemptAtMilliseconds),
+            "lastDeliveryAttemptTime": DeadLetterFields.timestamp(now), "registry": record.registry, "webhook": record.target,
+            "eventID": record.eventID, "body": record.body, "originTopic": record.originTopic,
+            "originPartition": record.originPartition, "originOffset": record.originOffset,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
+        return [
+            KafkaProducerRecord(
+                topic: deadLetterTopic, key: Array(record.partitionKey.utf8), value: Array(data),
+                headers: [
+                    KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "registry", string: record.registry),
+                    KafkaHeader(key: "regevents-source", string: "webhook"), KafkaHeader(key: "webhook", string: record.target),
+                    KafkaHeader(key: "regevents-reason", string: reason),
+                ])
+        ]
+    }
+}

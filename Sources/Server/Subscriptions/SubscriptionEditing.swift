@@ -1,0 +1,91 @@
+import Foundation
+import RegistryEvents
+
+/// Applies a PUT or PATCH body to a subscription and checks the result
+/// against Event Grid's rules; errors name the property.
+enum SubscriptionEditing {
+    static func apply(_ properties: SubscriptionResource.Properties, to subscription: inout EventSubscription) throws(APIError) {
+        if let destination = properties.destination {
+            if let type = destination.endpointType, type.lowercased() != "webhook" {
+                throw invalid("properties.destination.endpointType", "only WebHook endpoints are supported, not \(type)")
+            }
+            if let given = destination.properties {
+                if let url = given.endpointUrl { subscription.endpointURL = url }
+                if let count = given.maxEventsPerBatch { subscription.maxEventsPerBatch = count }
+                if let size = given.preferredBatchSizeInKilobytes { subscription.preferredBatchSizeInKilobytes = size }
+                if let mappings = given.deliveryAttributeMappings {
+                    subscription.deliveryAttributeMappings = keepingSecrets(mappings, from: subscription.deliveryAttributeMappings)
+                }
+            }
+        }
+        if let filter = properties.filter { subscription.filter = filter }
+        if let text = properties.eventDeliverySchema {
+            guard let schema = EventDeliverySchema(text: text) else {
+                throw invalid(
+                    "properties.eventDeliverySchema", "must be EventGridSchema or CloudEventSchemaV1_0, not \(text) (CustomInputSchema is not supported)")
+            }
+            subscription.eventDeliverySchema = schema
+        }
+        if let retry = properties.retryPolicy {
+            if let attempts = retry.maxDeliveryAttempts { subscription.maxDeliveryAttempts = attempts }
+            if let ttl = retry.eventTimeToLiveInMinutes { subscription.eventTimeToLiveInMinutes = ttl }
+        }
+        if let deadLetter = properties.deadLetterDestination { subscription.deadLetterDestination = deadLetter }
+        if let labels = properties.labels { subscription.labels = labels }
+        try check(subscription)
+    }
+
+    /// A secret attribute sent back without its value (as reads show it)
+    /// keeps the value it had.
+    private static func keepingSecrets(
+        _ mappings: [DeliveryAttributeMapping], from existing: [DeliveryAttributeMapping]
+    ) -> [DeliveryAttributeMapping] {
+        mappings.map { mapping in
+            guard mapping.type == .static, mapping.properties.isSecret == true, mapping.properties.value == nil,
+                let old = existing.first(where: { $0.name == mapping.name && $0.type == .static })
+            else { return mapping }
+            var kept = mapping
+            kept.properties.value = old.properties.value
+            return kept
+        }
+    }
+
+    static func check(_ subscription: EventSubscription) throws(APIError) {
+        let url = subscription.endpointURL
+        guard !url.isEmpty else { throw invalid("properties.destination.properties.endpointUrl", "is required") }
+        guard isHTTPURL(url) else {
+            throw invalid("properties.destination.properties.endpointUrl", "\"\(SubscriptionResource.baseURL(url))\" is not an http(s) URL")
+        }
+        if let (property, message) = subscription.limitViolation() { throw invalid(property, message) }
+        if subscription.labels.count > 25 { throw invalid("properties.labels", "at most 25 labels") }
+        if let deadLetter = subscription.deadLetterDestination {
+            switch deadLetter.endpointType {
+            case .webHook:
+                guard let target = deadLetter.properties.endpointUrl, isHTTPURL(target) else {
+                    throw invalid("properties.deadLetterDestination.properties.endpointUrl", "must be an http(s) URL")
+                }
+            case .kafkaTopic:
+                guard let topic = deadLetter.properties.topic, isKafkaTopicName(topic) else {
+                    throw invalid(
+                        "properties.deadLetterDestination.properties.topic",
+                        "must be a Kafka topic name (letters, digits, '.', '_', '-'; at most 249)")
+                }
+            }
+        }
+    }
+
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    static func isKafkaTopicName(_ name: String) -> Bool {
+        TopicLayout.isValidPrefix(name) && name.count <= 249
+    }
+
+    static func invalid(_ property: String, _ message: String) -> APIError {
+        APIError.badRequest("\(property): \(message)", code: "InvalidEventSubscription")
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import RegistryEvents
+import Store
+
+/// Event Grid's publish API: `POST /v1/topics/{t}/api/events` (also
+/// `/v1/topics/{t}/events`, and `/api/events` on a host named
+/// `<topic>.<anything>`, as Event Grid's endpoints are). Authenticated with
+/// the topic's keys; answered 200 only once Kafka has every event.
+struct TopicPublishController<Context: RequestContext> {
+    let store: any SubscriptionStore
+    let producer: KafkaProducer
+    let layout: TopicLayout
+    let logger: Logger
+
+    func addRoutes(to v1: RouterGroup<Context>, root: Router<Context>) {
+        v1.post("topics/:topic/api/events", use: publishToPath)
+        v1.post("topics/:topic/events", use: publishToPath)
+        root.post("api/events", use: publishToHost)
+    }
+
+    @Sendable func publishToPath(_ request: Request, context: Context) async throws -> Response {
+        try await publish(request, topicName: try CustomTopicController<Context>.topicName(context))
+    }
+
+    /// The topic is the first label of the host name.
+    @Sendable func publishToHost(_ request: Request, context: Context) async throws -> Response {
+        let host = request.head.authority ?? ""
+        let label = String(host.prefix { $0 != "." && $0 != ":" })
+        guard CustomTopic.isValidName(label) else {
+            throw APIError.notFound("no topic: /api/events needs a host name <topic>.<domain>, or use /v1/topics/<topic>/api/events")
+        }
+        return try await publish(request, topicName: label)
+    }
+
+    private func publish(_ request: Request, topicName: String) async throws -> Response {
+        guard let topic = try await store.topic(name: topicName) else { throw APIError.notFound("there is no topic \(topicName)") }
+        let key = Self.header("aeg-sas-key", request)
+        let token = Self.header("aeg-sas-token", request)
+        do throws(PublishAuthentication.Failure) {
+            try PublishAuthentication.check(key: key, token: token, topic: topic)
+        } catch {
+            logger.notice("Publish refused", metadata: ["topic": "\(topicName)", "reason": "\(error.message)"])
+            throw APIError(.unauthorized, code: "Unauthorized", message: "\(error.message) (topic \(topicName))")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: EventGridPublishing.maxRequestBytes)
+        } catch {
+            throw APIError(
+                .contentTooLarge, code: "RequestEntityTooLarge", message: "Event Grid accepts at most 1 MB (1048576 bytes) per request")
+        }
+        let events: [PublishedEvent]
+        do throws(PublishError) {
+            events = try EventGridPublishing.events(
+                in: Array(body.readableBytesView), kind: .init(contentType: request.headers[.contentType]), topic: topic)
+        } catch {
+            throw error.kind == .tooLarge
+                ? APIError(.contentTooLarge, code: "RequestEntityTooLarge", message: error.message)
+                : APIError.badRequest(error.message, code: "BadRequest")
+        }
+        let records = events.map { event in
+            KafkaProducerRecord(
+                topic: layout.customTopic(topic.name), key: Array((event.subject ?? event.id).utf8), value: event.envelope.jsonBytes,
+                headers: [
+                    KafkaHeader(
+                        key: "content-type", string: event.schema == .cloudEvents ? "application/cloudevents+json" : "application/json"),
+                    KafkaHeader(key: "regevents-schema", string: event.schema.rawValue),
+                    KafkaHeader(key: "eventgrid-topic", string: topic.name),
+                ])
+        }
+        do {
+            _ = try await producer.send(contentsOf: records)
+        } catch {
+            logger.error("Kafka did not take published events", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+            throw APIError.unavailable("Kafka did not acknowledge the events; nothing was accepted, retry", code: "KafkaUnavailable")
+        }
+        logger.debug("Events published", metadata: ["topic": "\(topic.name)", "events": "\(events.count)"])
+        return Response(status: .ok)
+    }
+
+    static func header(_ name: String, _ request: Request) -> String? {
+        request.headers.first { $0.name.canonicalName == name }?.value
+    }
+}

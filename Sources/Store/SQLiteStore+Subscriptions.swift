@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+import RegistryEvents
+
+extension SQLiteStore: SubscriptionStore {
+    public func putSubscription(_ subscription: EventSubscription) async throws -> EventSubscription {
+        try await writer.write { db in
+            var stored = subscription
+            if let existing = try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(subscription.scope, subscription.name)) {
+                stored.createdAt = existing.createdAt
+            }
+            try EventSubscriptionRecord(stored).save(db)
+            return stored
+        }
+    }
+
+    public func subscription(scope: SubscriptionScope, name: String) async throws -> EventSubscription? {
+        try await writer.read { db in
+            try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(scope, name))?.subscription()
+        }
+    }
+
+    public func subscriptions(scope: SubscriptionScope) async throws -> [EventSubscription] {
+        try await writer.read { db in
+            try EventSubscriptionRecord
+                .filter(EventSubscriptionRecord.Columns.scopeKind == scope.kind.rawValue && EventSubscriptionRecord.Columns.scopeName == scope.name)
+                .order(EventSubscriptionRecord.Columns.name).fetchAll(db).map { try $0.subscription() }
+        }
+    }
+
+    public func allSubscriptions() async throws -> [EventSubscription] {
+        try await writer.read { db in try EventSubscriptionRecord.fetchAll(db).map { try $0.subscription() } }
+    }
+
+    public func deleteSubscription(scope: SubscriptionScope, name: String) async throws -> Bool {
+        try await writer.write { db in try EventSubscriptionRecord.deleteOne(db, key: EventSubscriptionRecord.key(scope, name)) }
+    }
+
+    public func putTopic(_ topic: CustomTopic) async throws -> CustomTopic {
+        try await writer.write { db in
+            var stored = topic
+            if let existing = try CustomTopicRecord.fetchOne(db, key: topic.name) { stored.createdAt = existing.createdAt }
+            try CustomTopicRecord(stored).save(db)
+            return stored
+        }
+    }
+
+    public func topic(name: String) async throws -> CustomTopic? {
+        try await writer.read { db in try CustomTopicRecord.fetchOne(db, key: name)?.topic }
+    }
+
+    public func topics() async throws -> [CustomTopic] {
+        try await writer.read { db in try CustomTopicRecord.order(Column("name")).fetchAll(db).map(\.topic) }
+    }
+
+    public func deleteTopic(name: String) async throws -> Bool {
+        try await writer.write { db in
+            try EventSubscriptionRecord
+                .filter(EventSubscriptionRecord.Columns.scopeKind == SubscriptionScope.Kind.topic.rawValue && EventSubscriptionRecord.Columns.scopeName == name)
+                .deleteAll(db)
+            return try CustomTopicRecord.deleteOne(db, key: name)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import RegistryEvents
+
+/// Where event subscriptions and custom topics live (same database as the
+/// webhooks).
+public protocol SubscriptionStore: Sendable {
+    /// Creates or replaces, keeping the original creation time.
+    func putSubscription(_ subscription: EventSubscription) async throws -> EventSubscription
+    func subscription(scope: SubscriptionScope, name: String) async throws -> EventSubscription?
+    func subscriptions(scope: SubscriptionScope) async throws -> [EventSubscription]
+    /// Every subscription of every scope (what the dispatcher keeps in memory).
+    func allSubscriptions() async throws -> [EventSubscription]
+    /// True when it existed.
+    func deleteSubscription(scope: SubscriptionScope, name: String) async throws -> Bool
+
+    /// Creates or replaces a custom topic, keeping its creation time.
+    func putTopic(_ topic: CustomTopic) async throws -> CustomTopic
+    func topic(name: String) async throws -> CustomTopic?
+    func topics() async throws -> [CustomTopic]
+    /// Deletes the topic and its subscriptions; true when it existed.
+    func deleteTopic(name: String) async throws -> Bool
+}
+
+/// Everything the control plane keeps.
+public typealias ControlPlaneStore = WebhookStore & SubscriptionStore
