@@ -10,6 +10,7 @@ final class SubscriptionBatcher: Sendable {
     struct Batch {
         var subscription: EventSubscription
         var events: [JSONValue] = []
+        /// The size of the batch as a JSON array.
         var bytes = 0
         var completions: [RecordCompletion] = []
         /// The first event's record: where the batch came from, for the audit trail.
@@ -36,12 +37,12 @@ final class SubscriptionBatcher: Sendable {
             var ready: [Batch] = []
             if var batch = pending[key] {
                 // A changed subscription, or an event that would overfill, closes the open batch.
-                if batch.subscription != subscription || batch.bytes + size > limit {
+                if batch.subscription != subscription || batch.bytes + size + 1 > limit {
                     ready.append(batch)
                     pending[key] = nil
                 } else {
                     batch.events.append(event)
-                    batch.bytes += size
+                    batch.bytes += size + 1
                     batch.completions.append(completion)
                     pending[key] = batch
                     if batch.events.count >= subscription.maxEventsPerBatch {
@@ -52,9 +53,9 @@ final class SubscriptionBatcher: Sendable {
                 }
             }
             let batch = Batch(
-                subscription: subscription, events: [event], bytes: size, completions: [completion], origin: origin,
+                subscription: subscription, events: [event], bytes: size + 2, completions: [completion], origin: origin,
                 startedAt: .now)
-            if subscription.maxEventsPerBatch <= 1 || size >= limit {
+            if subscription.maxEventsPerBatch <= 1 || size + 2 >= limit {
                 ready.append(batch)
             } else {
                 pending[key] = batch

@@ -157,3 +157,11 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
+
+/// Runs `scripts/<name>` with the `python3` on PATH (where .ci/run installs
+/// the independent checks).
+func runPythonScript(_ name: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scripts/\(name)").path
+    return try runTool("env", ["python3", script] + arguments, input: input)
+}

@@ -169,22 +169,9 @@ struct RegistryEndToEndTests {
 
     func decodeCloudEvents(_ bootstrap: String, _ topic: String) throws -> [[String: Any]] {
         let dump = try runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.root.appendingPathComponent("scripts/check-cloudevents.py").path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(dump.output.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw ProcessFailure("CloudEvents SDK check failed: \(text)") }
-        return try text.split(separator: "\n").map { try jsonObject(Data($0.utf8)) }
+        let result = try runPythonScript("check-cloudevents.py", [], input: dump.output)
+        guard result.status == 0 else { throw ProcessFailure("CloudEvents SDK check failed: \(result.output)") }
+        return try result.output.split(separator: "\n").map { try jsonObject(Data($0.utf8)) }
     }
 
     /// Runs scripts/registry-scenario.sh and returns its key=value lines.

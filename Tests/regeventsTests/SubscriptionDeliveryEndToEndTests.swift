@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// Event subscriptions through the real server to real HTTP receivers.
+@Suite("Event subscriptions, end to end", .serialized)
+struct SubscriptionDeliveryEndToEndTests {
+    static let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
+    static let pushed = "Microsoft.ContainerRegistry.ImagePushed"
+
+    func publish(_ server: String, _ extra: [String], registry: String = "myregistry") async throws {
+        let result = try await RegeventsProcess.run(
+            ["publish", "--server", server, "--registry", registry, "--repository", "hello", "--digest", Self.digest] + extra)
+        #expect(result.status == 0, "publish: \(result.errors)")
+    }
+
+    static func startServer(_ extra: [String] = []) async throws -> RunningServer {
+        try await RunningServer.start(extraArguments: ["--allow-private-targets", "--subscription-retry-schedule", "200ms"] + extra)
+    }
+
+    @Test func bothSchemasBatchesDeliveryAttributesAndFilterFamilies() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await Self.startServer(["--subscription-batch-linger", "1s"])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        let scope = "registries/myregistry"
+        try await API.subscribe(base, scope, "eg-all", [
+            "destination": API.webhook(receiver.url("/eg"), [
+                "deliveryAttributeMappings": [
+                    ["name": "X-Api-Key", "type": "Static", "properties": ["value": "s3cret", "isSecret": true]],
+                    ["name": "X-Repository", "type": "Dynamic", "properties": ["sourceField": "data.target.repository"]],
+                ],
+            ]),
+        ])
+        try await API.subscribe(base, scope, "ce-single", [
+            "destination": API.webhook(receiver.url("/ce")), "eventDeliverySchema": "CloudEventSchemaV1_0",
+        ])
+        try await API.subscribe(base, scope, "ce-batch", [
+            "destination": API.webhook(receiver.url("/cebatch"), ["maxEventsPerBatch": 2]),
+            "eventDeliverySchema": "CloudEventSchemaV1_0",
+        ])
+        try await API.subscribe(base, scope, "eg-sized", [
+            "destination": API.webhook(receiver.url("/sized"), ["maxEventsPerBatch": 10, "preferredBatchSizeInKilobytes": 2])
+        ])
+        try await API.subscribe(base, scope, "deletes-only", [
+            "destination": API.webhook(receiver.url("/deletes")),
+            "filter": ["includedEventTypes": ["Microsoft.ContainerRegistry.ImageDeleted"]],
+        ])
+        try await API.subscribe(base, scope, "begins", [
+            "destination": API.webhook(receiver.url("/begins")), "filter": ["subjectBeginsWith": "HELLO:"],
+        ])
+        try await API.subscribe(base, scope, "ends-case", [
+            "destination": API.webhook(receiver.url("/endscase")),
+            "filter": ["subjectEndsWith": ":V1", "isSubjectCaseSensitive": true],
+        ])
+        try await API.subscribe(base, scope, "ends", [
+            "destination": API.webhook(receiver.url("/ends")), "filter": ["subjectEndsWith": ":v1"],
+        ])
+        try await API.subscribe(base, scope, "advanced", [
+            "destination": API.webhook(receiver.url("/advanced")),
+            "filter": ["advancedFilters": [
+                ["operatorType": "StringIn", "key": "data.target.repository", "values": ["HELLO"]],
+                ["operatorType": "StringBeginsWith", "key": "data.location", "values": ["east"]],
+            ]],
+        ])
+        try await API.subscribe(base, "registries/otherregistry", "elsewhere", ["destination": API.webhook(receiver.url("/other"))])
+
+        for index in 1...5 {
+            try await publish(base, ["--action", "push", "--tag", "v\(index)", "--id", "push-\(index)", "--location", "eastus"])
+        }
+        try await publish(base, ["--action", "delete", "--id", "delete-1"])
+
+        // Event Grid schema: a JSON array per delivery, one event each by default.
+        let eventGrid = try await receiver.waitForEvents("/eg", count: 6)
+        #expect(eventGrid.count == 6)
+        let first = try #require(eventGrid.first)
+        #expect(first.headers["content-type"] == "application/json")
+        #expect(first.headers["aeg-event-type"] == "Notification")
+        #expect(first.headers["aeg-subscription-name"] == "EG-ALL")
+        #expect(first.headers["aeg-delivery-count"] == "0")
+        #expect(first.headers["x-api-key"] == "s3cret")
+        #expect(first.headers["x-repository"] == "hello")
+        #expect(first.json is [Any])
+        let event = try #require(first.events.first)
+        #expect(event["eventType"] as? String == Self.pushed)
+        #expect(event["topic"] as? String == "/registries/myregistry")
+        #expect(Set(event.keys) == ["id", "topic", "subject", "eventType", "eventTime", "data", "dataVersion", "metadataVersion"])
+        #expect(Set(eventGrid.flatMap(\.events).compactMap { $0["subject"] as? String }) == ["hello:v1", "hello:v2", "hello:v3", "hello:v4", "hello:v5", "hello"])
+
+        // CloudEvents: one object per delivery, or a batch array.
+        let cloudEvents = try await receiver.waitForEvents("/ce", count: 6)
+        let single = cloudEvents.filter { $0.path == "/ce" }
+        #expect(single.count == 6)
+        #expect(single.allSatisfy { $0.headers["content-type"] == "application/cloudevents+json; charset=utf-8" && $0.json is [String: Any] })
+        #expect(single.first?.events.first?["specversion"] as? String == "1.0")
+        let batches = try await receiver.waitForEvents("/cebatch", count: 6)
+        #expect(batches.map(\.events.count).sorted() == [1, 1, 2, 2] || batches.map(\.events.count).sorted() == [2, 2, 2],
+                "batches of at most two: \(batches.map(\.events.count))")
+        for batch in batches {
+            let type = batch.headers["content-type"]
+            #expect(batch.events.count == 1 ? type == "application/cloudevents+json; charset=utf-8" : type == "application/cloudevents-batch+json; charset=utf-8")
+        }
+        let decoded = try decodeWithCloudEventsSDK(single + batches)
+        #expect(decoded.count == 12)
+
+        // Batches stay within the preferred size; more than one event fits.
+        let sized = try await receiver.waitForEvents("/sized", count: 6)
+        #expect(sized.allSatisfy { $0.body.utf8.count <= 2048 || $0.events.count == 1 })
+        #expect(sized.contains { $0.events.count > 1 })
+        #expect(sized.reduce(0) { $0 + $1.events.count } == 6)
+
+        // Filter families.
+        let deletes = try await receiver.waitForEvents("/deletes", count: 1)
+        #expect(deletes.flatMap(\.events).map { $0["eventType"] as? String } == ["Microsoft.ContainerRegistry.ImageDeleted"])
+        #expect(try await receiver.waitForEvents("/begins", count: 5).flatMap(\.events).count == 5, "subject filters ignore case")
+        #expect(try await receiver.waitForEvents("/ends", count: 1).flatMap(\.events).compactMap { $0["subject"] as? String } == ["hello:v1"])
+        #expect(try await receiver.waitForEvents("/advanced", count: 5).flatMap(\.events).count == 5)
+        try await Task.sleep(for: .seconds(1))
+        #expect(receiver.deliveries("/endscase").isEmpty, "case-sensitive :V1 matches nothing")
+        #expect(receiver.deliveries("/other").isEmpty, "another registry's subscription sees nothing")
+        #expect(receiver.deliveries("/advanced").flatMap(\.events).allSatisfy { $0["eventType"] as? String == Self.pushed })
+
+        // Reads hide the secret and the API reveals it on request.
+        let shown = try await API.send(.GET, "\(base)/v1/\(scope)/eventSubscriptions/eg-all")
+        #expect(!shown.text.contains("s3cret"))
+        let attributes = try await API.send(.POST, "\(base)/v1/\(scope)/eventSubscriptions/eg-all/getDeliveryAttributes")
+        #expect(attributes.text.contains("s3cret"))
+    }
+
+    /// The delivered CloudEvents, decoded by the CloudEvents SDK (Python).
+    func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) throws -> [[String: Any]] {
+        let input = try JSONSerialization.data(withJSONObject: deliveries.map { ["headers": $0.headers, "body": $0.body] })
+        let result = try runPythonScript(
+            "check-delivered-cloudevents.py", ["--require", "subject"], input: String(decoding: input, as: UTF8.self))
+        guard result.status == 0 else { throw ProcessFailure("CloudEvents SDK refused: \(result.output)") }
+        return try jsonObject(Data(result.output.utf8))["events"] as? [[String: Any]] ?? []
+    }
+}
