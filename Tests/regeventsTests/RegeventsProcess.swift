@@ -165,3 +165,18 @@ func runPythonScript(_ name: String, _ arguments: [String], input: String? = nil
         .appendingPathComponent("scripts/\(name)").path
     return try runTool("env", ["python3", script] + arguments, input: input)
 }
+
+/// Reads a topic from the beginning (with `regevents tail`) until it holds
+/// `text`; "" if it never does within 30 s.
+func tailUntil(_ server: RunningServer, topic: String, containing text: String) async throws -> String {
+    let deadline = ContinuousClock.now + .seconds(30)
+    while ContinuousClock.now < deadline {
+        let result = try await RegeventsProcess.run([
+            "tail", "--server", server.baseURL, "--topic", topic, "--from-beginning", "--exit-at-end",
+        ])
+        let output = result.output.joined(separator: "\n")
+        if output.contains(text) { return output }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return ""
+}

@@ -127,6 +127,134 @@ struct SubscriptionDeliveryEndToEndTests {
         #expect(attributes.text.contains("s3cret"))
     }
 
+    @Test func validationHandshakeBothWays() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await Self.startServer()
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        let scope = "registries/myregistry"
+
+        // Synchronous: the endpoint echoes the code; Succeeded at once.
+        let sync = try await API.subscribe(base, scope, "sync", ["destination": API.webhook(receiver.url("/sync"))])
+        #expect((sync["properties"] as? [String: Any])?["provisioningState"] as? String == "Succeeded")
+        let handshake = try #require(receiver.handshakes("/sync").first)
+        #expect(handshake.headers["aeg-event-type"] == "SubscriptionValidation")
+        let validation = try #require(handshake.events.first)
+        #expect(validation["eventType"] as? String == "Microsoft.EventGrid.SubscriptionValidationEvent")
+        let data = try #require(validation["data"] as? [String: Any])
+        #expect((data["validationCode"] as? String)?.isEmpty == false)
+
+        // Manual: 200 without the code; AwaitingManualAction and no deliveries until the URL is visited.
+        let manual = try await API.subscribe(base, scope, "manual", ["destination": API.webhook(receiver.url("/manual"))])
+        #expect((manual["properties"] as? [String: Any])?["provisioningState"] as? String == "AwaitingManualAction")
+        try await publish(base, ["--action", "push", "--tag", "before", "--id", "before-validation"])
+        _ = try await receiver.waitForEvents("/sync", count: 1)
+        #expect(receiver.deliveries("/manual").isEmpty, "no deliveries before validation")
+        let manualData = try #require(receiver.handshakes("/manual").first?.events.first?["data"] as? [String: Any])
+        let validationURL = try #require(manualData["validationUrl"] as? String)
+        #expect(validationURL.hasPrefix(base))
+        let wrongCode = try await httpGet(validationURL.replacingOccurrences(of: "code=", with: "code=x"))
+        #expect(wrongCode.status == 404)
+        let visited = try await httpGet(validationURL)
+        #expect(visited.status == 200, "\(String(decoding: visited.body, as: UTF8.self))")
+        let shown = try await API.send(.GET, "\(base)/v1/\(scope)/eventSubscriptions/manual")
+        #expect((shown.body["properties"] as? [String: Any])?["provisioningState"] as? String == "Succeeded")
+        try await publish(base, ["--action", "push", "--tag", "after", "--id", "after-validation"])
+        let delivered = try await receiver.waitForEvents("/manual", count: 1)
+        #expect(delivered.flatMap(\.events).compactMap { $0["subject"] as? String } == ["hello:after"])
+
+        // Refused: 400 with the reason; the resource says Failed.
+        let refused = try await API.send(
+            .PUT, "\(base)/v1/\(scope)/eventSubscriptions/refused", json: ["properties": ["destination": API.webhook(receiver.url("/refuse"))]])
+        #expect(refused.status == 400)
+        #expect(((refused.body["error"] as? [String: Any])?["code"] as? String) == "WebhookValidationFailed")
+        #expect(refused.text.contains("response code 403"))
+        let failed = try await API.send(.GET, "\(base)/v1/\(scope)/eventSubscriptions/refused")
+        #expect((failed.body["properties"] as? [String: Any])?["provisioningState"] as? String == "Failed")
+
+        // CloudEvents: the OPTIONS request; consent with WebHook-Allowed-Origin, refusal without.
+        let consent = try await API.subscribe(base, scope, "ce-consent", [
+            "destination": API.webhook(receiver.url("/cloud")), "eventDeliverySchema": "CloudEventSchemaV1_0",
+        ])
+        #expect((consent["properties"] as? [String: Any])?["provisioningState"] as? String == "Succeeded")
+        let options = try #require(receiver.handshakes("/cloud").first)
+        #expect(options.method == "OPTIONS")
+        #expect(options.headers["webhook-request-origin"] == "eventgrid.azure.net")
+        let noConsent = try await API.send(
+            .PUT, "\(base)/v1/\(scope)/eventSubscriptions/ce-refused",
+            json: ["properties": ["destination": API.webhook(receiver.url("/noorigin")), "eventDeliverySchema": "CloudEventSchemaV1_0"]])
+        #expect(noConsent.status == 400)
+        #expect(noConsent.text.contains("WebHook-Allowed-Origin"))
+    }
+
+    @Test func retriesDeadLettersTimeToLiveAndASlowSubscriberHoldsNobodyBack() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await Self.startServer(["--subscription-minute", "2s", "--subscription-jitter", "0"])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        let scope = "registries/myregistry"
+        try await API.subscribe(base, scope, "healthy", ["destination": API.webhook(receiver.url("/ok"))])
+        try await API.subscribe(base, scope, "slow", ["destination": API.webhook(receiver.url("/slow"))])
+        try await API.subscribe(base, scope, "flaky", ["destination": API.webhook(receiver.url("/flaky"))])
+        try await API.subscribe(base, scope, "later", ["destination": API.webhook(receiver.url("/later"))])
+        try await API.subscribe(base, scope, "bad", [
+            "destination": API.webhook(receiver.url("/bad")),
+            "deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": receiver.url("/deadletters")]],
+        ])
+        try await API.subscribe(base, scope, "failing", [
+            "destination": API.webhook(receiver.url("/fail1")), "retryPolicy": ["maxDeliveryAttempts": 3],
+        ])
+        try await API.subscribe(base, scope, "expiring", [
+            "destination": API.webhook(receiver.url("/fail2")), "retryPolicy": ["eventTimeToLiveInMinutes": 1],
+            "deadLetterDestination": ["endpointType": "KafkaTopic", "properties": ["topic": "my-dead-letters"]],
+        ])
+        try await publish(base, ["--action", "push", "--tag", "v1", "--id", "retry-me"])
+
+        // The healthy subscriber is served while the slow one still holds its request (20 s).
+        let healthy = try await receiver.waitForEvents("/ok", count: 1, limit: .seconds(10))
+        #expect(healthy.count == 1)
+        #expect(receiver.deliveries("/slow").count == 1, "the slow endpoint has its request")
+
+        // 503, 503, 200: three attempts, counted in aeg-delivery-count.
+        let flaky = try await receiver.waitForEvents("/flaky", count: 3)
+        #expect(flaky.map { $0.headers["aeg-delivery-count"] } == ["0", "1", "2"])
+        #expect(Set(flaky.map(\.body)).count == 1)
+
+        // 429 with Retry-After: 1 — the next attempt waits at least that long.
+        let later = try await receiver.waitForEvents("/later", count: 2)
+        #expect(later.count == 2)
+        if later.count == 2 { #expect(later[1].at - later[0].at >= .seconds(1)) }
+
+        // 400 is not retried: one attempt, dead-lettered at once, also POSTed to the dead-letter endpoint.
+        let deadLetterPost = try await receiver.waitForEvents("/deadletters", count: 1)
+        #expect(receiver.deliveries("/bad").count == 1)
+        let posted = try #require(deadLetterPost.first?.events.first)
+        #expect(posted["deadLetterReason"] as? String == "NonRetriableStatusCode")
+        #expect(posted["lastHttpStatusCode"] as? Int == 400)
+        #expect(posted["lastDeliveryOutcome"] as? String == "BadRequest")
+        #expect(posted["deliveryAttempts"] as? Int == 1)
+        #expect(posted["publishTime"] is String && posted["lastDeliveryAttemptTime"] is String)
+        #expect(posted["eventType"] as? String == Self.pushed)
+
+        // 500 until maxDeliveryAttempts (3), then the dead-letter topic.
+        #expect(try await receiver.waitForEvents("/fail1", count: 3).count == 3)
+        let deadLetters = try await tailUntil(server, topic: "deadletter", containing: "MaxDeliveryAttemptsExceeded")
+        #expect(deadLetters.contains("\"deliveryAttempts\":3"))
+        #expect(deadLetters.contains("NonRetriableStatusCode"))
+
+        // 500 until the time to live (one 2 s "minute" here) runs out, then its own dead-letter topic.
+        let expired = try await tailUntil(server, topic: "my-dead-letters", containing: "TimeToLiveExceeded")
+        #expect(expired.contains("\"lastHttpStatusCode\":500"))
+        let attempts = receiver.deliveries("/fail2").count
+        #expect(attempts > 3 && attempts < 30, "attempts stop at the time to live: \(attempts)")
+
+        // Every attempt is on .deliveries.
+        let audit = try await tailUntil(server, topic: "deliveries", containing: "\"target\":\"flaky\"")
+        #expect(audit.contains("\"kind\":\"subscription\""))
+    }
+
     /// The delivered CloudEvents, decoded by the CloudEvents SDK (Python).
     func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) throws -> [[String: Any]] {
         let input = try JSONSerialization.data(withJSONObject: deliveries.map { ["headers": $0.headers, "body": $0.body] })

@@ -187,17 +187,4 @@ struct WebhookDeliveryEndToEndTests {
         ])
         #expect(allowed.status == 0, "an allowed range is accepted: \(allowed.errors)")
     }
-
-    func tailUntil(_ server: RunningServer, topic: String, containing text: String) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            let result = try await RegeventsProcess.run([
-                "tail", "--server", server.baseURL, "--topic", topic, "--from-beginning", "--exit-at-end",
-            ])
-            let output = result.output.joined(separator: "\n")
-            if output.contains(text) { return output }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return ""
-    }
 }
