@@ -58,6 +58,21 @@ public final class KafkaAdmin: Sendable {
         return try await RDKafkaClient.offloaded { try client.metadata(timeout: timeout) }
     }
 
+    /// Asks for one topic's metadata as a producer does, which makes a
+    /// cluster with topic auto-creation on (Kafka's default, and the embedded
+    /// cluster) create it. True when the topic exists afterwards.
+    public func requestAutoCreation(of topic: String) async throws -> Bool {
+        let client = self.client
+        let timeout = configuration.requestTimeout
+        for _ in 0..<5 {
+            let topics = try await RDKafkaClient.offloaded { try client.metadata(topic: topic, timeout: timeout) }
+            if topics.contains(where: { $0.name == topic && $0.errorName == nil && !$0.partitions.isEmpty }) { return true }
+            // A topic being created answers LEADER_NOT_AVAILABLE for a moment.
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        return false
+    }
+
     /// Creates the topics that do not exist yet (Admin CreateTopics). An
     /// existing topic is left as it is, whatever its partition count.
     public func createTopics(_ specs: [KafkaTopicSpec]) async throws -> [String: CreationOutcome] {

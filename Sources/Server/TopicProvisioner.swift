@@ -28,6 +28,15 @@ struct TopicProvisioner {
             do {
                 _ = try await connection.admin.createTopics(missing)
             } catch let error as KafkaError {
+                // Clusters that refuse CreateTopics may still create topics on first use.
+                var created = true
+                for spec in missing where !(try await connection.admin.requestAutoCreation(of: spec.name)) { created = false }
+                if created {
+                    logger.notice(
+                        "CreateTopics failed; the cluster auto-created the topics instead (with its default partitions)",
+                        metadata: ["topics": "\(missing.map(\.name).joined(separator: ","))", "error": "\(error.reason)"])
+                    return
+                }
                 throw TopicProvisioningError(
                     topics: missing.map(\.name), reason: error.reason,
                     hint: "create them yourself, or start the cluster with `regevents broker`, which creates them")

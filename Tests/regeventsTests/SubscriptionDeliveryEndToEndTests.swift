@@ -255,6 +255,53 @@ struct SubscriptionDeliveryEndToEndTests {
         #expect(audit.contains("\"kind\":\"subscription\""))
     }
 
+    @Test func restartingServeAgainstABrokerThatStaysUpLosesNothing() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let broker = try RegeventsProcess(["broker"])
+        defer { broker.terminateQuietly() }
+        let line = try await broker.waitForLine(containing: "embedded Kafka broker")
+        let bootstrap = String(line.split(separator: " ").last ?? "")
+        let arguments = [
+            "--kafka-brokers", bootstrap, "--allow-private-targets", "--subscription-retry-schedule", "3s",
+            "--kafka-property", "session.timeout.ms=3000",
+        ]
+        let first = try await RunningServer.start(extraArguments: arguments)
+        let base = first.baseURL
+        #expect(try await API.send(.PUT, "\(base)/v1/topics/shop").status == 201)
+        let key = try #require((try await API.send(.POST, "\(base)/v1/topics/shop/listKeys")).body["key1"] as? String)
+        try await API.subscribe(base, "topics/shop", "keeper", ["destination": API.webhook(receiver.url("/keep"))])
+        try await API.subscribe(base, "registries/myregistry", "retrier", ["destination": API.webhook(receiver.url("/flaky"))])
+        let event: (String) -> [String: Any] = { id in
+            ["id": id, "subject": "orders/\(id)", "eventType": "Shop.Order", "eventTime": "2026-11-25T10:00:00Z", "data": ["id": id]]
+        }
+        let published = try await API.send(.POST, "\(base)/v1/topics/shop/api/events", json: [event("before-stop")], headers: ["aeg-sas-key": key])
+        #expect(published.status == 200)
+        try await publish(base, ["--action", "push", "--tag", "v1", "--id", "retry-across-restart"])
+        #expect(try await receiver.waitForEvents("/keep", count: 1).count == 1)
+        // The first attempt failed (503); its retry waits in a tier topic while serve restarts.
+        #expect(try await receiver.waitForEvents("/flaky", count: 1).count == 1)
+        #expect(try await first.process.stop(SIGTERM) == 0)
+
+        // While serve is down, events keep arriving in Kafka.
+        for index in 0..<3 {
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: event("while-down-\(index)")), as: UTF8.self)
+            let produced = try runTool(
+                "kcat",
+                ["-P", "-b", bootstrap, "-t", "registry-events.topic.shop", "-k", "orders", "-H", "regevents-schema=EventGridSchema",
+                 "-H", "eventgrid-topic=shop"],
+                input: body + "\n")
+            #expect(produced.status == 0)
+        }
+        let second = try await RunningServer.start(extraArguments: arguments + ["--data-dir", first.dataDirectory.path])
+        defer { second.process.terminateQuietly() }
+        let all = try await receiver.waitForEvents("/keep", count: 4, limit: .seconds(120))
+        let ids = Set(all.flatMap(\.events).compactMap { $0["id"] as? String })
+        #expect(ids == ["before-stop", "while-down-0", "while-down-1", "while-down-2"])
+        // 503 before the restart, 503 and 200 after it.
+        #expect(try await receiver.waitForEvents("/flaky", count: 3, limit: .seconds(120)).count == 3)
+    }
+
     /// The delivered CloudEvents, decoded by the CloudEvents SDK (Python).
     func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) throws -> [[String: Any]] {
         let input = try JSONSerialization.data(withJSONObject: deliveries.map { ["headers": $0.headers, "body": $0.body] })
