@@ -21,6 +21,15 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        .executableTarget(
+            name: "PushScanner",
+            dependencies: [
+                "Delivery", "RegistryEvents",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/PushScanner"
+        ),
         .systemLibrary(
             name: "CRdKafka",
             pkgConfig: "rdkafka",
@@ -98,7 +107,14 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "RegistryEvents"]),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery"]),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "Kafka", "RegistryEvents",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [

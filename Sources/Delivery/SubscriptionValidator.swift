@@ -91,13 +91,13 @@ public struct SubscriptionValidator: Sendable {
         let allowed = outcome.responseHeaders.first { $0.key.lowercased() == "webhook-allowed-origin" }?.value
         guard let allowed, allowed == "*" || allowed.lowercased() == origin.lowercased() else {
             return .failed(
-                "Webhook validation handshake failed for \(subscription.endpointURL): the OPTIONS answer did not allow origin \(origin) (WebHook-Allowed-Origin: \(allowed ?? "missing"))")
+                "Webhook validation handshake failed for \(subscription.endpointBaseURL): the OPTIONS answer did not allow origin \(origin) (WebHook-Allowed-Origin: \(allowed ?? "missing"))")
         }
         return .validated
     }
 
     static func failure(_ subscription: EventSubscription, outcome: AttemptOutcome, method: String) -> String {
         let answer = outcome.statusCode.map { "response code \($0)" } ?? "no response (\(outcome.error ?? "unknown error"))"
-        return "Webhook validation handshake failed for \(subscription.endpointURL). Http \(method) request failed with \(answer)."
+        return "Webhook validation handshake failed for \(subscription.endpointBaseURL). Http \(method) request failed with \(answer)."
     }
 }

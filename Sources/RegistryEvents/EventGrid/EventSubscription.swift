@@ -90,7 +90,10 @@ public struct DeliveryAttributeMapping: Codable, Sendable, Hashable {
     public func value(for event: JSONValue) -> String? {
         switch type {
         case .static: properties.value
-        case .dynamic: properties.sourceField.flatMap { event.value(at: $0.split(separator: ".").map(String.init))?.scalarText }
+        case .dynamic:
+            // A value that cannot be a header (line breaks, control characters) is dropped, as Event Grid drops it.
+            properties.sourceField.flatMap { event.value(at: $0.split(separator: ".").map(String.init))?.scalarText }
+                .flatMap { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } || $0.utf8.count > 4096 ? nil : $0 }
         }
     }
 }
@@ -183,6 +186,19 @@ public struct EventSubscription: Codable, Sendable, Hashable {
     }
 
     public var isActive: Bool { provisioningState == .succeeded }
+
+    /// The endpoint without its query or fragment, which may carry a secret:
+    /// what reads, logs and error messages show.
+    public var endpointBaseURL: String { Self.baseURL(endpointURL) }
+
+    public static func baseURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(an invalid URL)" }
+        components.query = nil
+        components.fragment = nil
+        components.user = nil
+        components.password = nil
+        return components.string ?? "(an invalid URL)"
+    }
 
     /// Whether `event` (its envelope as JSON) passes this subscription's filter.
     public func matches(_ event: JSONValue) -> Bool { filter.matches(event) }

@@ -80,7 +80,7 @@ enum SubscriptionResource {
             name = subscription.name
             type = SubscriptionResource.type
             let state = SubscriptionResource.effectiveState(subscription, now: now)
-            let hasQuery = URLComponents(string: subscription.endpointURL)?.query != nil
+            let hasSecret = subscription.endpointBaseURL != subscription.endpointURL
             let mappings = subscription.deliveryAttributeMappings.map { mapping in
                 var shown = mapping
                 if mapping.isSecret { shown.properties.value = nil }
@@ -91,7 +91,7 @@ enum SubscriptionResource {
                 destination: Destination(
                     endpointType: "WebHook",
                     properties: .init(
-                        endpointUrl: hasQuery ? nil : subscription.endpointURL,
+                        endpointUrl: hasSecret ? nil : subscription.endpointURL,
                         endpointBaseUrl: SubscriptionResource.baseURL(subscription.endpointURL),
                         maxEventsPerBatch: subscription.maxEventsPerBatch,
                         preferredBatchSizeInKilobytes: subscription.preferredBatchSizeInKilobytes,
@@ -129,13 +129,7 @@ enum SubscriptionResource {
         return (subscription.provisioningState, subscription.provisioningMessage)
     }
 
-    /// The URL without its query (which may carry a secret).
-    static func baseURL(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        components.query = nil
-        components.fragment = nil
-        return components.string ?? url
-    }
+    static func baseURL(_ url: String) -> String { EventSubscription.baseURL(url) }
 
     static func masked(_ destination: DeadLetterDestination) -> DeadLetterDestination {
         var shown = destination
