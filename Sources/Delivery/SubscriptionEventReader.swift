@@ -16,11 +16,15 @@ struct SubscriptionEventReader: Sendable {
             return (.topic(name), PublishedEvent(schema: schema, envelope: envelope))
         }
         guard let registry = record.header("registry")?.stringValue else { return nil }
+        // Our registry events' Event Grid form (`EventGridEvent`) has dataVersion 1.0.
         if record.header("ce_specversion") != nil {
-            return (.registry(registry), PublishedEvent(schema: .cloudEvents, envelope: Self.binaryEnvelope(record)))
+            return (
+                .registry(registry),
+                PublishedEvent(schema: .cloudEvents, envelope: Self.binaryEnvelope(record), eventGridDataVersion: "1.0")
+            )
         }
         guard let envelope = JSONValue(parsing: record.value), envelope.objectValue != nil else { return nil }
-        return (.registry(registry), PublishedEvent(schema: .cloudEvents, envelope: envelope))
+        return (.registry(registry), PublishedEvent(schema: .cloudEvents, envelope: envelope, eventGridDataVersion: "1.0"))
     }
 
     /// CloudEvents' Kafka binary mode back to one structured event:

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import RegistryEvents
+import Server
 
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,9 +47,7 @@ struct TopicsCommand: AsyncParsableCommand {
             let admin = try KafkaAdmin(
                 configuration: KafkaClientConfiguration(bootstrapServers: kafkaBrokers, requestTimeout: .seconds(10)),
                 logger: logger)
-            var groupsByTopic = layout.consumerGroupsByTopic
-            for topic in layout.allTopics { groupsByTopic[topic, default: []] += groups }
-            return try await admin.report(topics: layout.allTopics, groupsByTopic: groupsByTopic)
+            return try await TopicReportBuilder.report(admin: admin, layout: layout, extraGroups: groups)
         }
         let query = groups.map { "group=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" }
             .joined(separator: "&")

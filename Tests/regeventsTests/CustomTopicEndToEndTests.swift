@@ -89,6 +89,13 @@ struct CustomTopicEndToEndTests {
             headers: ["aeg-sas-key": key2, "Host": "sdk-topic.events.example:\(port)"])
         #expect(byHost.status == 200, "\(byHost.text)")
         #expect(try await receiver.waitForEvents("/eg", count: 11).flatMap(\.events).contains { $0["subject"] as? String == "by-host" })
+
+        // SREs see the custom topic's Kafka topic and the dispatcher's lag on it.
+        let topics = try await RegeventsProcess.run(["topics", "--server", base, "--output", "json"])
+        let report = try jsonObject(Data(topics.output.joined(separator: "\n").utf8))["topics"] as? [[String: Any]] ?? []
+        let custom = try #require(report.first { $0["name"] as? String == "registry-events.topic.sdk-topic" })
+        #expect((custom["records"] as? Int ?? 0) >= 11)
+        #expect((custom["consumerGroups"] as? [[String: Any]])?.first?["group"] as? String == "registry-events.subscriptions")
     }
 
     /// One subscription per operator on a custom topic; two events; each

@@ -6,10 +6,15 @@ public struct PublishedEvent: Sendable, Hashable {
     public var schema: EventDeliverySchema
     /// The whole event object.
     public var envelope: JSONValue
+    /// The Event Grid `dataVersion` of a CloudEvent without a `dataversion`
+    /// attribute: a registry's CloudEvents carry none, yet in Event Grid
+    /// schema they are "1.0", as Event Grid's container registry events.
+    public var eventGridDataVersion: String
 
-    public init(schema: EventDeliverySchema, envelope: JSONValue) {
+    public init(schema: EventDeliverySchema, envelope: JSONValue, eventGridDataVersion: String = "") {
         self.schema = schema
         self.envelope = envelope
+        self.eventGridDataVersion = eventGridDataVersion
     }
 
     public var id: String { envelope["id"]?.stringValue ?? "" }
@@ -42,7 +47,7 @@ public struct PublishedEvent: Sendable, Hashable {
             var event: [String: JSONValue] = [
                 "id": fields["id"] ?? "", "topic": fields["source"] ?? "", "subject": fields["subject"] ?? "",
                 "eventType": fields["type"] ?? "", "eventTime": fields["time"] ?? .string(Timestamps.now()),
-                "dataVersion": fields["dataversion"] ?? "", "metadataVersion": "1",
+                "dataVersion": fields["dataversion"] ?? .string(eventGridDataVersion), "metadataVersion": "1",
             ]
             event["data"] = fields["data"] ?? fields["data_base64"] ?? .null
             return .object(event)
