@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import RegistryEvents
 
 /// Turns an attempt's outcome into its durable consequence, the same way for
@@ -48,6 +49,14 @@ public struct DeliverySettlement: Sendable {
             case .retry(let delay):
                 let spread = policy.jitter > 0 ? delay * Double.random(in: 0...policy.jitter) : .zero
                 let wait = max(delay + spread, outcome.retryAfter ?? .zero)
+                // A Retry-After past the time to live ends it now, not after.
+                guard elapsed + wait <= policy.schedule.timeToLive else {
+                    result = .deadLettered
+                    durable = policy.deadLetters(
+                        record, outcome: outcome,
+                        reason: "TimeToLiveExceeded: the endpoint asked to wait past the time to live (\(policy.schedule.timeToLive))", at: now)
+                    break
+                }
                 var next = record
                 next.attempt += 1
                 next.dueAtMilliseconds = nowMilliseconds + wait.wholeMilliseconds
@@ -67,6 +76,8 @@ public struct DeliverySettlement: Sendable {
             }
         }
         await produceDurably(durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, extra: extra)])
+        Counter(label: "regevents_delivery_attempts_total", dimensions: [("kind", record.targetKind.rawValue), ("result", result.rawValue)])
+            .increment()
         logger.log(
             level: result == .delivered ? .debug : .notice, "Delivery attempt",
             metadata: [

@@ -90,7 +90,7 @@ public struct WebhookSender: Sendable {
             }
             var headers: [String: String] = [:]
             for header in response.headers { headers[header.name] = header.value }
-            let retryAfter = response.headers.first(name: "retry-after").flatMap(Int.init).map { Duration.seconds($0) }
+            let retryAfter = response.headers.first(name: "retry-after").flatMap { Self.retryAfter($0) }
             return AttemptOutcome(
                 statusCode: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, responseHeaders: headers,
                 responseBody: String(buffer: collected) + (truncated ? "…" : ""), error: nil, retryAfter: retryAfter)
@@ -98,6 +98,19 @@ public struct WebhookSender: Sendable {
             return AttemptOutcome(
                 statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
         }
+    }
+}
+
+extension WebhookSender {
+    /// `Retry-After` as seconds or as an HTTP date; `nil` when unreadable.
+    public static func retryAfter(_ text: String, now: Date = Date()) -> Duration? {
+        if let seconds = Int(text.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: text) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1000)))
     }
 }
 

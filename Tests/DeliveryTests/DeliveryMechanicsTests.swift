@@ -106,3 +106,17 @@ struct TargetGuardTests {
         #expect(CIDR(parsing: "nonsense") == nil)
     }
 }
+
+@Suite("Retry-After")
+struct RetryAfterTests {
+    @Test func secondsAndHTTPDatesAreRead() {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(WebhookSender.retryAfter("120", now: now) == .seconds(120))
+        #expect(WebhookSender.retryAfter(" 5 ", now: now) == .seconds(5))
+        // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT.
+        #expect(WebhookSender.retryAfter("Tue, 14 Nov 2023 22:14:20 GMT", now: now) == .seconds(60))
+        #expect(WebhookSender.retryAfter("Tue, 14 Nov 2023 22:00:00 GMT", now: now) == .zero, "a date in the past means now")
+        #expect(WebhookSender.retryAfter("soon", now: now) == nil)
+        #expect(WebhookSender.retryAfter("-3", now: now) == nil)
+    }
+}
