@@ -50,10 +50,6 @@ public final class SubscriptionDirectory: Service, Sendable {
     public var topicNames: [String] { snapshot.withLock { $0.topics.keys.sorted() } }
 
     public func run() async throws {
-        await refresh()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            await refresh()
-        }
+        await refreshUntilShutdown(every: interval, refresh)
     }
 }

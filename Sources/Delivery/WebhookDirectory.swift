@@ -38,10 +38,16 @@ public final class WebhookDirectory: Service, Sendable {
     }
 
     public func run() async throws {
+        await refreshUntilShutdown(every: interval, refresh)
+    }
+}
+
+/// Loads now, then again every `interval` until graceful shutdown: how the
+/// in-memory directories follow the store.
+func refreshUntilShutdown(every interval: Duration, _ refresh: () async -> Void) async {
+    await refresh()
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        try? await Task.sleep(for: interval)
         await refresh()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            await refresh()
-        }
     }
 }

@@ -81,19 +81,7 @@ final class EventGridReceiver: Sendable {
             if path.hasPrefix("/noorigin") { return Response(status: .ok) }
             return Response(status: .ok, headers: [HTTPField.Name("WebHook-Allowed-Origin")!: "*", .allow: "POST"])
         }
-        let portBox = Locked<Int?>(nil)
-        var logger = Logger(label: "eventgrid-receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let task = Task { try await app.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        guard let port = portBox.withLock({ $0 }) else {
-            task.cancel()
-            throw ProcessFailure("the Event Grid receiver did not start")
-        }
+        let (port, task) = try await startLoopbackServer(router)
         return EventGridReceiver(port: port, task: task, received: received)
     }
 

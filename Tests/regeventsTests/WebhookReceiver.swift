@@ -43,20 +43,7 @@ final class WebhookReceiver: Sendable {
             if path.hasPrefix("/flaky") && count <= 2 { return Response(status: .serviceUnavailable) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "thanks")))
         }
-        let portBox = Locked<Int?>(nil)
-        var logger = Logger(label: "receiver")
-        logger.logLevel = .critical
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let task = Task { try await app.run() }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-        guard let port = portBox.withLock({ $0 }) else {
-            task.cancel()
-            if case .failure(let error) = await task.result { throw ProcessFailure("the receiver did not start: \(error)") }
-            throw ProcessFailure("the receiver did not start within 60 s")
-        }
+        let (port, task) = try await startLoopbackServer(router)
         let receiver = WebhookReceiver(port: port, task: task)
         receiver.bind(receivedBox, countsBox)
         return receiver
@@ -79,4 +66,24 @@ final class WebhookReceiver: Sendable {
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
     func stop() { task.cancel() }
+}
+
+/// Runs `router` on a free loopback port; returns the port and the task
+/// serving it (cancel it to stop).
+func startLoopbackServer(_ router: Router<BasicRequestContext>) async throws -> (port: Int, task: Task<Void, any Error>) {
+    let portBox = Locked<Int?>(nil)
+    var logger = Logger(label: "receiver")
+    logger.logLevel = .critical
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in portBox.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+    let task = Task { try await app.run() }
+    let deadline = ContinuousClock.now + .seconds(60)
+    while portBox.withLock({ $0 }) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    guard let port = portBox.withLock({ $0 }) else {
+        task.cancel()
+        if case .failure(let error) = await task.result { throw ProcessFailure("the receiver did not start: \(error)") }
+        throw ProcessFailure("the receiver did not start within 60 s")
+    }
+    return (port, task)
 }
