@@ -33,13 +33,20 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     public var contentType: String?
     /// How many events the body carries (a batch); `nil` means one.
     public var eventCount: Int?
+    /// When Kafka took the event (its record's timestamp): the publish time
+    /// dead letters report and the time to live counts from.
+    public var publishedAtMilliseconds: Int64?
+
+    /// The publish time if known, else the first attempt's.
+    public var startMilliseconds: Int64 { publishedAtMilliseconds ?? firstAttemptAtMilliseconds }
 
     public init(
         targetKind: TargetKind, registry: String, target: String, eventID: String, attempt: Int, dueAtMilliseconds: Int64,
         firstAttemptAtMilliseconds: Int64, body: String, originTopic: String, originPartition: Int32, originOffset: Int64,
         lastStatusCode: Int? = nil, lastError: String? = nil, scope: String? = nil, contentType: String? = nil,
-        eventCount: Int? = nil
+        eventCount: Int? = nil, publishedAtMilliseconds: Int64? = nil
     ) {
+        self.publishedAtMilliseconds = publishedAtMilliseconds
         self.scope = scope
         self.contentType = contentType
         self.eventCount = eventCount

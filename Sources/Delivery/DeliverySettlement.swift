@@ -44,13 +44,15 @@ public struct DeliverySettlement: Sendable {
             result = .deadLettered
             durable = policy.deadLetters(record, outcome: outcome, reason: reason, at: now)
         } else {
-            let elapsed = Duration.milliseconds(nowMilliseconds - record.firstAttemptAtMilliseconds)
+            let elapsed = Duration.milliseconds(nowMilliseconds - record.startMilliseconds)
             switch policy.schedule.decision(afterAttempt: record.attempt, elapsed: elapsed) {
             case .retry(let delay):
+                let remaining = policy.schedule.timeToLive - elapsed
+                // Jitter never carries a retry past the time to live (the schedule's delay fits).
                 let spread = policy.jitter > 0 ? delay * Double.random(in: 0...policy.jitter) : .zero
-                let wait = max(delay + spread, outcome.retryAfter ?? .zero)
+                let wait = max(min(delay + spread, remaining), outcome.retryAfter ?? .zero)
                 // A Retry-After past the time to live ends it now, not after.
-                guard elapsed + wait <= policy.schedule.timeToLive else {
+                guard wait <= remaining else {
                     result = .deadLettered
                     durable = policy.deadLetters(
                         record, outcome: outcome,

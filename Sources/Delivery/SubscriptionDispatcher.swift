@@ -100,7 +100,7 @@ public final class SubscriptionDispatcher: Service, Sendable {
             target: subscription.name, eventID: batch.events.first?["id"]?.stringValue ?? "", attempt: 1,
             dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: batch.origin.topic,
             originPartition: batch.origin.partition, originOffset: batch.origin.offset, scope: subscription.scope.description,
-            contentType: contentType, eventCount: batch.events.count)
+            contentType: contentType, eventCount: batch.events.count, publishedAtMilliseconds: batch.origin.timestampMilliseconds)
         group.addTask { [deliverer] in
             await deliverer.attempt(record, subscription: subscription)
             for completion in batch.completions { completion.deliveryDone() }

@@ -61,7 +61,7 @@ struct SubscriptionPolicy: DeliveryPolicy {
             ("deliveryAttempts", .number(Double(record.attempt))),
             ("lastDeliveryOutcome", .string(DeadLetterFields.outcomeName(outcome))),
             ("lastHttpStatusCode", outcome.statusCode.map { .number(Double($0)) }),
-            ("publishTime", .string(DeadLetterFields.timestamp(milliseconds: record.firstAttemptAtMilliseconds))),
+            ("publishTime", .string(DeadLetterFields.timestamp(milliseconds: record.startMilliseconds))),
             ("lastDeliveryAttemptTime", .string(DeadLetterFields.timestamp(now))),
         ]
         return SubscriptionBody.events(in: record.body).map { event in

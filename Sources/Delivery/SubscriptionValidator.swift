@@ -25,9 +25,15 @@ public struct SubscriptionValidator: Sendable {
     let publicBaseURL: @Sendable () -> String
     /// `WebHook-Request-Origin` of the CloudEvents handshake.
     let origin: String
+    /// The Event Grid topic of a scope (the validation event's `topic`).
+    let topic: @Sendable (SubscriptionScope) -> String
 
-    public init(sender: WebhookSender, origin: String = "eventgrid.azure.net", publicBaseURL: @escaping @Sendable () -> String) {
+    public init(
+        sender: WebhookSender, origin: String = "eventgrid.azure.net", topic: @escaping @Sendable (SubscriptionScope) -> String,
+        publicBaseURL: @escaping @Sendable () -> String
+    ) {
         self.sender = sender
+        self.topic = topic
         self.publicBaseURL = publicBaseURL
         self.origin = origin
     }
@@ -54,7 +60,7 @@ public struct SubscriptionValidator: Sendable {
     private func handshake(_ subscription: EventSubscription) async -> Verdict {
         let code = UUID().uuidString.lowercased()
         let event: JSONValue = [
-            "id": .string(UUID().uuidString.lowercased()), "topic": .string(subscription.scope.apiPath), "subject": "",
+            "id": .string(UUID().uuidString.lowercased()), "topic": .string(topic(subscription.scope)), "subject": "",
             "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "eventTime": .string(DeadLetterFields.timestamp(Date())),
             "metadataVersion": "1", "dataVersion": "1",
             "data": ["validationCode": .string(code), "validationUrl": .string(validationURL(for: subscription, code: code))],
@@ -97,7 +103,7 @@ public struct SubscriptionValidator: Sendable {
     }
 
     static func failure(_ subscription: EventSubscription, outcome: AttemptOutcome, method: String) -> String {
-        let answer = outcome.statusCode.map { "response code \($0)" } ?? "no response (\(outcome.error ?? "unknown error"))"
+        let answer = outcome.statusCode.map { "response code \($0)" } ?? "no response: \(outcome.error ?? "unknown error")"
         return "Webhook validation handshake failed for \(subscription.endpointBaseURL). Http \(method) request failed with \(answer)."
     }
 }

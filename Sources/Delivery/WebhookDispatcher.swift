@@ -60,7 +60,8 @@ public final class WebhookDispatcher: Service, Sendable {
                 let delivery = DeliveryRecord(
                     targetKind: .webhook, registry: event.registry, target: webhook.name, eventID: event.id, attempt: 1,
                     dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: record.topic,
-                    originPartition: record.partition, originOffset: record.offset)
+                    originPartition: record.partition, originOffset: record.offset,
+                    publishedAtMilliseconds: record.timestampMilliseconds)
                 group.addTask { await self.attempts.attempt(delivery, webhook: webhook) }
             }
         }

@@ -18,7 +18,7 @@ struct WebhookPolicy: DeliveryPolicy {
             "deadLetterReason": reason, "deliveryAttempts": record.attempt,
             "lastDeliveryOutcome": outcome.statusCode.map { "HTTP \($0)" } ?? (outcome.error ?? "no response"),
             "lastHttpStatusCode": outcome.statusCode,
-            "publishTime": DeadLetterFields.timestamp(milliseconds: record.firstAttemptAtMilliseconds),
+            "publishTime": DeadLetterFields.timestamp(milliseconds: record.startMilliseconds),
             "lastDeliveryAttemptTime": DeadLetterFields.timestamp(now), "registry": record.registry, "webhook": record.target,
             "eventID": record.eventID, "body": record.body, "originTopic": record.originTopic,
             "originPartition": record.originPartition, "originOffset": record.originOffset,

@@ -41,10 +41,12 @@ public struct TopicLayout: Sendable, Hashable {
         ["acr": acr, "cloudevents": cloudEvents, "deliveries": deliveries, "deadletter": deadLetter]
     }
 
-    /// A short name (`acr`), a tier (`retry.10s`) or a full topic name, resolved.
+    /// A short name (`acr`), a tier (`retry.10s`), a custom topic
+    /// (`topic.<name>`) or a full topic name, resolved.
     public func resolve(_ name: String) -> String {
         if let topic = aliases[name] { return topic }
         if name.hasPrefix("retry."), allTopics.contains("\(prefix).\(name)") { return "\(prefix).\(name)" }
+        if name.hasPrefix("topic."), name.count > "topic.".count { return "\(prefix).\(name)" }
         return name
     }
 

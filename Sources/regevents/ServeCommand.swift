@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Brokers of the embedded cluster.")
     var embeddedBrokers: Int = 1
 
-    @Option(help: "Token management routes (webhooks) need as Authorization: Bearer <token> (env REGEVENTS_ADMIN_TOKEN).")
+    @Option(help: "Token the management routes (webhooks, event subscriptions, topics) need as Authorization: Bearer <token> (env REGEVENTS_ADMIN_TOKEN).")
     var adminToken: String?
 
     @Option(help: "Webhooks allowed per registry (default 500).")
@@ -86,7 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Event subscription retry delays, comma-separated (default Event Grid's: 10s,30s,1m,5m,10m,30m,1h,3h,6h,12h).")
     var subscriptionRetrySchedule: String = "10s,30s,1m,5m,10m,30m,1h,3h,6h,12h"
 
-    @Option(help: "How long an event waits for more to fill a subscription's batch (default 100ms).")
+    @Option(help: "How long an event waits for more to fill a subscription's batch (default 100ms; 0 sends what one poll brought).")
     var subscriptionBatchLinger: String = "100ms"
 
     @Option(help: .hidden)
@@ -139,11 +139,30 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The delivery flags, read before anything starts, so a bad one stops
+    /// `serve` with its message (and nothing to clean up).
+    private struct DeliveryFlags {
+        var connectionsPerHost: Int
+        var webhookTimeout: Int64
+        var targetGuard: TargetGuard
+        var webhookSchedule: RetrySchedule
+        var subscriptionSettings: SubscriptionAttempts.Settings
+        var batchLinger: Duration
+    }
+
+    private func deliveryFlags() throws -> DeliveryFlags {
+        DeliveryFlags(
+            connectionsPerHost: try validatedConnectionsPerHost(), webhookTimeout: try webhookTimeoutSeconds(),
+            targetGuard: try targetGuard(), webhookSchedule: try webhookSchedule(), subscriptionSettings: try subscriptionSettings(),
+            batchLinger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true))
+    }
+
     private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let flags = try deliveryFlags()
         try prepareDataDirectory(configuration.dataDirectory)
         if !configuration.listen.isLoopback && configuration.adminToken == nil {
             logger.warning(
-                "Listening on a non-loopback address without --admin-token: anyone who can reach it can manage webhooks",
+                "Listening on a non-loopback address without --admin-token: anyone who can reach it can manage webhooks, event subscriptions and topics",
                 metadata: ["listen": "\(configuration.listen)"])
         }
         let connection = try await KafkaConnection.connect(configuration, logger: logger)
@@ -162,7 +181,7 @@ struct ServeCommand: AsyncParsableCommand {
         // The per-endpoint concurrency limit: at most this many deliveries to
         // one host at once; the rest queue for a connection.
         httpConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: try validatedConnectionsPerHost())
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: flags.connectionsPerHost)
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let store: SQLiteStore
         do {
@@ -172,19 +191,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let directory = WebhookDirectory(store: store, logger: logger)
         await directory.refresh()
-        let sender = WebhookSender(httpClient: httpClient, timeout: .seconds(try webhookTimeoutSeconds()), targetGuard: try targetGuard())
+        let sender = WebhookSender(httpClient: httpClient, timeout: .seconds(flags.webhookTimeout), targetGuard: flags.targetGuard)
         let attempts = WebhookAttempts(
             sender: sender, producer: producer, store: store, layout: configuration.layout,
-            settings: WebhookAttempts.Settings(schedule: try webhookSchedule(), logSize: webhookLogSize), logger: logger)
+            settings: WebhookAttempts.Settings(schedule: flags.webhookSchedule, logSize: webhookLogSize), logger: logger)
         let subscriptionDirectory = SubscriptionDirectory(store: store, logger: logger)
         await subscriptionDirectory.refresh()
         let subscriptionAttempts = SubscriptionAttempts(
-            sender: sender, producer: producer, layout: configuration.layout, settings: try subscriptionSettings(), logger: logger)
+            sender: sender, producer: producer, layout: configuration.layout, settings: flags.subscriptionSettings, logger: logger)
         // Validation URLs name the server as clients reach it; with port 0
         // the real port is known only once it listens.
         let listening = Mutex("http://\(configuration.listen)")
         let publicBaseURL = configuration.publicBaseURL
-        let validator = SubscriptionValidator(sender: sender) { publicBaseURL ?? listening.withLock { $0 } }
+        let registryTopics = configuration.ingest.registryTopics
+        let validator = SubscriptionValidator(
+            sender: sender,
+            topic: { scope in scope.kind == .registry ? registryTopics.topic(for: scope.name) : CustomTopic.eventSource(scope.name) },
+            publicBaseURL: { publicBaseURL ?? listening.withLock { $0 } })
         var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
             httpClient: httpClient, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
@@ -200,7 +223,7 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger),
             SubscriptionDispatcher(
                 client: client, group: layout.subscriptionDispatcherGroup, layout: layout, routing: subscriptionDirectory,
-                deliverer: subscriptionAttempts, linger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger"),
+                deliverer: subscriptionAttempts, linger: flags.batchLinger,
                 lossMonitor: connection.lossMonitor, logger: logger),
             RetryDispatcher(
                 client: client, group: layout.retryGroup, layout: layout,
@@ -367,7 +390,8 @@ struct ServeCommand: AsyncParsableCommand {
             delays: delays, minute: try duration(subscriptionMinute, flag: "--subscription-minute"), jitter: subscriptionJitter)
     }
 
-    private func duration(_ text: String, flag: String) throws -> Duration {
+    private func duration(_ text: String, flag: String, allowZero: Bool = false) throws -> Duration {
+        if allowZero, ["0", "0ms", "0s"].contains(text.trimmingCharacters(in: .whitespaces)) { return .zero }
         guard let duration = DurationText.parse(text) else {
             throw CommandFailure(message: "\(flag): \"\(text)\" is not a duration like 500ms, 10s, 1m or 6h", exitCode: 64)
         }

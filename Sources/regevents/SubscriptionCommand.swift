@@ -98,7 +98,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
                 valueName: "name type value"))
         var deliveryAttributeMapping: [String] = []
 
-        @Option(help: "Where undeliverable events also go: an http(s) URL, or else the name of a Kafka topic.")
+        @Option(help: "Dead letters: an http(s) URL they are also POSTed to (besides the deadletter topic), or the Kafka topic they go to instead of it.")
         var deadletterEndpoint: String?
 
         /// Whether a filter flag was given (update then merges into the current filter).

@@ -28,14 +28,15 @@ struct CustomTopicController<Context: RequestContext> {
     }
 
     /// Creates the topic (and its Kafka topic) with fresh keys; on an
-    /// existing topic only the input schema changes, the keys stay.
+    /// existing topic only a given input schema changes, the keys stay.
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<TopicResource.Response> {
         let name = try Self.topicName(context)
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         let body = buffer.readableBytes == 0
             ? TopicResource.CreateParameters()
             : try RequestBodies.decode(TopicResource.CreateParameters.self, from: buffer, what: "topic")
-        var schema = EventDeliverySchema.eventGrid
+        let existing = try await store.topic(name: name)
+        var schema = existing?.inputSchema ?? .eventGrid
         if let text = body.properties?.inputSchema {
             guard let parsed = EventDeliverySchema(text: text) else {
                 throw APIError.badRequest(
@@ -43,7 +44,6 @@ struct CustomTopicController<Context: RequestContext> {
             }
             schema = parsed
         }
-        let existing = try await store.topic(name: name)
         var topic = existing ?? CustomTopic(name: name)
         topic.inputSchema = schema
         do {

@@ -27,24 +27,30 @@ struct TopicPublishController<Context: RequestContext> {
 
     /// The topic is the first label of the host name.
     @Sendable func publishToHost(_ request: Request, context: Context) async throws -> Response {
-        let host = request.head.authority ?? ""
-        let label = String(host.prefix { $0 != "." && $0 != ":" })
-        guard CustomTopic.isValidName(label) else {
+        let host = String((request.head.authority ?? "").prefix { $0 != ":" })
+        let labels = host.split(separator: ".")
+        let label = labels.first.map(String.init) ?? ""
+        // An address or a bare name names no topic: Event Grid's endpoints are <topic>.<region>...
+        let isAddress = host.allSatisfy { $0.isNumber || $0 == "." } || host.hasPrefix("[")
+        guard labels.count >= 2, !isAddress, CustomTopic.isValidName(label) else {
             throw APIError.notFound("no topic: /api/events needs a host name <topic>.<domain>, or use /v1/topics/<topic>/api/events")
         }
         return try await publish(request, topicName: label)
     }
 
     private func publish(_ request: Request, topicName: String) async throws -> Response {
-        guard let topic = try await store.topic(name: topicName) else { throw APIError.notFound("there is no topic \(topicName)") }
         let key = Self.header("aeg-sas-key", request)
         let token = Self.header("aeg-sas-token", request)
+        // Without a valid key nobody learns whether a topic exists: an unknown topic answers as a wrong key does.
+        let topic = try await store.topic(name: topicName)
         do throws(PublishAuthentication.Failure) {
+            guard let topic else { throw key == nil && token == nil ? .missing : (key != nil ? .wrongKey : .badSignature) }
             try PublishAuthentication.check(key: key, token: token, topic: topic)
         } catch {
             logger.notice("Publish refused", metadata: ["topic": "\(topicName)", "reason": "\(error.message)"])
             throw APIError(.unauthorized, code: "Unauthorized", message: "\(error.message) (topic \(topicName))")
         }
+        guard let topic else { throw APIError(.unauthorized, code: "Unauthorized", message: "no such topic key") }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: EventGridPublishing.maxRequestBytes)
