@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .executable(name: "regevents", targets: ["regevents"]),
         .library(name: "Kafka", targets: ["Kafka"]),
+        // Event models and filters, and the in-process EventGridConsumer.
+        .library(name: "RegistryEvents", targets: ["RegistryEvents"]),
+        .library(name: "Delivery", targets: ["Delivery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -107,7 +110,10 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RegistryEvents"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "RegistryEvents", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
@@ -119,7 +125,9 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Kafka", "Store",
+                "Server", "Kafka", "Store", "Delivery",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -63,6 +63,8 @@ public enum EventGridPublishing {
             try checkEventGridEvent(fields, index: index)
             fields["topic"] = .string(topic.eventSource)
             fields["metadataVersion"] = "1"
+            // Event Grid stamps a missing dataVersion "with an empty value"; deliveries always carry it.
+            if fields["dataVersion"] == nil || fields["dataVersion"] == .null { fields["dataVersion"] = "" }
             return PublishedEvent(schema: .eventGrid, envelope: .object(fields))
         }
     }

@@ -238,7 +238,10 @@ public struct EventSubscription: Codable, Sendable, Hashable {
             case .static:
                 guard let value = mapping.properties.value else { return ("\(property).properties.value", "a static attribute needs a value") }
                 if value.utf8.count > 4096 { return ("\(property).properties.value", "at most 4096 bytes") }
-                if value.contains(where: { $0 == "\r" || $0 == "\n" }) { return ("\(property).properties.value", "must not contain line breaks") }
+                // Scalars, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+                if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
+                    return ("\(property).properties.value", "must not contain line breaks")
+                }
             case .dynamic:
                 guard let field = mapping.properties.sourceField, !field.isEmpty else {
                     return ("\(property).properties.sourceField", "a dynamic attribute needs a sourceField")

@@ -36,7 +36,8 @@ struct EventSubscriptionController<Context: RequestContext> {
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<SubscriptionResource.Response> {
         let scope = try await scope(context)
         let name = try Self.name(context)
-        let body = try await RequestBodies.decode(SubscriptionResource.Body.self, request, what: "event subscription")
+        let body = try await RequestBodies.decode(
+            SubscriptionResource.Body.self, request, what: "event subscription", code: SubscriptionEditing.errorCode)
         let previous = try await store.subscription(scope: scope, name: name)
         var subscription = EventSubscription(scope: scope, name: name, endpointURL: "")
         subscription.createdAt = previous?.createdAt ?? Date()
@@ -48,7 +49,8 @@ struct EventSubscriptionController<Context: RequestContext> {
     @Sendable func update(_ request: Request, context: Context) async throws -> SubscriptionResource.Response {
         let scope = try await scope(context)
         let previous = try await existing(scope, try Self.name(context))
-        let body = try await RequestBodies.decode(SubscriptionResource.Body.self, request, what: "event subscription")
+        let body = try await RequestBodies.decode(
+            SubscriptionResource.Body.self, request, what: "event subscription", code: SubscriptionEditing.errorCode)
         var subscription = previous
         try SubscriptionEditing.apply(body.properties, to: &subscription)
         return response(try await provisionAndStore(subscription, previous: previous))

@@ -85,7 +85,11 @@ enum SubscriptionEditing {
         TopicLayout.isValidPrefix(name) && name.count <= 249
     }
 
+    /// One code for every refused subscription body, whether the decoder or
+    /// the checks above found the problem (an unknown operatorType is the former).
+    static let errorCode = "InvalidEventSubscription"
+
     static func invalid(_ property: String, _ message: String) -> APIError {
-        APIError.badRequest("\(property): \(message)", code: "InvalidEventSubscription")
+        APIError.badRequest("\(property): \(message)", code: errorCode)
     }
 }
