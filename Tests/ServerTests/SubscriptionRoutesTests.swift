@@ -187,6 +187,15 @@ struct SubscriptionRoutesTests {
             body: body(["destination": webhook("https://h.example/", [
                 "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": "a\r\nX-Injected: 1"]]],
             ])])),
+        Violation(property: "properties.expirationTimeUtc", body: body(["expirationTimeUtc": "2020-01-01T00:00:00Z"])),
+        Violation(
+            property: "\(destination).azureActiveDirectoryTenantId",
+            body: body(["destination": webhook("https://h.example/", ["azureActiveDirectoryTenantId": "t"])])),
+        Violation(
+            property: "\(destination).maxEventPerBatch", body: body(["destination": webhook("https://h.example/", ["maxEventPerBatch": 10])])),
+        Violation(
+            property: "properties.deadLetterDestination.endpointType",
+            body: body(["deadLetterDestination": ["endpointType": "StorageBlob", "properties": ["resourceId": "/x", "blobContainerName": "c"]]])),
         Violation(
             property: "properties.deadLetterDestination.properties.topic",
             body: body(["deadLetterDestination": ["endpointType": "KafkaTopic", "properties": ["topic": "no spaces allowed"]]])),
@@ -203,6 +212,9 @@ struct SubscriptionRoutesTests {
             let named = error.message.hasPrefix("\(violation.property): ")
                 || error.message.hasPrefix("invalid event subscription body: \(violation.property): ")
             #expect(named, "\(error.message)")
+            if violation.property == "properties.deadLetterDestination.endpointType" {
+                #expect(error.message.hasSuffix("must be WebHook or KafkaTopic, not StorageBlob"), "\(error.message)")
+            }
             #expect(try await JSONCall(client: client)(.get, "\(Self.base)/limits").status == .notFound, "nothing was stored")
         }
     }

@@ -51,7 +51,7 @@ public enum ProvisioningState: String, Codable, Sendable {
 /// A custom header on every delivery (`deliveryAttributeMappings[]`): a fixed
 /// value (possibly secret) or a field of the event.
 public struct DeliveryAttributeMapping: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable { case `static` = "Static", dynamic = "Dynamic" }
+    public enum Kind: String, Codable, Sendable, CaseIterable, NamedCases { case `static` = "Static", dynamic = "Dynamic" }
 
     public struct Properties: Codable, Sendable, Hashable {
         public var value: String?
@@ -101,7 +101,7 @@ public struct DeliveryAttributeMapping: Codable, Sendable, Hashable {
 /// Where undeliverable events go besides `<prefix>.deadletter`: a Kafka
 /// topic of their own, or an HTTP endpoint they are POSTed to.
 public struct DeadLetterDestination: Codable, Sendable, Hashable {
-    public enum Kind: String, Codable, Sendable { case webHook = "WebHook", kafkaTopic = "KafkaTopic" }
+    public enum Kind: String, Codable, Sendable, CaseIterable, NamedCases { case webHook = "WebHook", kafkaTopic = "KafkaTopic" }
 
     public struct Properties: Codable, Sendable, Hashable {
         public var endpointUrl: String?
@@ -254,5 +254,21 @@ public struct EventSubscription: Codable, Sendable, Hashable {
             return (error.property, error.message)
         }
         return nil
+    }
+}
+
+/// String enums that refuse an unknown value with a message naming the
+/// values they take (not Swift's "Cannot initialize Kind from invalid String value").
+public protocol NamedCases: RawRepresentable<String>, CaseIterable, Decodable {}
+
+extension NamedCases {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "must be \(Self.allCases.map(\.rawValue).joined(separator: " or ")), not \(text)")
+        }
+        self = value
     }
 }

@@ -36,8 +36,7 @@ struct EventSubscriptionController<Context: RequestContext> {
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<SubscriptionResource.Response> {
         let scope = try await scope(context)
         let name = try Self.name(context)
-        let body = try await RequestBodies.decode(
-            SubscriptionResource.Body.self, request, what: "event subscription", code: SubscriptionEditing.errorCode)
+        let body = try await Self.body(request)
         let previous = try await store.subscription(scope: scope, name: name)
         var subscription = EventSubscription(scope: scope, name: name, endpointURL: "")
         subscription.createdAt = previous?.createdAt ?? Date()
@@ -49,11 +48,19 @@ struct EventSubscriptionController<Context: RequestContext> {
     @Sendable func update(_ request: Request, context: Context) async throws -> SubscriptionResource.Response {
         let scope = try await scope(context)
         let previous = try await existing(scope, try Self.name(context))
-        let body = try await RequestBodies.decode(
-            SubscriptionResource.Body.self, request, what: "event subscription", code: SubscriptionEditing.errorCode)
+        let body = try await Self.body(request)
         var subscription = previous
         try SubscriptionEditing.apply(body.properties, to: &subscription)
         return response(try await provisionAndStore(subscription, previous: previous))
+    }
+
+    /// The body, with properties this server does not implement refused
+    /// (rather than silently ignored).
+    static func body(_ request: Request) async throws -> SubscriptionResource.Body {
+        let buffer = try await request.body.collect(upTo: 256 * 1024)
+        if let json = JSONValue(parsing: buffer.readableBytesView) { try SubscriptionEditing.rejectUnsupported(json) }
+        return try RequestBodies.decode(
+            SubscriptionResource.Body.self, from: buffer, what: "event subscription", code: SubscriptionEditing.errorCode)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> SubscriptionResource.Response {

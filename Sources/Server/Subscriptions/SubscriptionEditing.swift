@@ -74,6 +74,47 @@ enum SubscriptionEditing {
         }
     }
 
+    /// The properties each object of the body may have; anything else (an
+    /// Event Grid feature this server lacks, or a typo) is a 400 naming it.
+    private static let knownProperties: [String: Set<String>] = [
+        "": ["properties", "id", "name", "type", "systemData"],
+        "properties": [
+            "destination", "filter", "eventDeliverySchema", "retryPolicy", "deadLetterDestination", "labels", "topic",
+            "provisioningState", "provisioningMessage",
+        ],
+        "properties.destination": ["endpointType", "properties"],
+        "properties.destination.properties": [
+            "endpointUrl", "endpointBaseUrl", "maxEventsPerBatch", "preferredBatchSizeInKilobytes", "deliveryAttributeMappings",
+        ],
+        "properties.filter": [
+            "includedEventTypes", "subjectBeginsWith", "subjectEndsWith", "isSubjectCaseSensitive", "advancedFilters",
+            "enableAdvancedFilteringOnArrays",
+        ],
+        "properties.retryPolicy": ["maxDeliveryAttempts", "eventTimeToLiveInMinutes"],
+        "properties.deadLetterDestination": ["endpointType", "properties"],
+        "properties.deadLetterDestination.properties": ["endpointUrl", "topic"],
+    ]
+
+    static func rejectUnsupported(_ body: JSONValue) throws(APIError) {
+        // ARM's PATCH sends the properties at the top level.
+        let properties = body["properties"] ?? .object((body.objectValue ?? [:]).filter { !(knownProperties[""] ?? []).contains($0.key) })
+        if body["properties"] != nil { try check(body, at: "") }
+        try check(properties, at: "properties")
+    }
+
+    private static func check(_ value: JSONValue, at path: String) throws(APIError) {
+        guard case .object(let members) = value, let known = knownProperties[path] else { return }
+        // Another endpoint type has other properties: its type is the error to report.
+        if let type = members["endpointType"]?.stringValue, !["webhook", "kafkatopic"].contains(type.lowercased()) { return }
+        for (key, member) in members.sorted(by: { $0.key < $1.key }) where member != .null {
+            let memberPath = path.isEmpty ? key : "\(path).\(key)"
+            guard known.contains(key) else {
+                throw invalid(memberPath, "is not supported by RegistryEvents (see docs/subscriptions.md, differences from Event Grid)")
+            }
+            try check(member, at: memberPath)
+        }
+    }
+
     static func isHTTPURL(_ text: String) -> Bool {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
