@@ -305,6 +305,31 @@ struct SubscriptionDeliveryEndToEndTests {
         #expect(try await receiver.waitForEvents("/flaky", count: 3, limit: .seconds(120)).count == 3)
     }
 
+    /// `.cloudevents` in Kafka's binary mode (ce_ headers, data alone) reaches
+    /// subscriptions as the same events as in structured mode.
+    @Test func binaryModeRecordsAreDeliveredIntact() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await Self.startServer(["--cloudevents-mode", "binary"])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await API.subscribe(base, "registries/myregistry", "binary-eg", ["destination": API.webhook(receiver.url("/eg"))])
+        try await API.subscribe(base, "registries/myregistry", "binary-ce", [
+            "destination": API.webhook(receiver.url("/ce")), "eventDeliverySchema": "CloudEventSchemaV1_0",
+        ])
+        try await publish(base, ["--action", "push", "--tag", "v9", "--id", "binary-1"])
+        let gridEvent = try #require(try await receiver.waitForEvents("/eg", count: 1).first?.events.first)
+        #expect(gridEvent["eventType"] as? String == Self.pushed)
+        #expect(gridEvent["subject"] as? String == "hello:v9")
+        #expect(gridEvent["dataVersion"] as? String == "1.0")
+        #expect(gridEvent["topic"] as? String == "/registries/myregistry")
+        #expect(((gridEvent["data"] as? [String: Any])?["target"] as? [String: Any])?["tag"] as? String == "v9")
+        let cloudEvent = try #require(try await receiver.waitForEvents("/ce", count: 1).first?.events.first)
+        #expect(cloudEvent["type"] as? String == Self.pushed)
+        #expect(cloudEvent["id"] as? String == gridEvent["id"] as? String)
+        #expect(((cloudEvent["data"] as? [String: Any])?["target"] as? [String: Any])?["repository"] as? String == "hello")
+    }
+
     /// The delivered CloudEvents, decoded by the CloudEvents SDK (Python).
     func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) throws -> [[String: Any]] {
         let input = try JSONSerialization.data(withJSONObject: deliveries.map { ["headers": $0.headers, "body": $0.body] })
