@@ -108,6 +108,11 @@ let package = Package(
             dependencies: ["Kafka"],
             path: "Benchmarks/KafkaThroughput"
         ),
+        .executableTarget(
+            name: "regevents-filter-bench",
+            dependencies: ["RegistryEvents"],
+            path: "Benchmarks/SubscriptionMatching"
+        ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
         .testTarget(
