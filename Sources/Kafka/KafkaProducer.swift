@@ -46,10 +46,17 @@ public final class KafkaProducer: Service, Sendable {
     /// handed to librdkafka a record cannot be taken back, so cancelling the
     /// calling task does not cancel the send.
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
+        try await send(record, enqueued: nil)
+    }
+
+    /// - Parameter enqueued: fired once librdkafka holds the record (or the
+    ///   send gave up), so a caller can enqueue the next record after it.
+    private func send(_ record: KafkaProducerRecord, enqueued: EnqueueSignal?) async throws -> KafkaDeliveryReceipt {
+        defer { enqueued?.fire() }
         let deadline = ContinuousClock.now + configuration.messageTimeout
         while true {
             do {
-                return try await sendOnce(record)
+                return try await sendOnce(record, enqueued: enqueued)
             } catch let error as KafkaError where error.rdKafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
                 guard ContinuousClock.now < deadline else { throw error }
                 try? await Task.sleep(for: .milliseconds(2))
@@ -57,13 +64,21 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    /// Produces every record at once and returns their receipts in order. It
-    /// waits for all of them even when one fails, then throws the first error,
-    /// so a caller never reports a half-produced batch as done.
+    /// Produces every record and returns their receipts in order. Records are
+    /// handed to librdkafka one after another, in order (so one key's records
+    /// keep their order in their partition), and are all in flight together.
+    /// It waits for all of them even when one fails, then throws the first
+    /// error, so a caller never reports a half-produced batch as done.
     public func send(contentsOf records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReceipt] {
-        // Sends are not cancellable once enqueued, so plain tasks lose nothing
-        // here; each one enqueues at once and all run in flight together.
-        let sends = records.map { record in Task { try await self.send(record) } }
+        // Sends are not cancellable once enqueued, so plain tasks lose nothing here.
+        var sends: [Task<KafkaDeliveryReceipt, any Error>] = []
+        sends.reserveCapacity(records.count)
+        for record in records {
+            await withCheckedContinuation { (enqueued: CheckedContinuation<Void, Never>) in
+                let signal = EnqueueSignal { enqueued.resume() }
+                sends.append(Task { try await self.send(record, enqueued: signal) })
+            }
+        }
         var receipts: [KafkaDeliveryReceipt] = []
         receipts.reserveCapacity(records.count)
         var firstError: (any Error)?
@@ -78,7 +93,7 @@ public final class KafkaProducer: Service, Sendable {
         return receipts
     }
 
-    private func sendOnce(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
+    private func sendOnce(_ record: KafkaProducerRecord, enqueued: EnqueueSignal?) async throws -> KafkaDeliveryReceipt {
         try await withCheckedThrowingContinuation { continuation in
             switch state.withLock({ $0.register(continuation) }) {
             case .reject:
@@ -86,6 +101,7 @@ public final class KafkaProducer: Service, Sendable {
             case .produce(let id):
                 do {
                     try produce(record, id: id)
+                    enqueued?.fire()
                 } catch {
                     state.withLock { $0.complete(id) }?.resume(throwing: error)
                 }
@@ -241,4 +257,20 @@ private func withHeaderValues<T>(_ headers: [KafkaHeader], _ body: ([UnsafeRawBu
     }
     defer { buffers.forEach { $0?.deallocate() } }
     return body(buffers.map { $0.map { UnsafeRawBufferPointer($0) } })
+}
+
+/// Fires its action once, however often it is fired.
+final class EnqueueSignal: Sendable {
+    private let action: Mutex<(@Sendable () -> Void)?>
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        self.action = Mutex(action)
+    }
+
+    func fire() {
+        action.withLock { action in
+            defer { action = nil }
+            return action
+        }?()
+    }
 }
