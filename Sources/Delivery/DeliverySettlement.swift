@@ -28,6 +28,8 @@ public struct DeliverySettlement: Sendable {
     public struct Settled: Sendable {
         public var result: Result
         public var deadLetters: [KafkaProducerRecord]
+        /// False when cancelled before Kafka acknowledged: do not commit.
+        public var isDurable: Bool
     }
 
     @discardableResult
@@ -77,7 +79,8 @@ public struct DeliverySettlement: Sendable {
                 durable = policy.deadLetters(record, outcome: outcome, reason: reason, at: now)
             }
         }
-        await produceDurably(durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, extra: extra)])
+        let isDurable = await produceDurably(
+            durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, extra: extra)], for: record)
         Counter(label: "regevents_delivery_attempts_total", dimensions: [("kind", record.targetKind.rawValue), ("result", result.rawValue)])
             .increment()
         logger.log(
@@ -87,7 +90,7 @@ public struct DeliverySettlement: Sendable {
                 "event": "\(record.eventID)", "attempt": "\(record.attempt)",
                 "status": "\(outcome.statusCode.map(String.init) ?? "none")", "result": "\(result.rawValue)",
             ])
-        return Settled(result: result, deadLetters: result == .deadLettered ? durable : [])
+        return Settled(result: result, deadLetters: result == .deadLettered ? durable : [], isDurable: isDurable)
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.
@@ -109,18 +112,71 @@ public struct DeliverySettlement: Sendable {
             headers: [KafkaHeader(key: "content-type", string: "application/json")])
     }
 
-    /// Keeps trying until Kafka acknowledges (or the task is cancelled).
-    func produceDurably(_ records: [KafkaProducerRecord]) async {
+    /// Keeps trying until Kafka acknowledges; false only when cancelled
+    /// first (the caller must then not commit). A record Kafka can never
+    /// take (too large, no such topic, refused) does not stall the
+    /// dispatcher: it is replaced by a dead letter on `<prefix>.deadletter`
+    /// that points at the event's origin (topic, partition, offset), where
+    /// the event still is.
+    func produceDurably(_ records: [KafkaProducerRecord], for delivery: DeliveryRecord) async -> Bool {
+        var pending = records
         var delay = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
-                _ = try await producer.send(contentsOf: records)
-                return
+                _ = try await producer.send(contentsOf: pending)
+                return true
+            } catch let error as KafkaError where !error.isRetriable {
+                pending = await producingWhatKafkaTakes(pending, for: delivery, refusal: error)
+                if pending.isEmpty { return true }
             } catch {
                 logger.error("Cannot record a delivery outcome in Kafka; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(10))
             }
         }
+        return false
+    }
+
+    /// Sends the records one by one; returns what is left to send, with
+    /// each record Kafka refuses for good replaced by its pointer dead letter.
+    private func producingWhatKafkaTakes(
+        _ records: [KafkaProducerRecord], for delivery: DeliveryRecord, refusal: KafkaError
+    ) async -> [KafkaProducerRecord] {
+        var left: [KafkaProducerRecord] = []
+        for record in records {
+            do {
+                _ = try await producer.send(record)
+            } catch let error as KafkaError where !error.isRetriable {
+                if record.headers.contains(where: { $0.key == "regevents-pointer" }) {
+                    logger.critical(
+                        "Kafka refuses even the pointer dead letter; the event stays only at its origin",
+                        metadata: ["origin": "\(delivery.originTopic)/\(delivery.originPartition)@\(delivery.originOffset)", "error": "\(error)"])
+                    continue
+                }
+                logger.error(
+                    "Kafka refuses a delivery record for good; writing a pointer dead letter instead",
+                    metadata: ["topic": "\(record.topic)", "bytes": "\(record.value.count)", "error": "\(error.reason)"])
+                left.append(pointerDeadLetter(delivery, refused: record, error: error))
+            } catch {
+                left.append(record)
+            }
+        }
+        return left
+    }
+
+    private func pointerDeadLetter(_ delivery: DeliveryRecord, refused: KafkaProducerRecord, error: KafkaError) -> KafkaProducerRecord {
+        let value: [String: Any?] = [
+            "deadLetterReason": "UndeliverableRecord", "kafkaError": error.reason, "refusedTopic": refused.topic,
+            "refusedBytes": refused.value.count, "kind": delivery.targetKind.rawValue, "scope": delivery.scopeDescription,
+            "target": delivery.target, "eventID": delivery.eventID, "deliveryAttempts": delivery.attempt,
+            "originTopic": delivery.originTopic, "originPartition": delivery.originPartition, "originOffset": delivery.originOffset,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
+        return KafkaProducerRecord(
+            topic: layout.deadLetter, key: Array(delivery.partitionKey.utf8), value: Array(data),
+            headers: [
+                KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "regevents-pointer", string: "true"),
+                KafkaHeader(key: "regevents-reason", string: "UndeliverableRecord: \(error.reason)"),
+            ])
     }
 }

@@ -38,7 +38,13 @@ public struct SubscriptionAttempts: Sendable {
     /// Delivers `record.body` to `subscription` as attempt `record.attempt`.
     @discardableResult
     public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Result {
-        let outcome = await sender.send(Self.request(record, subscription: subscription))
+        // A retry whose subscription has since moved to an endpoint that has
+        // not consented is not sent there; it fails and follows the policy.
+        let outcome = subscription.isActive
+            ? await sender.send(Self.request(record, subscription: subscription))
+            : AttemptOutcome(
+                statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "",
+                error: "the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))", retryAfter: nil)
         let schedule = RetrySchedule(
             delays: settings.delays, maxAttempts: subscription.maxDeliveryAttempts,
             timeToLive: settings.minute * subscription.eventTimeToLiveInMinutes)

@@ -18,6 +18,11 @@ final class SubscriptionBatcher: Sendable {
         var startedAt: ContinuousClock.Instant
     }
 
+    /// Batches close at this size whatever the preferred size: a batch that
+    /// fails is kept, escaped, inside a retry record, which must stay under
+    /// Kafka's usual 1 MB record limit.
+    static let maxBatchBytes = 512 * 1024
+
     private let linger: Duration
     private let pending = Mutex<[String: Batch]>([:])
 
@@ -32,7 +37,7 @@ final class SubscriptionBatcher: Sendable {
     ) -> [Batch] {
         let key = "\(subscription.scope)/\(subscription.name)"
         let size = event.jsonBytes.count
-        let limit = subscription.preferredBatchSizeInKilobytes * 1024
+        let limit = min(subscription.preferredBatchSizeInKilobytes * 1024, Self.maxBatchBytes)
         return pending.withLock { pending in
             var ready: [Batch] = []
             if var batch = pending[key] {

@@ -114,6 +114,9 @@ enum DispatchLoop {
     }
 
     static func commit(_ commits: CommitCoordinator, consumer: KafkaConsumer, logger: Logger) async {
+        // Cancelled (not a graceful shutdown), outcomes may not have reached
+        // Kafka: commit nothing, the records are read again.
+        guard !Task.isCancelled else { return }
         commits.retain(only: consumer.assignment)
         let offsets = commits.takeCommittable()
         guard !offsets.isEmpty else { return }

@@ -94,7 +94,7 @@ private func addEventGridRoutes(
     let creator = dependencies.subscriptions == nil ? nil : dependencies.topicCreator
     for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
         EventSubscriptionController<AppRequestContext>(
-            store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics,
+            store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics, layout: configuration.layout,
             hooks: dependencies.subscriptions, topicCreator: creator, logger: logger
         ).addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
     }

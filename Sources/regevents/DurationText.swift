@@ -6,7 +6,8 @@ enum DurationText {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         for (suffix, milliseconds) in units where trimmed.hasSuffix(suffix) {
             guard let value = Int64(trimmed.dropLast(suffix.count)), value > 0 else { return nil }
-            return .milliseconds(value * milliseconds)
+            let (total, overflow) = value.multipliedReportingOverflow(by: milliseconds)
+            return overflow ? nil : .milliseconds(total)
         }
         return nil
     }

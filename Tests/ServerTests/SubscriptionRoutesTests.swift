@@ -187,6 +187,19 @@ struct SubscriptionRoutesTests {
             body: body(["destination": webhook("https://h.example/", [
                 "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": "a\r\nX-Injected: 1"]]],
             ])])),
+        Violation(
+            property: "properties.deadLetterDestination.properties.topic",
+            body: body(["deadLetterDestination": ["endpointType": "KafkaTopic", "properties": ["topic": "registry-events.acr"]]])),
+        Violation(
+            property: "\(destination).deliveryAttributeMappings[0].name",
+            body: body(["destination": webhook("https://h.example/", [
+                "deliveryAttributeMappings": [["name": "X\u{7F}Key", "type": "Static", "properties": ["value": "v"]]],
+            ])])),
+        Violation(
+            property: "\(destination).deliveryAttributeMappings[0].properties.value",
+            body: body(["destination": webhook("https://h.example/", [
+                "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": "a\u{07}b"]]],
+            ])])),
         Violation(property: "properties.expirationTimeUtc", body: body(["expirationTimeUtc": "2020-01-01T00:00:00Z"])),
         Violation(
             property: "\(destination).azureActiveDirectoryTenantId",

@@ -231,7 +231,11 @@ public struct EventSubscription: Codable, Sendable, Hashable {
             if mapping.name.isEmpty || mapping.name.lowercased().hasPrefix("aeg-") {
                 return ("\(property).name", "must be a header name not starting with aeg- (reserved)")
             }
-            if mapping.name.unicodeScalars.contains(where: { !$0.isASCII || $0.properties.isWhitespace || ":()<>@,;\\\"/[]?={}".unicodeScalars.contains($0) }) {
+            // RFC 9110 token characters only.
+            let tokenSymbols = "!#$%&'*+-.^_`|~".unicodeScalars
+            if mapping.name.unicodeScalars.contains(where: {
+                !($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || tokenSymbols.contains($0)))
+            }) {
                 return ("\(property).name", "'\(mapping.name)' is not a valid header name")
             }
             switch mapping.type {
@@ -239,8 +243,8 @@ public struct EventSubscription: Codable, Sendable, Hashable {
                 guard let value = mapping.properties.value else { return ("\(property).properties.value", "a static attribute needs a value") }
                 if value.utf8.count > 4096 { return ("\(property).properties.value", "at most 4096 bytes") }
                 // Scalars, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
-                if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
-                    return ("\(property).properties.value", "must not contain line breaks")
+                if value.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) {
+                    return ("\(property).properties.value", "must not contain line breaks or control characters")
                 }
             case .dynamic:
                 guard let field = mapping.properties.sourceField, !field.isEmpty else {

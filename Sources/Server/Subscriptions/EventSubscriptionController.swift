@@ -11,6 +11,7 @@ struct EventSubscriptionController<Context: RequestContext> {
     let store: any SubscriptionStore
     let kind: SubscriptionScope.Kind
     let registryTopics: RegistryTopics
+    let layout: TopicLayout
     /// `nil` in router-only tests: no validation, no deliveries.
     let hooks: SubscriptionHooks?
     let topicCreator: KafkaTopicCreator?
@@ -104,6 +105,12 @@ struct EventSubscriptionController<Context: RequestContext> {
             throw APIError.badRequest("properties.destination.properties.endpointUrl: \(error)", code: "TargetNotAllowed")
         }
         if let topic = subscription.deadLetterDestination?.properties.topic {
+            // Our own topics (events, retries, audit) would read dead letters back as events, or worse.
+            guard topic == layout.deadLetter || (!topic.hasPrefix("\(layout.prefix).") && !topic.hasPrefix("__")) else {
+                throw SubscriptionEditing.invalid(
+                    "properties.deadLetterDestination.properties.topic",
+                    "\(topic) is one of RegistryEvents' or Kafka's own topics; name another (or \(layout.deadLetter))")
+            }
             do {
                 try await topicCreator?.ensure([topic])
             } catch {

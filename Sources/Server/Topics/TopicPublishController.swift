@@ -79,6 +79,12 @@ struct TopicPublishController<Context: RequestContext> {
         }
         do {
             _ = try await producer.send(contentsOf: records)
+        } catch let error as KafkaError where !error.isRetriable {
+            // Kafka will never take it (typically an event near 1 MB, past the cluster's record limit).
+            logger.warning("Kafka refused published events", metadata: ["topic": "\(topic.name)", "error": "\(error.reason)"])
+            throw APIError(
+                .contentTooLarge, code: "RequestEntityTooLarge",
+                message: "Kafka refused the events (\(error.reason)); events near 1 MB exceed the cluster's record size limit")
         } catch {
             logger.error("Kafka did not take published events", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
             throw APIError.unavailable("Kafka did not acknowledge the events; nothing was accepted, retry", code: "KafkaUnavailable")
