@@ -36,6 +36,20 @@ extension SQLiteStore: SubscriptionStore {
         try await writer.write { db in try EventSubscriptionRecord.deleteOne(db, key: EventSubscriptionRecord.key(scope, name)) }
     }
 
+    public func updateSubscription(
+        scope: SubscriptionScope, name: String, if condition: @escaping @Sendable (EventSubscription) -> Bool,
+        _ change: @escaping @Sendable (inout EventSubscription) -> Void
+    ) async throws -> EventSubscription? {
+        try await writer.write { db in
+            guard var subscription = try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(scope, name))?.subscription(),
+                condition(subscription)
+            else { return nil }
+            change(&subscription)
+            try EventSubscriptionRecord(subscription).save(db)
+            return subscription
+        }
+    }
+
     public func putTopic(_ topic: CustomTopic) async throws -> CustomTopic {
         try await writer.write { db in
             var stored = topic

@@ -12,6 +12,13 @@ public protocol SubscriptionStore: Sendable {
     func allSubscriptions() async throws -> [EventSubscription]
     /// True when it existed.
     func deleteSubscription(scope: SubscriptionScope, name: String) async throws -> Bool
+    /// Changes the stored subscription in one transaction if it still passes
+    /// `condition` (so a concurrent edit is never overwritten with a stale
+    /// copy); the stored result, or `nil` when absent or the condition failed.
+    func updateSubscription(
+        scope: SubscriptionScope, name: String, if condition: @escaping @Sendable (EventSubscription) -> Bool,
+        _ change: @escaping @Sendable (inout EventSubscription) -> Void
+    ) async throws -> EventSubscription?
 
     /// Creates or replaces a custom topic, keeping its creation time.
     func putTopic(_ topic: CustomTopic) async throws -> CustomTopic

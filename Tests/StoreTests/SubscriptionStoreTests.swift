@@ -41,6 +41,23 @@ struct SubscriptionStoreTests {
         #expect(try await store.allSubscriptions().count == 3)
     }
 
+    @Test func aConditionalUpdateChangesOnlyWhatStillPassesItsCondition() async throws {
+        let store = try SQLiteStore.inMemory()
+        _ = try await store.putSubscription(subscription("beta"))
+        let stale = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "old-code" }) {
+            $0.provisioningState = .succeeded
+        }
+        #expect(stale == nil, "a condition that no longer holds changes nothing")
+        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .awaitingManualAction)
+        let changed = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "code-1" }) {
+            $0.provisioningState = .succeeded
+        }
+        #expect(changed?.provisioningState == .succeeded)
+        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .succeeded)
+        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.maxEventsPerBatch == 5, "the rest is kept")
+        #expect(try await store.updateSubscription(scope: .registry("r"), name: "missing", if: { _ in true }) { _ in } == nil)
+    }
+
     @Test func replacingKeepsTheCreationTime() async throws {
         let store = try SQLiteStore.inMemory()
         _ = try await store.putSubscription(subscription("alpha"))

@@ -27,25 +27,30 @@ struct ValidationController<Context: RequestContext> {
         else {
             throw APIError.badRequest("the validation URL needs scope, name and code", code: "InvalidValidationRequest")
         }
-        guard var subscription = try await store.subscription(scope: scope, name: name),
-            subscription.provisioningState == .awaitingManualAction, let expected = subscription.validationCode,
-            PublishAuthentication.constantTimeEqual(code, expected)
-        else {
-            throw APIError.notFound("no event subscription awaits validation with this code")
+        // Only the round of validation that sent this code, checked and
+        // changed in one transaction (a concurrent edit starts a new round).
+        let awaiting: @Sendable (EventSubscription) -> Bool = { subscription in
+            subscription.provisioningState == .awaitingManualAction
+                && subscription.validationCode.map { PublishAuthentication.constantTimeEqual(code, $0) } == true
         }
-        let effective = SubscriptionResource.effectiveState(subscription, now: Date())
-        guard effective.state == .awaitingManualAction else {
+        let now = Date()
+        let expired = try await store.updateSubscription(scope: scope, name: name, if: {
+            awaiting($0) && SubscriptionResource.effectiveState($0, now: now).state != .awaitingManualAction
+        }) { subscription in
+            subscription.provisioningMessage = SubscriptionResource.effectiveState(subscription, now: now).message
             subscription.provisioningState = .failed
-            subscription.provisioningMessage = effective.message
-            _ = try await store.putSubscription(subscription)
+        }
+        if expired != nil {
             throw APIError(.gone, code: "ValidationExpired", message: "the validation URL expired 10 minutes after it was sent")
         }
-        subscription.provisioningState = .succeeded
-        subscription.provisioningMessage = nil
-        subscription.validationCode = nil
-        subscription.validationStartedAt = nil
-        subscription.updatedAt = Date()
-        _ = try await store.putSubscription(subscription)
+        let validated = try await store.updateSubscription(scope: scope, name: name, if: awaiting) { subscription in
+            subscription.provisioningState = .succeeded
+            subscription.provisioningMessage = nil
+            subscription.validationCode = nil
+            subscription.validationStartedAt = nil
+            subscription.updatedAt = now
+        }
+        guard validated != nil else { throw APIError.notFound("no event subscription awaits validation with this code") }
         await hooks?.changed()
         logger.info("Event subscription validated by its validation URL", metadata: ["scope": "\(scope)", "subscription": "\(name)"])
         return Validated(
