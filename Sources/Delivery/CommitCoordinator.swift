@@ -2,10 +2,11 @@ import Kafka
 import Synchronization
 
 /// The offset trackers of every partition a dispatcher reads, and what has
-/// become committable since the last commit.
+/// become committable since Kafka last confirmed a commit.
 final class CommitCoordinator: Sendable {
     private struct State {
         var trackers: [KafkaTopicPartition: OffsetTracker] = [:]
+        /// Offsets Kafka confirmed (never one merely sent).
         var committed: [KafkaTopicPartition: Int64] = [:]
     }
 
@@ -21,16 +22,21 @@ final class CommitCoordinator: Sendable {
 
     var inFlight: Int { state.withLock { $0.trackers.values.reduce(0) { $0 + $1.inFlightCount } } }
 
-    /// Offsets that moved since the last call; they are taken as committed.
-    func takeCommittable() -> [KafkaCommitOffset] {
+    /// Offsets that moved past what Kafka last confirmed. A commit that fails
+    /// leaves them here, so the next pass tries again.
+    func committable() -> [KafkaCommitOffset] {
         state.withLock { state in
-            var offsets: [KafkaCommitOffset] = []
-            for (partition, tracker) in state.trackers {
-                guard let offset = tracker.committable, offset != state.committed[partition] else { continue }
-                state.committed[partition] = offset
-                offsets.append(KafkaCommitOffset(topicPartition: partition, offset: offset))
+            state.trackers.compactMap { partition, tracker in
+                guard let offset = tracker.committable, offset != state.committed[partition] else { return nil }
+                return KafkaCommitOffset(topicPartition: partition, offset: offset)
             }
-            return offsets
+        }
+    }
+
+    /// What Kafka confirmed.
+    func confirm(_ offsets: [KafkaCommitOffset]) {
+        state.withLock { state in
+            for offset in offsets { state.committed[offset.topicPartition] = offset.offset }
         }
     }
 

@@ -72,10 +72,18 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     /// The registry, or the subscription's scope.
     public var scopeDescription: String { scope ?? registry }
 
-    /// The tier a wait of `delay` goes to: the shortest tier at least that
-    /// long, else the longest (the record's due time is exact either way; the
-    /// tier only groups records of similar delay so each tier stays ordered).
+    /// The tier a wait of `delay` goes to: the longest tier not longer than
+    /// the wait, else the shortest. Every record in a tier is due no earlier
+    /// than its tier's delay after it was produced, so the tier's records
+    /// come due in the order they were written: a paused head never holds a
+    /// shorter wait behind it. What is left of a longer wait (jitter, a long
+    /// Retry-After, a wait past the longest tier) is waited out by writing
+    /// the record again (see `RetryDispatcher`).
     public static func tier(for delay: Duration, tiers: [Duration]) -> Duration? {
-        tiers.sorted().first { $0 >= delay } ?? tiers.max()
+        let sorted = tiers.sorted()
+        return sorted.last { $0 <= delay } ?? sorted.first
     }
+
+    /// The lane this delivery's target has (see `DeliveryLanes`).
+    public var laneKey: String { DeliveryLanes.key(kind: targetKind, scope: scopeDescription, target: target) }
 }

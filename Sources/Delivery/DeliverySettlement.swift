@@ -10,17 +10,22 @@ import RegistryEvents
 /// `.deliveries`. Returns only once Kafka has acknowledged, so the caller
 /// may then commit.
 public struct DeliverySettlement: Sendable {
+    /// A delivery's named outcome. `skipped`: its target was deleted or
+    /// disabled while it waited; the audit record says so.
     public enum Result: String, Sendable {
-        case delivered, retrying, deadLettered
+        case delivered, retrying, deadLettered, skipped
     }
 
     let producer: KafkaProducer
     let layout: TopicLayout
+    /// Where Kafka's refusals are reported (readiness); `nil` in tools.
+    let health: DeliveryHealth?
     let logger: Logger
 
-    public init(producer: KafkaProducer, layout: TopicLayout, logger: Logger) {
+    public init(producer: KafkaProducer, layout: TopicLayout, health: DeliveryHealth? = nil, logger: Logger) {
         self.producer = producer
         self.layout = layout
+        self.health = health
         self.logger = logger
     }
 
@@ -66,14 +71,8 @@ public struct DeliverySettlement: Sendable {
                 next.dueAtMilliseconds = nowMilliseconds + wait.wholeMilliseconds
                 next.lastStatusCode = outcome.statusCode
                 next.lastError = outcome.error
-                let tier = DeliveryRecord.tier(for: wait, tiers: TopicLayout.retryTierDelays) ?? .seconds(10)
                 result = .retrying
-                durable = [
-                    KafkaProducerRecord(
-                        topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
-                        value: Array((try? JSONEncoder().encode(next)) ?? Data()),
-                        headers: [KafkaHeader(key: "content-type", string: "application/json")])
-                ]
+                durable = [retryRecord(next, wait: wait)]
             case .deadLetter(let reason):
                 result = .deadLettered
                 durable = policy.deadLetters(record, outcome: outcome, reason: reason, at: now)
@@ -91,6 +90,61 @@ public struct DeliverySettlement: Sendable {
                 "status": "\(outcome.statusCode.map(String.init) ?? "none")", "result": "\(result.rawValue)",
             ])
         return Settled(result: result, deadLetters: result == .deadLettered ? durable : [], isDurable: isDurable)
+    }
+
+    /// A delivery not attempted now (its lane is full or its breaker open):
+    /// written to a retry tier as it is, the attempt number unchanged, due
+    /// after `wait`; dead-lettered instead when that would pass its time to
+    /// live. Returns once durable (false only when cancelled first).
+    public func `defer`(
+        _ record: DeliveryRecord, wait: Duration, reason: String, policy: some DeliveryPolicy
+    ) async -> Settled {
+        let now = Date()
+        let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
+        let elapsed = Duration.milliseconds(nowMilliseconds - record.startMilliseconds)
+        guard elapsed + wait <= policy.schedule.timeToLive else {
+            let outcome = AttemptOutcome.failure("not attempted: \(reason)")
+            let deadLetters = policy.deadLetters(
+                record, outcome: outcome,
+                reason: "TimeToLiveExceeded: not attempted (\(reason)) within the time to live (\(policy.schedule.timeToLive))", at: now)
+            let audit = auditRecord(record, outcome: outcome, result: .deadLettered, at: nowMilliseconds, extra: [:])
+            let durable = await produceDurably(deadLetters + [audit], for: record)
+            return Settled(result: .deadLettered, deadLetters: deadLetters, isDurable: durable)
+        }
+        var next = record
+        next.dueAtMilliseconds = nowMilliseconds + wait.wholeMilliseconds
+        let durable = await produceDurably([retryRecord(next, wait: wait)], for: record)
+        logger.debug(
+            "Delivery deferred", metadata: ["target": "\(record.laneKey)", "event": "\(record.eventID)", "reason": "\(reason)"])
+        return Settled(result: .retrying, deadLetters: [], isDurable: durable)
+    }
+
+    /// A retry whose target is gone or disabled: not attempted, and said so
+    /// on `.deliveries` (nothing leaves silently).
+    public func skip(_ record: DeliveryRecord, reason: String) async -> Settled {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let audit = auditRecord(record, outcome: .failure(reason), result: .skipped, at: now, extra: [:])
+        let durable = await produceDurably([audit], for: record)
+        Counter(label: "regevents_delivery_attempts_total", dimensions: [("kind", record.targetKind.rawValue), ("result", "skipped")])
+            .increment()
+        logger.notice(
+            "Retry skipped", metadata: ["target": "\(record.laneKey)", "event": "\(record.eventID)", "reason": "\(reason)"])
+        return Settled(result: .skipped, deadLetters: [], isDurable: durable)
+    }
+
+    /// A tier record that has waited its tier's delay but is due later
+    /// still: written again to the tier that fits what is left.
+    func reenqueue(_ record: DeliveryRecord, remaining: Duration) async -> Bool {
+        await produceDurably([retryRecord(record, wait: remaining)], for: record)
+    }
+
+    /// `record` (already carrying its due time) on the tier for `wait`.
+    private func retryRecord(_ record: DeliveryRecord, wait: Duration) -> KafkaProducerRecord {
+        let tier = DeliveryRecord.tier(for: wait, tiers: TopicLayout.retryTierDelays) ?? .seconds(10)
+        return KafkaProducerRecord(
+            topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
+            value: Array((try? JSONEncoder().encode(record)) ?? Data()),
+            headers: [KafkaHeader(key: "content-type", string: "application/json")])
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.
@@ -113,44 +167,56 @@ public struct DeliverySettlement: Sendable {
     }
 
     /// Keeps trying until Kafka acknowledges; false only when cancelled
-    /// first (the caller must then not commit). A record Kafka can never
-    /// take (too large, no such topic, refused) does not stall the
-    /// dispatcher: it is replaced by a dead letter on `<prefix>.deadletter`
-    /// that points at the event's origin (topic, partition, offset), where
-    /// the event still is.
+    /// first (the caller must then not commit).
+    ///
+    /// A record Kafka refuses for good is never taken as durable. One too
+    /// large, or for a topic that does not exist, is replaced by a dead
+    /// letter on `<prefix>.deadletter` that points at the event's origin
+    /// (topic, partition, offset), where the event still is. Any other
+    /// refusal (an ACL, a fatal producer error: the producer recreates
+    /// itself) is reported to `health` (readiness turns 503, a metric
+    /// counts it, a log line a minute says so) and tried again with backoff:
+    /// the record stays in flight, so its partition is not committed past it.
     func produceDurably(_ records: [KafkaProducerRecord], for delivery: DeliveryRecord) async -> Bool {
         var pending = records
         var delay = Duration.milliseconds(200)
+        var refused: Set<String> = []
         while !Task.isCancelled {
             do {
                 _ = try await producer.send(contentsOf: pending)
+                for topic in refused { health?.clear(.kafkaRefuses(topic: topic)) }
                 return true
             } catch let error as KafkaError where !error.isRetriable {
-                pending = await producingWhatKafkaTakes(pending, for: delivery, refusal: error)
-                if pending.isEmpty { return true }
+                pending = await producingWhatKafkaTakes(pending, for: delivery, refused: &refused)
+                if pending.isEmpty {
+                    for topic in refused { health?.clear(.kafkaRefuses(topic: topic)) }
+                    return true
+                }
             } catch {
                 logger.error("Cannot record a delivery outcome in Kafka; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(10))
             }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(10))
         }
         return false
     }
 
     /// Sends the records one by one; returns what is left to send, with
-    /// each record Kafka refuses for good replaced by its pointer dead letter.
+    /// each record too large (or for a missing topic) replaced by its
+    /// pointer dead letter.
     private func producingWhatKafkaTakes(
-        _ records: [KafkaProducerRecord], for delivery: DeliveryRecord, refusal: KafkaError
+        _ records: [KafkaProducerRecord], for delivery: DeliveryRecord, refused: inout Set<String>
     ) async -> [KafkaProducerRecord] {
         var left: [KafkaProducerRecord] = []
         for record in records {
             do {
                 _ = try await producer.send(record)
             } catch let error as KafkaError where !error.isRetriable {
-                if record.headers.contains(where: { $0.key == "regevents-pointer" }) {
-                    logger.critical(
-                        "Kafka refuses even the pointer dead letter; the event stays only at its origin",
-                        metadata: ["origin": "\(delivery.originTopic)/\(delivery.originPartition)@\(delivery.originOffset)", "error": "\(error)"])
+                let isPointer = record.headers.contains { $0.key == "regevents-pointer" }
+                guard Self.pointerCanReplace(error), !isPointer else {
+                    refused.insert(record.topic)
+                    health?.report(.kafkaRefuses(topic: record.topic), reason: error.description)
+                    left.append(record)
                     continue
                 }
                 logger.error(
@@ -162,6 +228,14 @@ public struct DeliverySettlement: Sendable {
             }
         }
         return left
+    }
+
+    /// Refusals about the record itself or its topic's existence, which a
+    /// small record on our own dead-letter topic can stand in for.
+    static func pointerCanReplace(_ error: KafkaError) -> Bool {
+        guard let name = error.rdKafkaName else { return false }
+        return name.hasSuffix("SIZE_TOO_LARGE") || name == "_UNKNOWN_TOPIC" || name == "RECORD_LIST_TOO_LARGE"
+            || name == "INVALID_RECORD" || name == "TOPIC_EXCEPTION"
     }
 
     private func pointerDeadLetter(_ delivery: DeliveryRecord, refused: KafkaProducerRecord, error: KafkaError) -> KafkaProducerRecord {

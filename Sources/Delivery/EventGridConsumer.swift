@@ -79,18 +79,22 @@ public final class EventGridConsumer: Service, Sendable {
         let layout = TopicLayout(prefix: configuration.topicPrefix)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: configuration.client), logger: logger)
         let routing = HandlerRouting(configuration: configuration)
+        let settlement = DeliverySettlement(producer: producer, layout: layout, logger: logger)
         let deliverer = HandlerAttempts(
-            handler: handler, settlement: DeliverySettlement(producer: producer, layout: layout, logger: logger),
-            schedule: configuration.retry, jitter: configuration.jitter, deadLetterTopic: layout.deadLetter)
+            handler: handler, settlement: settlement, schedule: configuration.retry, jitter: configuration.jitter,
+            deadLetterTopic: layout.deadLetter)
+        // Retention losses of both groups are logged, counted and kept, as the server's are.
+        let lossMonitor = DataLossMonitor(logger: logger)
         let dispatcher = SubscriptionDispatcher(
             client: configuration.client, group: configuration.group, layout: layout, routing: routing, deliverer: deliverer,
-            targetKind: .handler, linger: .zero, lossMonitor: nil, logger: logger)
+            targetKind: .handler, linger: .zero, lossMonitor: lossMonitor, logger: logger)
         let retries = RetryDispatcher(
             client: configuration.client, group: "\(configuration.group).retry", layout: layout,
             targets: [
                 SubscriptionRetryTarget(
-                    routing: routing, deliverer: deliverer, kind: .handler, target: configuration.group, logger: logger)
-            ], logger: logger)
+                    routing: routing, deliverer: deliverer, settlement: settlement, kind: .handler, target: configuration.group,
+                    logger: logger)
+            ], lossMonitor: lossMonitor, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [producer, retries, dispatcher], gracefulShutdownSignals: [], logger: logger))
         try await withGracefulShutdownHandler {
@@ -143,7 +147,7 @@ struct HandlerAttempts: SubscriptionDeliverer {
     let jitter: Double
     let deadLetterTopic: String
 
-    func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async {
+    func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         var outcome = AttemptOutcome(
             statusCode: 200, reasonPhrase: "handled", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
         do {
@@ -151,11 +155,13 @@ struct HandlerAttempts: SubscriptionDeliverer {
                 try await handler(DeliveredEvent(schema: subscription.eventDeliverySchema, envelope: event, deliveryAttempt: record.attempt))
             }
         } catch {
-            outcome = AttemptOutcome(
-                statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "handler threw: \(error)",
-                retryAfter: nil)
+            outcome = .failure("handler threw: \(error)")
         }
         let policy = SubscriptionPolicy(subscription: subscription, schedule: schedule, jitter: jitter, defaultDeadLetterTopic: deadLetterTopic)
-        await settlement.settle(record, outcome: outcome, policy: policy)
+        return await settlement.settle(record, outcome: outcome, policy: policy)
+    }
+
+    func skip(_ record: DeliveryRecord, reason: String) async -> DeliverySettlement.Settled {
+        await settlement.skip(record, reason: reason)
     }
 }

@@ -7,10 +7,15 @@ public protocol RetryTarget: Sendable {
     /// Whether this target handles `delivery` (by kind and, for in-process
     /// handlers, by group); the retry dispatcher skips what no target claims.
     func handles(_ delivery: DeliveryRecord) -> Bool
-    func retry(_ delivery: DeliveryRecord) async
+    /// The next attempt and its durable outcome (`skipped` when the
+    /// target is gone or disabled).
+    func retry(_ delivery: DeliveryRecord) async -> DeliverySettlement.Settled
+    /// Where a tier record that must wait longer is written again.
+    var settlement: DeliverySettlement { get }
 }
 
-/// Webhook retries: the webhook as it is now (dropped if deleted or disabled).
+/// Webhook retries: the webhook as it is now (skipped, with an audit
+/// record, if deleted or disabled).
 public struct WebhookRetryTarget: RetryTarget {
     let directory: WebhookDirectory
     let attempts: WebhookAttempts
@@ -24,33 +29,38 @@ public struct WebhookRetryTarget: RetryTarget {
 
     public func handles(_ delivery: DeliveryRecord) -> Bool { delivery.targetKind == .webhook }
 
-    public func retry(_ delivery: DeliveryRecord) async {
-        guard let webhook = directory.webhook(registry: delivery.registry, name: delivery.target), webhook.status == .enabled else {
-            logger.notice(
-                "Dropping a retry: the webhook no longer exists or is disabled",
-                metadata: ["registry": "\(delivery.registry)", "webhook": "\(delivery.target)", "event": "\(delivery.eventID)"])
-            return
+    public var settlement: DeliverySettlement { attempts.settlement }
+
+    public func retry(_ delivery: DeliveryRecord) async -> DeliverySettlement.Settled {
+        guard let webhook = directory.webhook(registry: delivery.registry, name: delivery.target) else {
+            return await attempts.settlement.skip(delivery, reason: "the webhook was deleted")
         }
-        await attempts.attempt(delivery, webhook: webhook)
+        guard webhook.status == .enabled else {
+            return await attempts.settlement.skip(delivery, reason: "the webhook is disabled")
+        }
+        return await attempts.attempt(delivery, webhook: webhook)
     }
 }
 
 /// Subscription (or in-process handler) retries: the subscription as it is
-/// now (dropped if deleted; Event Grid drops an event whose subscription is gone).
+/// now (skipped, with an audit record, if deleted: Event Grid drops an event
+/// whose subscription is gone).
 public struct SubscriptionRetryTarget: RetryTarget {
     let routing: any SubscriptionRouting
     let deliverer: any SubscriptionDeliverer
+    public let settlement: DeliverySettlement
     let kind: DeliveryRecord.TargetKind
     /// For handlers: only this consumer's own retries.
     let target: String?
     let logger: Logger
 
     public init(
-        routing: any SubscriptionRouting, deliverer: any SubscriptionDeliverer, kind: DeliveryRecord.TargetKind = .subscription,
-        target: String? = nil, logger: Logger
+        routing: any SubscriptionRouting, deliverer: any SubscriptionDeliverer, settlement: DeliverySettlement,
+        kind: DeliveryRecord.TargetKind = .subscription, target: String? = nil, logger: Logger
     ) {
         self.routing = routing
         self.deliverer = deliverer
+        self.settlement = settlement
         self.kind = kind
         self.target = target
         self.logger = logger
@@ -60,15 +70,12 @@ public struct SubscriptionRetryTarget: RetryTarget {
         delivery.targetKind == kind && (target == nil || delivery.target == target)
     }
 
-    public func retry(_ delivery: DeliveryRecord) async {
+    public func retry(_ delivery: DeliveryRecord) async -> DeliverySettlement.Settled {
         guard let scope = delivery.scope.flatMap(SubscriptionScope.init(description:)),
             let subscription = routing.subscription(scope: scope, name: delivery.target)
         else {
-            logger.notice(
-                "Dropping a retry: the subscription no longer exists",
-                metadata: ["scope": "\(delivery.scopeDescription)", "subscription": "\(delivery.target)", "event": "\(delivery.eventID)"])
-            return
+            return await deliverer.skip(delivery, reason: "the subscription was deleted")
         }
-        await deliverer.attempt(delivery, subscription: subscription)
+        return await deliverer.attempt(delivery, subscription: subscription)
     }
 }

@@ -22,41 +22,64 @@ public struct SubscriptionAttempts: Sendable {
     }
 
     public let sender: WebhookSender
-    let settlement: DeliverySettlement
+    public let settlement: DeliverySettlement
+    /// Each subscription's lane (in-flight limit and circuit breaker).
+    public let lanes: DeliveryLanes
     let layout: TopicLayout
     let settings: Settings
     let logger: Logger
 
-    public init(sender: WebhookSender, producer: KafkaProducer, layout: TopicLayout, settings: Settings, logger: Logger) {
+    public init(
+        sender: WebhookSender, producer: KafkaProducer, layout: TopicLayout, settings: Settings,
+        lanes: DeliveryLanes = DeliveryLanes(), health: DeliveryHealth? = nil, logger: Logger
+    ) {
         self.sender = sender
-        settlement = DeliverySettlement(producer: producer, layout: layout, logger: logger)
+        settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
+        self.lanes = lanes
         self.layout = layout
         self.settings = settings
         self.logger = logger
     }
 
-    /// Delivers `record.body` to `subscription` as attempt `record.attempt`.
+    /// Delivers `record.body` to `subscription` as attempt `record.attempt`,
+    /// if its lane has room and its breaker lets it; otherwise the delivery
+    /// waits in a retry tier, not here.
     @discardableResult
-    public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Result {
-        // A retry whose subscription has since moved to an endpoint that has
-        // not consented is not sent there; it fails and follows the policy.
-        let outcome = subscription.isActive
-            ? await sender.send(Self.request(record, subscription: subscription))
-            : AttemptOutcome(
-                statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "",
-                error: "the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))", retryAfter: nil)
+    public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         let schedule = RetrySchedule(
             delays: settings.delays, maxAttempts: subscription.maxDeliveryAttempts,
             timeToLive: settings.minute * subscription.eventTimeToLiveInMinutes)
         let policy = SubscriptionPolicy(
             subscription: subscription, schedule: schedule, jitter: settings.jitter, defaultDeadLetterTopic: layout.deadLetter)
-        let settled = await settlement.settle(record, outcome: outcome, policy: policy, audit: ["events": record.eventCount ?? 1])
+        let settled: DeliverySettlement.Settled
+        switch lanes.admit(record.laneKey, limit: subscription.maxConcurrentDeliveries) {
+        case .deferred(let wait, let reason):
+            settled = await settlement.defer(record, wait: wait, reason: reason, policy: policy)
+        case .admitted(let ticket):
+            // A retry whose subscription has since moved to an endpoint that has
+            // not consented is not sent there; it fails and follows the policy.
+            let outcome = subscription.isActive
+                ? await sender.send(Self.request(record, subscription: subscription))
+                : .failure("the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))")
+            ticket.finish(outcome)
+            settled = await settlement.settle(record, outcome: outcome, policy: policy, audit: ["events": record.eventCount ?? 1])
+        }
         if settled.result == .deadLettered, let destination = subscription.deadLetterDestination,
             destination.endpointType == .webHook, let url = destination.properties.endpointUrl
         {
-            await postDeadLetters(settled.deadLetters, to: url, subscription: subscription)
+            // The dead letters are durable on Kafka already; the endpoint's
+            // copy must not hold this record's completion.
+            let deadLetters = settled.deadLetters
+            Task { await postDeadLetters(deadLetters, to: url, subscription: subscription) }
         }
-        return settled.result
+        return settled
+    }
+
+    /// The lane of `subscription`, for `subscription show` and metrics.
+    public func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot {
+        lanes.snapshot(
+            DeliveryLanes.key(kind: .subscription, scope: subscription.scope.description, target: subscription.name),
+            limit: subscription.maxConcurrentDeliveries)
     }
 
     /// Event Grid's request: the body, its content type, the `aeg-*` headers

@@ -12,7 +12,7 @@ final class SubscriptionBatcher: Sendable {
         var events: [JSONValue] = []
         /// The size of the batch as a JSON array.
         var bytes = 0
-        var completions: [RecordCompletion] = []
+        var completions: [RecordLifecycle] = []
         /// The first event's record: where the batch came from, for the audit trail.
         var origin: KafkaConsumerRecord
         var startedAt: ContinuousClock.Instant
@@ -33,7 +33,7 @@ final class SubscriptionBatcher: Sendable {
     /// Adds `event` (already in the subscription's schema); returns the
     /// batches that are ready because of it.
     func add(
-        _ event: JSONValue, to subscription: EventSubscription, completion: RecordCompletion, origin: KafkaConsumerRecord
+        _ event: JSONValue, to subscription: EventSubscription, completion: RecordLifecycle, origin: KafkaConsumerRecord
     ) -> [Batch] {
         let key = "\(subscription.scope)/\(subscription.name)"
         let size = event.jsonBytes.count
@@ -78,25 +78,5 @@ final class SubscriptionBatcher: Sendable {
             for key in ready.keys { pending[key] = nil }
             return Array(ready.values)
         }
-    }
-}
-
-/// Counts down the deliveries one record is part of; the record is done
-/// (committable) when the last one has a durable outcome.
-final class RecordCompletion: Sendable {
-    private let remaining: Mutex<Int>
-    private let onDone: @Sendable () -> Void
-
-    init(deliveries: Int, onDone: @escaping @Sendable () -> Void) {
-        remaining = Mutex(deliveries)
-        self.onDone = onDone
-    }
-
-    func deliveryDone() {
-        let done = remaining.withLock { remaining in
-            remaining -= 1
-            return remaining == 0
-        }
-        if done { onDone() }
     }
 }

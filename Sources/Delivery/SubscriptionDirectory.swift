@@ -15,27 +15,36 @@ public final class SubscriptionDirectory: Service, Sendable {
 
     private let store: any SubscriptionStore
     private let snapshot = Mutex(Snapshot())
+    private let loads: DirectoryLoads
     private let interval: Duration
     private let logger: Logger
 
-    public init(store: any SubscriptionStore, refreshInterval: Duration = .seconds(5), logger: Logger) {
+    public init(store: any SubscriptionStore, refreshInterval: Duration = .seconds(5), health: DeliveryHealth? = nil, logger: Logger) {
         self.store = store
         self.interval = refreshInterval
+        loads = DirectoryLoads(what: "event subscriptions", health: health)
         self.logger = logger
     }
 
     public func refresh() async {
+        let load = loads.begin()
         do {
             let subscriptions = try await store.allSubscriptions()
             let topics = try await store.topics()
-            snapshot.withLock {
-                $0.subscriptions = Dictionary(grouping: subscriptions, by: \.scope)
-                $0.topics = Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0) })
+            loads.install(load) {
+                snapshot.withLock {
+                    $0.subscriptions = Dictionary(grouping: subscriptions, by: \.scope)
+                    $0.topics = Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0) })
+                }
             }
         } catch {
+            loads.failed(error)
             logger.error("Cannot load event subscriptions from the store", metadata: ["error": "\(error)"])
         }
     }
+
+    /// Returns once loaded at least once (see `WebhookDirectory`).
+    public func waitUntilLoaded() async { await loads.waitUntilLoaded() }
 
     /// The validated subscriptions of `scope` whose filter `event` passes.
     public func matches(_ event: PublishedEvent, in scope: SubscriptionScope) -> [EventSubscription] {

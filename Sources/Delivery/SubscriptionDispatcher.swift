@@ -47,6 +47,9 @@ public final class SubscriptionDispatcher: Service, Sendable {
     }
 
     public func run() async throws {
+        // Matching against subscriptions not yet loaded would commit records
+        // that matched nothing: wait for the store first.
+        await routing.waitUntilLoaded()
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, lossMonitor: lossMonitor, logger: logger)
         var subscribed = topics
         try consumer.subscribe(subscribed)
@@ -69,20 +72,15 @@ public final class SubscriptionDispatcher: Service, Sendable {
                 }
             },
             { record, group in
-                commits.start(record)
                 guard let (scope, event) = reader.event(from: record) else {
                     logger.warning(
                         "Skipping a record that is not an event",
                         metadata: ["topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
-                    commits.complete(record)
+                    _ = RecordLifecycle(record, targets: 0, commits: commits)
                     return
                 }
                 let subscriptions = routing.matches(event, in: scope)
-                guard !subscriptions.isEmpty else {
-                    commits.complete(record)
-                    return
-                }
-                let completion = RecordCompletion(deliveries: subscriptions.count) { commits.complete(record) }
+                let completion = RecordLifecycle(record, targets: subscriptions.count, commits: commits)
                 for subscription in subscriptions {
                     let ready = batcher.add(
                         event.rendered(as: subscription.eventDeliverySchema), to: subscription, completion: completion, origin: record)
@@ -102,8 +100,8 @@ public final class SubscriptionDispatcher: Service, Sendable {
             originPartition: batch.origin.partition, originOffset: batch.origin.offset, scope: subscription.scope.description,
             contentType: contentType, eventCount: batch.events.count, publishedAtMilliseconds: batch.origin.timestampMilliseconds)
         group.addTask { [deliverer] in
-            await deliverer.attempt(record, subscription: subscription)
-            for completion in batch.completions { completion.deliveryDone() }
+            let settled = await deliverer.attempt(record, subscription: subscription)
+            for completion in batch.completions { completion.record(settled) }
         }
     }
 }

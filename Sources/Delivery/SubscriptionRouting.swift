@@ -9,6 +9,12 @@ public protocol SubscriptionRouting: Sendable {
     var topicNames: [String] { get }
     /// Whether `.cloudevents` (the registries' events) is read.
     var readsRegistryEvents: Bool { get }
+    /// Returns once the routing can be trusted (loaded from the store).
+    func waitUntilLoaded() async
+}
+
+extension SubscriptionRouting {
+    public func waitUntilLoaded() async {}
 }
 
 extension SubscriptionDirectory: SubscriptionRouting {
@@ -18,11 +24,18 @@ extension SubscriptionDirectory: SubscriptionRouting {
 /// How a batch for a subscription is attempted: HTTP for event
 /// subscriptions, a Swift call for in-process handlers.
 public protocol SubscriptionDeliverer: Sendable {
-    func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async
+    /// One attempt and its durable outcome.
+    func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled
+    /// A retry whose subscription is gone: not attempted, said so on `.deliveries`.
+    func skip(_ record: DeliveryRecord, reason: String) async -> DeliverySettlement.Settled
 }
 
 extension SubscriptionAttempts: SubscriptionDeliverer {
-    public func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async {
+    public func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         await deliver(record, subscription: subscription)
+    }
+
+    public func skip(_ record: DeliveryRecord, reason: String) async -> DeliverySettlement.Settled {
+        await settlement.skip(record, reason: reason)
     }
 }

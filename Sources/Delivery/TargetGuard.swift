@@ -4,7 +4,8 @@ import Foundation
 /// metadata addresses unless allowed (`--allow-private-targets`, or a CIDR
 /// with `--allow-target-cidr`), so a webhook cannot be aimed at the
 /// server's own network. The host is resolved and every address checked,
-/// when a webhook is created and again before each delivery. (A name that
+/// when a webhook is created and again before each delivery (off the
+/// cooperative pool, cached briefly: see `HostResolver`). (A name that
 /// resolves differently between the check and the connection can still slip
 /// through; the check narrows, it does not close, that window.)
 public struct TargetGuard: Sendable {
@@ -24,11 +25,12 @@ public struct TargetGuard: Sendable {
         }
     }
 
-    /// Throws `Refusal` for a blocked target, or when the host cannot be resolved.
-    public func check(url: String) throws {
+    /// Throws `Refusal` for a blocked target, or when the host cannot be
+    /// resolved. Resolves on `resolver`'s threads, never on the caller's.
+    public func check(url: String, resolver: HostResolver = .shared) async throws {
         guard !allowPrivate, let host = URLComponents(string: url)?.host else { return }
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        for address in Self.resolve(bare) where isBlocked(address) {
+        for address in try await resolver.resolve(bare) where isBlocked(address) {
             throw Refusal(host: bare, address: address.description)
         }
     }
@@ -42,22 +44,6 @@ public struct TargetGuard: Sendable {
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
         "192.168.0.0/16", "198.18.0.0/15", "::/128", "::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96",
     ].compactMap(CIDR.init(parsing:))
-
-    static func resolve(_ host: String) -> [IPAddress] {
-        if let literal = IPAddress(parsing: host) { return [literal] }
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
-        defer { freeaddrinfo(result) }
-        var addresses: [IPAddress] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            if let address = IPAddress(sockaddr: info.pointee.ai_addr) { addresses.append(address) }
-            cursor = info.pointee.ai_next
-        }
-        return addresses
-    }
 }
 
 /// An IPv4 or IPv6 address as 4 or 16 bytes.

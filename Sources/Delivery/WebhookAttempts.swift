@@ -20,7 +20,9 @@ public struct WebhookAttempts: Sendable {
     }
 
     public let sender: WebhookSender
-    let producer: KafkaProducer
+    public let settlement: DeliverySettlement
+    /// Each webhook's lane (in-flight limit and circuit breaker).
+    public let lanes: DeliveryLanes
     let store: any WebhookStore
     let layout: TopicLayout
     let settings: Settings
@@ -28,27 +30,39 @@ public struct WebhookAttempts: Sendable {
 
     public init(
         sender: WebhookSender, producer: KafkaProducer, store: any WebhookStore, layout: TopicLayout, settings: Settings,
-        logger: Logger
+        lanes: DeliveryLanes = DeliveryLanes(), health: DeliveryHealth? = nil, logger: Logger
     ) {
         self.sender = sender
-        self.producer = producer
+        settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
+        self.lanes = lanes
         self.store = store
         self.layout = layout
         self.settings = settings
         self.logger = logger
     }
 
-    public typealias Result = DeliverySettlement.Result
-
-    var settlement: DeliverySettlement { DeliverySettlement(producer: producer, layout: layout, logger: logger) }
     var policy: WebhookPolicy { WebhookPolicy(schedule: settings.schedule, deadLetterTopic: layout.deadLetter) }
 
-    /// Delivers `record.body` to `webhook` as attempt `record.attempt`.
+    /// Delivers `record.body` to `webhook` as attempt `record.attempt`, if
+    /// its lane has room and its breaker lets it; otherwise the delivery
+    /// waits in a retry tier, not here.
     @discardableResult
-    public func attempt(_ record: DeliveryRecord, webhook: Webhook) async -> Result {
-        let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
-        await log(record, webhook: webhook, outcome: outcome)
-        return await settlement.settle(record, outcome: outcome, policy: policy).result
+    public func attempt(_ record: DeliveryRecord, webhook: Webhook) async -> DeliverySettlement.Settled {
+        switch lanes.admit(record.laneKey, limit: webhook.maxConcurrentDeliveries) {
+        case .deferred(let wait, let reason):
+            return await settlement.defer(record, wait: wait, reason: reason, policy: policy)
+        case .admitted(let ticket):
+            let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
+            ticket.finish(outcome)
+            await log(record, webhook: webhook, outcome: outcome)
+            return await settlement.settle(record, outcome: outcome, policy: policy)
+        }
+    }
+
+    /// The lane of `webhook`, for `webhook show` and metrics.
+    public func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot {
+        lanes.snapshot(
+            DeliveryLanes.key(kind: .webhook, scope: webhook.registry, target: webhook.name), limit: webhook.maxConcurrentDeliveries)
     }
 
     /// The attempt in the webhook's delivery log, custom header values masked.

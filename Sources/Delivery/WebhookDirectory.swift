@@ -10,23 +10,32 @@ import Synchronization
 public final class WebhookDirectory: Service, Sendable {
     private let store: any WebhookStore
     private let webhooks = Mutex<[String: [Webhook]]>([:])
+    private let loads: DirectoryLoads
     private let interval: Duration
     private let logger: Logger
 
-    public init(store: any WebhookStore, refreshInterval: Duration = .seconds(5), logger: Logger) {
+    public init(store: any WebhookStore, refreshInterval: Duration = .seconds(5), health: DeliveryHealth? = nil, logger: Logger) {
         self.store = store
         self.interval = refreshInterval
+        loads = DirectoryLoads(what: "webhooks", health: health)
         self.logger = logger
     }
 
     public func refresh() async {
+        let load = loads.begin()
         do {
             let all = try await store.allWebhooks()
-            webhooks.withLock { $0 = Dictionary(grouping: all, by: \.registry) }
+            loads.install(load) { webhooks.withLock { $0 = Dictionary(grouping: all, by: \.registry) } }
         } catch {
+            loads.failed(error)
             logger.error("Cannot load webhooks from the store", metadata: ["error": "\(error)"])
         }
     }
+
+    /// Returns once the webhooks have been loaded at least once: until then
+    /// a dispatcher must not consume (it would commit records that matched
+    /// nothing).
+    public func waitUntilLoaded() async { await loads.waitUntilLoaded() }
 
     /// The enabled webhooks `event` is delivered to.
     public func matches(_ event: RegistryEvent) -> [Webhook] {
@@ -49,5 +58,54 @@ func refreshUntilShutdown(every interval: Duration, _ refresh: () async -> Void)
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
         try? await Task.sleep(for: interval)
         await refresh()
+    }
+}
+
+/// The loads of a directory: the newest load wins (a slow periodic refresh
+/// that read the store before an API change never overwrites the snapshot
+/// that change installed), and whether one has succeeded yet.
+final class DirectoryLoads: Sendable {
+    private struct State {
+        var started: UInt64 = 0
+        var installed: UInt64 = 0
+        var loaded = false
+    }
+
+    private let state = Mutex(State())
+    private let what: String
+    private let health: DeliveryHealth?
+
+    init(what: String, health: DeliveryHealth?) {
+        self.what = what
+        self.health = health
+    }
+
+    /// Numbers a load before it reads the store.
+    func begin() -> UInt64 {
+        state.withLock { state in
+            state.started += 1
+            return state.started
+        }
+    }
+
+    /// Installs a load's result unless a newer load already did.
+    func install(_ load: UInt64, _ body: () -> Void) {
+        state.withLock { state in
+            guard load > state.installed else { return }
+            state.installed = load
+            state.loaded = true
+            body()
+        }
+        health?.clear(.directoryNotLoaded(what))
+    }
+
+    func failed(_ error: any Error) {
+        if !state.withLock({ $0.loaded }) { health?.report(.directoryNotLoaded(what), reason: "\(error)") }
+    }
+
+    func waitUntilLoaded() async {
+        while !state.withLock({ $0.loaded }) && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 }

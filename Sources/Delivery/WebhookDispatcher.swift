@@ -5,10 +5,12 @@ import RegistryEvents
 import ServiceLifecycle
 
 /// Reads `.acr` in the `<prefix>.webhooks` group and delivers each record to
-/// every matching webhook. Deliveries run concurrently (bounded): a slow or
-/// failing endpoint holds one task, and a failure moves to a retry tier at
-/// once, so other webhooks never wait. Offsets are committed only behind
-/// records whose every delivery has a durable outcome.
+/// every matching webhook. Deliveries run concurrently, each in its
+/// webhook's lane (see `DeliveryLanes`): a slow or failing endpoint holds at
+/// most one attempt deadline, and a failure, a full lane or an open breaker
+/// moves to a retry tier at once, so other webhooks never wait. Offsets are
+/// committed only behind records whose every delivery has a durable outcome
+/// (see `RecordLifecycle`).
 public final class WebhookDispatcher: Service, Sendable {
     let consumerConfiguration: KafkaConsumerConfiguration
     let layout: TopicLayout
@@ -32,37 +34,32 @@ public final class WebhookDispatcher: Service, Sendable {
     }
 
     public func run() async throws {
+        // Matching against webhooks not yet loaded would commit records that
+        // matched nothing: wait for the store first (readiness says why).
+        await directory.waitUntilLoaded()
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, lossMonitor: lossMonitor, logger: logger)
         try consumer.subscribe([layout.acr])
         let commits = CommitCoordinator()
         await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
-            commits.start(record)
-            group.addTask { [self] in
-                await deliver(record)
-                commits.complete(record)
+            guard let event = Self.event(from: record) else {
+                logger.warning(
+                    "Skipping a record that is not an ACR event",
+                    metadata: ["topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
+                _ = RecordLifecycle(record, targets: 0, commits: commits)
+                return
             }
-        }
-    }
-
-    private func deliver(_ record: KafkaConsumerRecord) async {
-        guard let event = Self.event(from: record) else {
-            logger.warning(
-                "Skipping a record that is not an ACR event",
-                metadata: ["topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)"])
-            return
-        }
-        let webhooks = directory.matches(event)
-        guard !webhooks.isEmpty else { return }
-        let body = String(decoding: record.value, as: UTF8.self)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        await withDiscardingTaskGroup { group in
+            let webhooks = directory.matches(event)
+            let lifecycle = RecordLifecycle(record, targets: webhooks.count, commits: commits)
+            let body = String(decoding: record.value, as: UTF8.self)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            // One task per webhook: each waits on its own lane only.
             for webhook in webhooks {
                 let delivery = DeliveryRecord(
                     targetKind: .webhook, registry: event.registry, target: webhook.name, eventID: event.id, attempt: 1,
                     dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: record.topic,
                     originPartition: record.partition, originOffset: record.offset,
                     publishedAtMilliseconds: record.timestampMilliseconds)
-                group.addTask { await self.attempts.attempt(delivery, webhook: webhook) }
+                group.addTask { [attempts] in lifecycle.record(await attempts.attempt(delivery, webhook: webhook)) }
             }
         }
     }
@@ -78,52 +75,5 @@ public final class WebhookDispatcher: Service, Sendable {
             id: payload.id, timestamp: payload.timestamp, action: action, registry: registry,
             location: record.header("location")?.stringValue ?? "local",
             target: RegistryEvent.Target(digest: target.digest, repository: target.repository, tag: target.tag))
-    }
-}
-
-/// The poll loop every dispatcher shares: commit what became committable,
-/// respect the in-flight bound, poll, hand each record over; on graceful
-/// shutdown, finish what is in flight, commit, and leave the group.
-enum DispatchLoop {
-    /// - Parameter tick: called once per pass (and a last time with `true`
-    ///   on the way out), for work that is due by time rather than by record.
-    static func run(
-        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, logger: Logger,
-        tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
-        _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
-    ) async {
-        await withDiscardingTaskGroup { group in
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                tick(&group, false)
-                await commit(commits, consumer: consumer, logger: logger)
-                guard commits.inFlight < maxInFlight else {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    continue
-                }
-                do {
-                    for record in try await consumer.poll(timeout: .milliseconds(100)) { handle(record, &group) }
-                } catch {
-                    logger.error("Dispatcher cannot poll Kafka", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .seconds(1))
-                }
-            }
-            tick(&group, true)
-        }
-        await commit(commits, consumer: consumer, logger: logger)
-        await consumer.close()
-    }
-
-    static func commit(_ commits: CommitCoordinator, consumer: KafkaConsumer, logger: Logger) async {
-        // Cancelled (not a graceful shutdown), outcomes may not have reached
-        // Kafka: commit nothing, the records are read again.
-        guard !Task.isCancelled else { return }
-        commits.retain(only: consumer.assignment)
-        let offsets = commits.takeCommittable()
-        guard !offsets.isEmpty else { return }
-        do {
-            try await consumer.commit(offsets)
-        } catch {
-            logger.warning("Commit failed; the records will be delivered again", metadata: ["error": "\(error)"])
-        }
     }
 }

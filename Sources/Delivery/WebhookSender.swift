@@ -64,20 +64,31 @@ public struct WebhookSender: Sendable {
         await send(Self.request(body: body, to: webhook, eventID: eventID))
     }
 
-    /// Makes one request: the target guard first, then HTTP with the
-    /// configured deadline; whatever happens comes back as an outcome.
+    /// Makes one request under one deadline that covers everything: the
+    /// target guard's lookup, connecting, sending, the response head and the
+    /// whole body. When it fires, the request is cancelled (AsyncHTTPClient
+    /// drops the connection) and the attempt comes back as a timeout, so an
+    /// endpoint that sends headers and then stalls costs one deadline, never
+    /// more. Whatever happens comes back as an outcome.
     public func send(_ outbound: OutboundRequest) async -> AttemptOutcome {
+        let result = await Deadline.run(within: timeout) { await self.attempt(outbound) }
+        return result ?? .failure("timeout: no complete answer within \(timeout) (connect, request, response head and body)")
+    }
+
+    private func attempt(_ outbound: OutboundRequest) async -> AttemptOutcome {
         do {
-            try targetGuard.check(url: outbound.url)
+            try await targetGuard.check(url: outbound.url)
+        } catch is CancellationError {
+            return .failure("timeout: the endpoint's host name did not resolve within \(timeout)")
         } catch {
-            return AttemptOutcome(statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
+            return .failure("\(error)")
         }
         var request = HTTPClientRequest(url: outbound.url)
         request.method = HTTPMethod(rawValue: outbound.method)
         for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
         if outbound.method != "OPTIONS" || !outbound.body.isEmpty { request.body = .bytes(ByteBuffer(string: outbound.body)) }
         do {
-            let response = try await httpClient.execute(request, timeout: .milliseconds(Int64(timeout.wholeMilliseconds)))
+            let response = try await httpClient.execute(request, timeout: .milliseconds(timeout.wholeMilliseconds))
             // Read what we log and drop the rest, so the connection can be reused.
             var collected = ByteBuffer()
             var truncated = false
@@ -95,9 +106,15 @@ public struct WebhookSender: Sendable {
                 statusCode: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, responseHeaders: headers,
                 responseBody: String(buffer: collected) + (truncated ? "…" : ""), error: nil, retryAfter: retryAfter)
         } catch {
-            return AttemptOutcome(
-                statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: "\(error)", retryAfter: nil)
+            return .failure("\(error)")
         }
+    }
+}
+
+extension AttemptOutcome {
+    /// No response: refused, reset, timed out, or not attempted.
+    public static func failure(_ error: String) -> AttemptOutcome {
+        AttemptOutcome(statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: error, retryAfter: nil)
     }
 }
 

@@ -16,15 +16,21 @@ public struct Webhook: Sendable, Hashable, Codable {
     /// Standard Webhooks signing secret (`whsec_…`); `nil` sends exactly
     /// ACR's request. Write-only in the API like the headers.
     public var signingSecret: String?
+    /// Attempts in flight to this webhook at once; `nil`: the server's
+    /// default (`--delivery-concurrency`).
+    public var maxConcurrentDeliveries: Int?
+    public var ordering: DeliveryOrdering
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         registry: String, name: String, serviceURI: String, customHeaders: [String: String] = [:],
         actions: [RegistryAction], scope: WebhookScope = WebhookScope(), status: WebhookStatus = .enabled,
-        location: String, tags: [String: String] = [:], signingSecret: String? = nil, createdAt: Date = Date(),
-        updatedAt: Date = Date()
+        location: String, tags: [String: String] = [:], signingSecret: String? = nil, maxConcurrentDeliveries: Int? = nil,
+        ordering: DeliveryOrdering = .unordered, createdAt: Date = Date(), updatedAt: Date = Date()
     ) {
+        self.maxConcurrentDeliveries = maxConcurrentDeliveries
+        self.ordering = ordering
         self.signingSecret = signingSecret
         self.registry = registry
         self.name = name

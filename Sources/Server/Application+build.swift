@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Delivery
 import Hummingbird
 import Store
 import Kafka
@@ -20,6 +21,8 @@ public struct ServerDependencies: Sendable {
     /// The subscription dispatcher's parts; `nil` runs the API without
     /// validation or deliveries.
     public let subscriptions: SubscriptionHooks?
+    /// What keeps deliveries from being ready (readiness reports it).
+    public var deliveryHealth: DeliveryHealth?
 
     /// - Parameter httpClient: the process's one outbound HTTP client (the
     ///   caller creates and shuts it down).
@@ -63,7 +66,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
-    HealthController(producer: dependencies.producer, store: dependencies.store).addRoutes(to: router)
+    HealthController(producer: dependencies.producer, store: dependencies.store, deliveryHealth: dependencies.deliveryHealth).addRoutes(to: router)
     MetricsController(registry: dependencies.metrics).addRoutes(to: router)
     let v1 = router.group("v1")
     InfoController(info: dependencies.info).addRoutes(to: v1)

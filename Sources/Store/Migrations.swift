@@ -54,6 +54,12 @@ enum Migrations {
                 t.primaryKey(["scopeKind", "scopeName", "name"])
             }
         }
+        migrator.registerMigration("v4: webhook delivery lanes and ordering") { db in
+            try db.alter(table: "webhook") { t in
+                t.add(column: "maxConcurrentDeliveries", .integer)
+                t.add(column: "ordering", .text)
+            }
+        }
         return migrator
     }
 }

@@ -16,6 +16,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
     var location: String
     var tags: [String: String]
     var signingSecret: String?
+    var maxConcurrentDeliveries: Int?
+    var ordering: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -35,6 +37,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
         location = webhook.location
         tags = webhook.tags
         signingSecret = webhook.signingSecret
+        maxConcurrentDeliveries = webhook.maxConcurrentDeliveries
+        ordering = webhook.ordering == .unordered ? nil : webhook.ordering.rawValue
         createdAt = webhook.createdAt
         updatedAt = webhook.updatedAt
     }
@@ -44,7 +48,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
             registry: registry, name: name, serviceURI: serviceURI, customHeaders: customHeaders,
             actions: actions.compactMap(RegistryAction.init(rawValue:)), scope: WebhookScope(scope),
             status: WebhookStatus(rawValue: status) ?? .disabled, location: location, tags: tags, signingSecret: signingSecret,
-            createdAt: createdAt,
+            maxConcurrentDeliveries: maxConcurrentDeliveries,
+            ordering: ordering.flatMap(DeliveryOrdering.init(rawValue:)) ?? .unordered, createdAt: createdAt,
             updatedAt: updatedAt)
     }
 }

@@ -62,11 +62,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Allow webhooks to this address range, e.g. 10.1.0.0/16; repeatable.")
     var allowTargetCidr: [String] = []
 
-    @Option(help: "Concurrent deliveries (connections) per endpoint host (default 8).")
-    var webhookConnectionsPerHost: Int = 8
+    @Option(help: "Connections per endpoint host:port (default 256: lanes, not the pool, limit each target).")
+    var webhookConnectionsPerHost: Int = 256
 
-    @Option(help: "Seconds a webhook endpoint has to answer (default 30).")
+    @Option(help: "Seconds one delivery attempt may take in all: connect, request, response head and body (default 30).")
     var webhookTimeout: Int = 30
+
+    @Option(help: "Attempts in flight per webhook or subscription unless it sets its own (default 16).")
+    var deliveryConcurrency: Int = 16
+
+    @Option(help: "Seconds a graceful shutdown (SIGTERM) may take before in-flight attempts are abandoned, uncommitted (default 25).")
+    var shutdownTimeout: Int = 25
 
     @Option(help: "Webhook retry delays, comma-separated (e.g. 10s,1m,10m,1h,6h; ms, s, m, h).")
     var webhookRetrySchedule: String = "10s,1m,10m,1h,6h"
@@ -143,6 +149,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// `serve` with its message (and nothing to clean up).
     private struct DeliveryFlags {
         var connectionsPerHost: Int
+        var lanes: DeliveryLanes.Settings
+        var shutdownTimeout: Duration
         var webhookTimeout: Int64
         var targetGuard: TargetGuard
         var webhookSchedule: RetrySchedule
@@ -151,8 +159,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func deliveryFlags() throws -> DeliveryFlags {
-        DeliveryFlags(
-            connectionsPerHost: try validatedConnectionsPerHost(), webhookTimeout: try webhookTimeoutSeconds(),
+        guard (1...1000).contains(deliveryConcurrency) else {
+            throw CommandFailure(message: "--delivery-concurrency: must be 1 to 1000, got \(deliveryConcurrency)", exitCode: 64)
+        }
+        guard (1...3600).contains(shutdownTimeout) else {
+            throw CommandFailure(message: "--shutdown-timeout: must be 1 to 3600 seconds, got \(shutdownTimeout)", exitCode: 64)
+        }
+        return DeliveryFlags(
+            connectionsPerHost: try validatedConnectionsPerHost(), lanes: DeliveryLanes.Settings(defaultLimit: deliveryConcurrency),
+            shutdownTimeout: .seconds(shutdownTimeout), webhookTimeout: try webhookTimeoutSeconds(),
             targetGuard: try targetGuard(), webhookSchedule: try webhookSchedule(), subscriptionSettings: try subscriptionSettings(),
             batchLinger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true))
     }
@@ -178,6 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.redirectConfiguration = .disallow
         httpConfiguration.timeout.connect = .seconds(5)
+        // A backstop only: each attempt's own deadline covers everything.
+        httpConfiguration.timeout.read = .seconds(flags.webhookTimeout)
         // The per-endpoint concurrency limit: at most this many deliveries to
         // one host at once; the rest queue for a connection.
         httpConfiguration.connectionPool = .init(
@@ -189,16 +206,20 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: "--data-dir: cannot open the database in \(configuration.dataDirectory): \(error)", exitCode: 64)
         }
-        let directory = WebhookDirectory(store: store, logger: logger)
+        let health = DeliveryHealth(logger: logger)
+        let directory = WebhookDirectory(store: store, health: health, logger: logger)
         await directory.refresh()
         let sender = WebhookSender(httpClient: httpClient, timeout: .seconds(flags.webhookTimeout), targetGuard: flags.targetGuard)
+        let lanes = DeliveryLanes(settings: flags.lanes)
         let attempts = WebhookAttempts(
             sender: sender, producer: producer, store: store, layout: configuration.layout,
-            settings: WebhookAttempts.Settings(schedule: flags.webhookSchedule, logSize: webhookLogSize), logger: logger)
-        let subscriptionDirectory = SubscriptionDirectory(store: store, logger: logger)
+            settings: WebhookAttempts.Settings(schedule: flags.webhookSchedule, logSize: webhookLogSize), lanes: lanes,
+            health: health, logger: logger)
+        let subscriptionDirectory = SubscriptionDirectory(store: store, health: health, logger: logger)
         await subscriptionDirectory.refresh()
         let subscriptionAttempts = SubscriptionAttempts(
-            sender: sender, producer: producer, layout: configuration.layout, settings: flags.subscriptionSettings, logger: logger)
+            sender: sender, producer: producer, layout: configuration.layout, settings: flags.subscriptionSettings, lanes: lanes,
+            health: health, logger: logger)
         // Validation URLs name the server as clients reach it; with port 0
         // the real port is known only once it listens.
         let listening = Mutex("http://\(configuration.listen)")
@@ -211,8 +232,10 @@ struct ServeCommand: AsyncParsableCommand {
         var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
             httpClient: httpClient, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
-            subscriptions: SubscriptionHooks(directory: subscriptionDirectory, validator: validator, sender: sender),
+            subscriptions: SubscriptionHooks(
+                directory: subscriptionDirectory, validator: validator, sender: sender, attempts: subscriptionAttempts),
             logger: logger)
+        dependencies.deliveryHealth = health
         let client = connection.clientConfiguration
         let layout = configuration.layout
         dependencies.backgroundServices = [
@@ -229,15 +252,17 @@ struct ServeCommand: AsyncParsableCommand {
                 client: client, group: layout.retryGroup, layout: layout,
                 targets: [
                     WebhookRetryTarget(directory: directory, attempts: attempts, logger: logger),
-                    SubscriptionRetryTarget(routing: subscriptionDirectory, deliverer: subscriptionAttempts, logger: logger),
-                ], logger: logger),
+                    SubscriptionRetryTarget(
+                        routing: subscriptionDirectory, deliverer: subscriptionAttempts, settlement: subscriptionAttempts.settlement,
+                        logger: logger),
+                ], lossMonitor: connection.lossMonitor, logger: logger),
         ]
         let app = buildApplication(dependencies, logger: logger) { address in
             listening.withLock { $0 = "http://\(address)" }
             printLine("regevents: listening on http://\(address)")
         }
         do {
-            try await app.runService()
+            try await BoundedShutdown.run(app, timeout: flags.shutdownTimeout, logger: logger)
         } catch {
             try? await httpClient.shutdown()
             throw error

@@ -110,7 +110,7 @@ struct DeliveryBodySchemaTests {
             var batches: [SubscriptionBatcher.Batch] = []
             for (offset, event) in (registry + custom).enumerated() {
                 batches += batcher.add(
-                    event.rendered(as: schema), to: subscription, completion: RecordCompletion(deliveries: 1) {},
+                    event.rendered(as: schema), to: subscription, completion: RecordLifecycle(S.origin(offset: Int64(offset)), targets: 1, commits: CommitCoordinator()),
                     origin: S.origin(offset: Int64(offset)))
             }
             batches += batcher.due(everything: true)

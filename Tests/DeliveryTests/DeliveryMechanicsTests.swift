@@ -67,11 +67,13 @@ struct DeliveryRecordTests {
         #expect(decoded == record)
     }
 
-    @Test func aDelayGoesToTheShortestTierThatCoversIt() {
+    @Test func aWaitGoesToTheLongestTierItCoversSoJitterNeverMovesItToTheNextTier() {
         let tiers: [Duration] = [.seconds(10), .seconds(60), .seconds(3600)]
-        #expect(DeliveryRecord.tier(for: .milliseconds(5), tiers: tiers) == .seconds(10))
-        #expect(DeliveryRecord.tier(for: .seconds(30), tiers: tiers) == .seconds(60))
-        #expect(DeliveryRecord.tier(for: .seconds(7200), tiers: tiers) == .seconds(3600))
+        #expect(DeliveryRecord.tier(for: .milliseconds(5), tiers: tiers) == .seconds(10), "shorter than every tier: the shortest")
+        #expect(DeliveryRecord.tier(for: .seconds(10), tiers: tiers) == .seconds(10))
+        #expect(DeliveryRecord.tier(for: .seconds(11), tiers: tiers) == .seconds(10), "10 s plus jitter stays in the 10 s tier")
+        #expect(DeliveryRecord.tier(for: .seconds(66), tiers: tiers) == .seconds(60))
+        #expect(DeliveryRecord.tier(for: .seconds(7200), tiers: tiers) == .seconds(3600), "past the longest: waits there, then again")
     }
 }
 

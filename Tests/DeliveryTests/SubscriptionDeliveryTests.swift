@@ -68,12 +68,11 @@ enum SubscriptionSamples {
 struct SubscriptionBatcherTests {
     typealias S = SubscriptionSamples
 
-    /// A completion that counts how often it fired.
+    /// Records' lifecycles, as the dispatcher would receive them.
     final class Fired: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func completion(deliveries: Int = 1) -> RecordCompletion {
-            RecordCompletion(deliveries: deliveries) { self.count.withLock { $0 += 1 } }
+        let commits = CommitCoordinator()
+        func completion(deliveries: Int = 1) -> RecordLifecycle {
+            RecordLifecycle(SubscriptionSamples.origin(offset: 0), targets: deliveries, commits: commits)
         }
     }
 

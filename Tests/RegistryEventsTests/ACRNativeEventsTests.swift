@@ -68,29 +68,54 @@ struct OCINamesTests {
 
 @Suite("The deduplication window")
 struct RecentEventsTests {
-    @Test func aSecondClaimWithinTheWindowIsRefused() {
+    /// Claims and, like a successful produce, confirms.
+    func produced(_ recent: RecentEvents, _ id: String, registry: String = "r", now: ContinuousClock.Instant = .now) -> Bool {
+        guard case .claimed = recent.claim(registry: registry, id: id, now: now) else { return false }
+        recent.confirm(registry: registry, id: id)
+        return true
+    }
+
+    @Test func aSecondClaimWithinTheWindowIsADuplicate() {
         let recent = RecentEvents(window: .init(capacity: 10, maxAge: .seconds(60)))
         let now = ContinuousClock.now
-        #expect(recent.claim(registry: "r", id: "1", now: now))
-        #expect(!recent.claim(registry: "r", id: "1", now: now + .seconds(1)))
-        #expect(recent.claim(registry: "other", id: "1", now: now))
+        #expect(produced(recent, "1", now: now))
+        guard case .duplicate = recent.claim(registry: "r", id: "1", now: now + .seconds(1)) else {
+            Issue.record("a confirmed id claimed again should be a duplicate")
+            return
+        }
+        #expect(produced(recent, "1", registry: "other", now: now))
     }
 
     @Test func aReleasedClaimCanBeTakenAgain() {
         let recent = RecentEvents()
-        #expect(recent.claim(registry: "r", id: "1"))
+        guard case .claimed = recent.claim(registry: "r", id: "1") else { return #expect(Bool(false)) }
         recent.release(registry: "r", id: "1")
-        #expect(recent.claim(registry: "r", id: "1"))
+        #expect(produced(recent, "1"))
+    }
+
+    @Test func aCopyOfAnEventStillOnItsWayWaitsAndAnswersLikeTheFirst() async {
+        let recent = RecentEvents()
+        guard case .claimed = recent.claim(registry: "r", id: "ok") else { return #expect(Bool(false)) }
+        guard case .pending(let waitingOK) = recent.claim(registry: "r", id: "ok") else { return #expect(Bool(false)) }
+        recent.confirm(registry: "r", id: "ok")
+        #expect(await waitingOK.outcome())
+
+        guard case .claimed = recent.claim(registry: "r", id: "lost") else { return #expect(Bool(false)) }
+        guard case .pending(let waitingLost) = recent.claim(registry: "r", id: "lost") else { return #expect(Bool(false)) }
+        async let outcome = waitingLost.outcome()
+        recent.release(registry: "r", id: "lost")
+        #expect(await outcome == false, "the first copy failed: the duplicate must not answer 2xx")
+        #expect(produced(recent, "lost"), "after a failure the registry's retry goes through")
     }
 
     @Test func oldAndOverflowingIDsAreForgotten() {
         let recent = RecentEvents(window: .init(capacity: 2, maxAge: .seconds(60)))
         let now = ContinuousClock.now
-        #expect(recent.claim(registry: "r", id: "1", now: now))
-        #expect(recent.claim(registry: "r", id: "2", now: now))
-        #expect(recent.claim(registry: "r", id: "3", now: now))
-        #expect(recent.claim(registry: "r", id: "1", now: now), "the oldest id should have left a full window")
-        #expect(recent.claim(registry: "r", id: "2", now: now + .seconds(61)), "an id older than the window is forgotten")
+        #expect(produced(recent, "1", now: now))
+        #expect(produced(recent, "2", now: now))
+        #expect(produced(recent, "3", now: now))
+        #expect(produced(recent, "1", now: now), "the oldest id should have left a full window")
+        #expect(produced(recent, "2", now: now + .seconds(61)), "an id older than the window is forgotten")
         #expect(recent.count <= 3)
     }
 }

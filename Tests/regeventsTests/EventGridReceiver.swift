@@ -85,16 +85,22 @@ final class EventGridReceiver: Sendable {
         return EventGridReceiver(port: port, task: task, received: received)
     }
 
-    /// Deliveries (not handshakes) to paths starting with `prefix`.
-    func deliveries(_ prefix: String) -> [Received] {
+    /// Whether a request's path is `path`, or under it when `path` ends in
+    /// `/`. Never a plain prefix: `/ce` must not count `/cebatch`'s events.
+    static func path(_ received: String, matches path: String) -> Bool {
+        path.hasSuffix("/") ? received.hasPrefix(path) : received == path
+    }
+
+    /// Deliveries (not handshakes) to `path` (see `path(_:matches:)`).
+    func deliveries(_ path: String) -> [Received] {
         received.withLock { $0 }.filter {
-            $0.path.hasPrefix(prefix) && $0.method == "POST" && $0.headers["aeg-event-type"] != "SubscriptionValidation"
+            Self.path($0.path, matches: path) && $0.method == "POST" && $0.headers["aeg-event-type"] != "SubscriptionValidation"
         }
     }
 
-    func handshakes(_ prefix: String) -> [Received] {
+    func handshakes(_ path: String) -> [Received] {
         received.withLock { $0 }.filter {
-            $0.path.hasPrefix(prefix) && ($0.method == "OPTIONS" || $0.headers["aeg-event-type"] == "SubscriptionValidation")
+            Self.path($0.path, matches: path) && ($0.method == "OPTIONS" || $0.headers["aeg-event-type"] == "SubscriptionValidation")
         }
     }
 

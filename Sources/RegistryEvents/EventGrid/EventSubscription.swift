@@ -154,6 +154,11 @@ public struct EventSubscription: Codable, Sendable, Hashable {
     public var validationCode: String?
     /// When the pending handshake started: a manual one expires 10 minutes later.
     public var validationStartedAt: Date?
+    /// Attempts in flight to this subscription at once; `nil`: the server's
+    /// default (`--delivery-concurrency`).
+    public var maxConcurrentDeliveries: Int?
+    /// `nil` is `unordered`.
+    public var ordering: DeliveryOrdering?
     public var createdAt: Date
     public var updatedAt: Date
 

@@ -1,13 +1,17 @@
+import Delivery
 import Hummingbird
 import Kafka
 import Store
 
 /// Liveness and readiness. `/healthz` answers while the process runs;
 /// `/readyz` only while Kafka answers a metadata request and the store a
-/// query, so a load balancer stops sending what could not be handled.
+/// query and the dispatchers report no problem, so a load balancer stops sending what could not be handled.
 struct HealthController<Context: RequestContext> {
     let producer: KafkaProducer
     let store: any WebhookStore
+    /// Problems the dispatchers report (Kafka refusing outcome records,
+    /// directories not loaded); `nil` when the server runs without delivery.
+    let deliveryHealth: DeliveryHealth?
 
     func addRoutes(to router: Router<Context>) {
         router.get("healthz", use: health)
@@ -32,6 +36,9 @@ struct HealthController<Context: RequestContext> {
             try await store.ping()
         } catch {
             throw APIError.unavailable("the store is not reachable: \(error)", code: "StoreUnavailable")
+        }
+        if let reasons = deliveryHealth?.reasons, !reasons.isEmpty {
+            throw APIError.unavailable("delivery is not ready: \(reasons.joined(separator: "; "))", code: "DeliveryNotReady")
         }
         return Status(status: "ready")
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import Delivery
 import RegistryEvents
 
 /// Reads a pushed Helm chart's name and version from its config blob, from
@@ -13,7 +14,8 @@ import RegistryEvents
 struct ChartConfigReader: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
-    var timeout: TimeAmount = .seconds(2)
+    /// For the whole read: connect, head and body.
+    var timeout: Duration = .seconds(2)
     /// A chart config is small; anything bigger is not one.
     var maxConfigBytes = 64 * 1024
 
@@ -27,10 +29,16 @@ struct ChartConfigReader: Sendable {
             let base = Self.registryBase(of: event.target.url)
         else { return event }
         let url = "\(base)/v2/\(event.target.repository)/blobs/\(configDigest)"
+        let read = await Deadline.run(within: timeout) { await self.read(url, event: event) }
+        if read == nil { logger.debug("Chart config not readable in time", metadata: ["url": "\(url)"]) }
+        return read ?? event
+    }
+
+    private func read(_ url: String, event: RegistryEvent) async -> RegistryEvent {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/vnd.cncf.helm.config.v1+json, application/json")
-            let response = try await httpClient.execute(request, timeout: timeout)
+            let response = try await httpClient.execute(request, timeout: .seconds(Int64(timeout.components.seconds) + 1))
             let body = try await response.body.collect(upTo: maxConfigBytes)
             guard response.status == .ok else {
                 logger.debug("Chart config not readable", metadata: ["url": "\(url)", "status": "\(response.status.code)"])

@@ -70,13 +70,22 @@ public final class IngestService: Sendable {
             knownChart: { chartDigests.chart(for: $0) })
         var accepted: [RegistryEvent] = []
         var records: [RenderedRecord] = []
+        var waiting: [PendingClaim] = []
         var dropped = 0
         var rejected = 0
         for (index, event) in envelope.events.enumerated() {
             switch mapper.map(event) {
             case .accepted(var registryEvent):
                 if let chartConfigReader { registryEvent = await chartConfigReader.enrich(registryEvent) }
-                guard recent.claim(registry: registry, id: registryEvent.id) else {
+                switch recent.claim(registry: registry, id: registryEvent.id) {
+                case .claimed:
+                    break
+                case .duplicate:
+                    dropped += 1
+                    count(registry, "duplicate")
+                    continue
+                case .pending(let first):
+                    waiting.append(first)
                     dropped += 1
                     count(registry, "duplicate")
                     continue
@@ -97,6 +106,7 @@ public final class IngestService: Sendable {
             }
         }
         try await produce(records, claimed: accepted)
+        try await awaitFirstCopies(waiting)
         for event in accepted { chartDigests.remember(event) }
         for _ in accepted { count(registry, "produced") }
         return NotificationResult(received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejected)
@@ -105,8 +115,16 @@ public final class IngestService: Sendable {
     /// ACR-native events, already validated.
     public func ingestEvents(_ events: [RegistryEvent]) async throws -> EventsResult {
         var claimed: [RegistryEvent] = []
-        for event in events where recent.claim(registry: event.registry, id: event.id) { claimed.append(event) }
+        var waiting: [PendingClaim] = []
+        for event in events {
+            switch recent.claim(registry: event.registry, id: event.id) {
+            case .claimed: claimed.append(event)
+            case .duplicate: break
+            case .pending(let first): waiting.append(first)
+            }
+        }
         try await produce(claimed.flatMap(renderer.records(for:)), claimed: claimed)
+        try await awaitFirstCopies(waiting)
         for event in claimed {
             count(event.registry, "produced")
             chartDigests.remember(event)
@@ -114,10 +132,23 @@ public final class IngestService: Sendable {
         return EventsResult(produced: claimed.count, ids: events.map(\.id))
     }
 
+    /// Duplicates of events still on their way to Kafka answer as the first
+    /// copy does: 2xx only once it is in Kafka.
+    private func awaitFirstCopies(_ waiting: [PendingClaim]) async throws {
+        for first in waiting where !(await first.outcome()) {
+            throw KafkaUnavailable(underlying: FirstCopyFailed())
+        }
+    }
+
+    private struct FirstCopyFailed: Error, CustomStringConvertible {
+        var description: String { "the first copy of a re-sent event was not acknowledged" }
+    }
+
     private func produce(_ records: [RenderedRecord], claimed: [RegistryEvent]) async throws {
         guard !records.isEmpty else { return }
         do {
             _ = try await producer.send(contentsOf: records.map(Self.kafkaRecord))
+            for event in claimed { recent.confirm(registry: event.registry, id: event.id) }
         } catch {
             for event in claimed { recent.release(registry: event.registry, id: event.id) }
             logger.error("Ingest failed: Kafka did not acknowledge", metadata: ["error": "\(error)"])

@@ -99,8 +99,8 @@ struct EventSubscriptionController<Context: RequestContext> {
         var subscription = candidate
         subscription.updatedAt = Date()
         do {
-            try hooks?.checkTarget(subscription.endpointURL)
-            if let url = subscription.deadLetterDestination?.properties.endpointUrl { try hooks?.checkTarget(url) }
+            try await hooks?.checkTarget(subscription.endpointURL)
+            if let url = subscription.deadLetterDestination?.properties.endpointUrl { try await hooks?.checkTarget(url) }
         } catch {
             throw APIError.badRequest("properties.destination.properties.endpointUrl: \(error)", code: "TargetNotAllowed")
         }

@@ -8,14 +8,21 @@ public struct SubscriptionHooks: Sendable {
     let directory: SubscriptionDirectory
     let validator: SubscriptionValidator
     let sender: WebhookSender
+    /// For the lanes `subscription show` reports; `nil` shows none.
+    let attempts: SubscriptionAttempts?
 
-    public init(directory: SubscriptionDirectory, validator: SubscriptionValidator, sender: WebhookSender) {
+    public init(
+        directory: SubscriptionDirectory, validator: SubscriptionValidator, sender: WebhookSender, attempts: SubscriptionAttempts? = nil
+    ) {
         self.directory = directory
         self.validator = validator
         self.sender = sender
+        self.attempts = attempts
     }
 
+    func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot? { attempts?.lane(of: subscription) }
+
     func changed() async { await directory.refresh() }
-    func checkTarget(_ url: String) throws { try sender.targetGuard.check(url: url) }
+    func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url) }
     func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict { await validator.validate(subscription) }
 }

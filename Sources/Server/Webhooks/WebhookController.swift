@@ -97,7 +97,7 @@ struct WebhookController<Context: RequestContext> {
             throw APIError.badRequest("location \"\(location)\" is not a location name", code: "InvalidLocation")
         }
         let existing = try await store.webhook(registry: registry, name: name)
-        try checkTarget(body.properties.serviceUri)
+        try await checkTarget(body.properties.serviceUri)
         let webhook = Webhook(
             registry: registry, name: name, serviceURI: try WebhookResource.validate(serviceURI: body.properties.serviceUri),
             customHeaders: try WebhookResource.validateHeaders(body.properties.customHeaders ?? [:]),
@@ -122,7 +122,7 @@ struct WebhookController<Context: RequestContext> {
         if let properties = body.properties {
             if let uri = properties.serviceUri {
                 webhook.serviceURI = try WebhookResource.validate(serviceURI: uri)
-                try checkTarget(uri)
+                try await checkTarget(uri)
             }
             if let headers = properties.customHeaders { webhook.customHeaders = try WebhookResource.validateHeaders(headers) }
             if let status = properties.status { webhook.status = try WebhookResource.validateStatus(status) }
@@ -161,9 +161,9 @@ struct WebhookController<Context: RequestContext> {
     }
 
     /// The SSRF guard, at create time (deliveries check again).
-    private func checkTarget(_ url: String) throws {
+    private func checkTarget(_ url: String) async throws {
         do {
-            try delivery?.checkTarget(url)
+            try await delivery?.checkTarget(url)
         } catch {
             logger.warning("Webhook target refused", metadata: ["reason": "\(error)"])
             throw APIError.badRequest("properties.serviceUri: \(error)", code: "TargetNotAllowed")

@@ -12,6 +12,7 @@ public struct WebhookDeliveryHooks: Sendable {
     }
 
     func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome) { await attempts.ping(webhook) }
+    func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot { attempts.lane(of: webhook) }
     func webhooksChanged() async { await directory.refresh() }
-    func checkTarget(_ url: String) throws { try attempts.sender.targetGuard.check(url: url) }
+    func checkTarget(_ url: String) async throws { try await attempts.sender.targetGuard.check(url: url) }
 }

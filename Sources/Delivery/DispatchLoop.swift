@@ -1,0 +1,53 @@
+import Kafka
+import Logging
+import ServiceLifecycle
+
+/// The poll loop every dispatcher shares: commit what became committable,
+/// respect the in-flight bound, poll, hand each record over; on graceful
+/// shutdown, finish what is in flight, commit, and leave the group.
+enum DispatchLoop {
+    /// - Parameter tick: called once per pass (and a last time with `true`
+    ///   on the way out), for work that is due by time rather than by record.
+    static func run(
+        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, logger: Logger,
+        tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
+        _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
+    ) async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                tick(&group, false)
+                await commit(commits, consumer: consumer, logger: logger)
+                guard commits.inFlight < maxInFlight else {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
+                do {
+                    for record in try await consumer.poll(timeout: .milliseconds(100)) { handle(record, &group) }
+                } catch {
+                    logger.error("Dispatcher cannot poll Kafka", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            tick(&group, true)
+        }
+        await commit(commits, consumer: consumer, logger: logger)
+        await consumer.close()
+    }
+
+    /// Commits what became committable. An offset counts as committed only
+    /// once Kafka confirmed it; a failed commit is tried again on the next
+    /// pass (and, failing until a crash, the records are delivered again).
+    static func commit(_ commits: CommitCoordinator, consumer: KafkaConsumer, logger: Logger) async {
+        // Cancelled (not a graceful shutdown), outcomes may not have reached
+        // Kafka: commit nothing, the records are read again.
+        guard !Task.isCancelled else { return }
+        commits.retain(only: consumer.assignment)
+        let offsets = commits.committable()
+        guard !offsets.isEmpty else { return }
+        do {
+            commits.confirm(try await consumer.commit(offsets))
+        } catch {
+            logger.warning("Commit failed; trying again on the next pass", metadata: ["error": "\(error)"])
+        }
+    }
+}
