@@ -74,6 +74,12 @@ struct SubscriptionCommand: AsyncParsableCommand {
         @Option(parsing: .upToNextOption, help: "Space-separated labels.")
         var labels: [String] = []
 
+        @Option(help: "Attempts in flight at once, 1-1000 (0 or unset: the server's --delivery-concurrency). A RegistryEvents extension.")
+        var maxConcurrentDeliveries: Int?
+
+        @Option(help: "unordered (default) or perKey: one repository's (key's) events in order, one at a time. A RegistryEvents extension.")
+        var ordering: String?
+
         @Option(help: "eventgridschema (default) or cloudeventschemav1_0.")
         var eventDeliverySchema: String?
 
@@ -169,6 +175,8 @@ struct SubscriptionCommand: AsyncParsableCommand {
                 properties["deadLetterDestination"] = try jsonFragment(destination)
             }
             if !labels.isEmpty { properties["labels"] = labels }
+            properties["maxConcurrentDeliveries"] = maxConcurrentDeliveries
+            properties["ordering"] = ordering
             return properties
         }
 

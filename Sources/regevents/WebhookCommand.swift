@@ -44,12 +44,17 @@ struct WebhookCommand: AsyncParsableCommand {
         @Option(parsing: .upToNextOption, help: "Space-separated key=value tags.") var tags: [String] = []
         @Option(help: "Sign deliveries (Standard Webhooks): generate, or a whsec_ secret. Off by default, as in ACR.")
         var signingSecret: String?
+        @Option(help: "Attempts in flight at once, 1-1000 (default: the server's --delivery-concurrency).")
+        var maxConcurrentDeliveries: Int?
+        @Option(help: "unordered (default) or perKey: one repository's events in order, one at a time.") var ordering: String?
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {
             try await reportingFailures {
                 var properties: [String: Any] = ["serviceUri": uri, "actions": actions]
                 properties["signingSecret"] = signingSecret
+                properties["maxConcurrentDeliveries"] = maxConcurrentDeliveries
+                properties["ordering"] = ordering
                 properties["customHeaders"] = try keyValues(headers, flag: "--headers")
                 properties["scope"] = scope
                 properties["status"] = status
@@ -75,12 +80,16 @@ struct WebhookCommand: AsyncParsableCommand {
         @Option var status: String?
         @Option(parsing: .upToNextOption) var tags: [String] = []
         @Option(help: "generate, a whsec_ secret, or \"\" to stop signing.") var signingSecret: String?
+        @Option(help: "Attempts in flight at once, 1-1000; 0: the server's default.") var maxConcurrentDeliveries: Int?
+        @Option(help: "unordered or perKey.") var ordering: String?
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {
             try await reportingFailures {
                 var properties: [String: Any] = [:]
                 properties["signingSecret"] = signingSecret
+                properties["maxConcurrentDeliveries"] = maxConcurrentDeliveries
+                properties["ordering"] = ordering
                 properties["serviceUri"] = uri
                 if !actions.isEmpty { properties["actions"] = actions }
                 if headers == ["{}"] {

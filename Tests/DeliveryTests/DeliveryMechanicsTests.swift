@@ -84,20 +84,20 @@ struct TargetGuardTests {
         "http://100.64.1.1/", "http://[::1]/", "http://[fe80::1]/", "http://[fd00::5]/", "http://[::ffff:127.0.0.1]/",
         "http://localhost/", "http://0.0.0.0/",
     ])
-    func privateTargetsAreRefused(_ url: String) {
-        #expect(throws: TargetGuard.Refusal.self) { try TargetGuard().check(url: url) }
+    func privateTargetsAreRefused(_ url: String) async {
+        await #expect(throws: TargetGuard.Refusal.self) { try await TargetGuard().check(url: url) }
     }
 
     @Test(arguments: ["http://8.8.8.8/", "https://[2001:4860::8888]/", "http://172.32.0.1/", "http://no-such-host.invalid/"])
-    func publicTargetsPass(_ url: String) throws {
-        try TargetGuard().check(url: url)
+    func publicTargetsPass(_ url: String) async throws {
+        try await TargetGuard().check(url: url)
     }
 
-    @Test func allowancesOpenWhatTheySay() throws {
-        try TargetGuard(allowPrivate: true).check(url: "http://127.0.0.1/")
+    @Test func allowancesOpenWhatTheySay() async throws {
+        try await TargetGuard(allowPrivate: true).check(url: "http://127.0.0.1/")
         let guardWithRange = TargetGuard(allowedCIDRs: [try #require(CIDR(parsing: "10.1.0.0/16"))])
-        try guardWithRange.check(url: "http://10.1.9.9/")
-        #expect(throws: TargetGuard.Refusal.self) { try guardWithRange.check(url: "http://10.2.0.1/") }
+        try await guardWithRange.check(url: "http://10.1.9.9/")
+        await #expect(throws: TargetGuard.Refusal.self) { try await guardWithRange.check(url: "http://10.2.0.1/") }
     }
 
     @Test func rangesParseAndMatch() throws {

@@ -217,262 +217,35 @@ struct SubscriptionBatcherTests {
         #expect(eager.due().isEmpty)
     }
 
-    @Test func aRecordCompletesOnceAfterItsLastDelivery() {
+    static let durable = DeliverySettlement.Settled(result: .delivered, deadLetters: [], isDurable: true)
+
+    @Test func aRecordIsCommittableOnlyAfterItsLastTargetsOutcome() {
         let fired = Fired()
-        let completion = fired.completion(deliveries: 3)
-        completion.deliveryDone()
-        completion.deliveryDone()
-        #expect(fired.value == 0)
-        completion.deliveryDone()
-        #expect(fired.value == 1)
-        completion.deliveryDone()
-        #expect(fired.value == 1, "a stray extra call does not complete it again")
+        let lifecycle = fired.completion(deliveries: 3)
+        #expect(fired.commits.committable().map(\.offset) == [0], "received: its own offset holds the commit")
+        lifecycle.record(Self.durable)
+        lifecycle.record(DeliverySettlement.Settled(result: .retrying, deadLetters: [], isDurable: true))
+        #expect(fired.commits.committable().map(\.offset) == [0])
+        lifecycle.record(DeliverySettlement.Settled(result: .deadLettered, deadLetters: [], isDurable: true))
+        #expect(fired.commits.committable().map(\.offset) == [1], "settled: committable")
+        #expect(lifecycle.outcomes == [.delivered, .retrying, .deadLettered])
     }
 
-    @Test func concurrentDeliveriesCompleteTheRecordExactlyOnce() async {
+    @Test func anOutcomeThatIsNotDurableNeverSettlesTheRecord() {
         let fired = Fired()
-        let completion = fired.completion(deliveries: 500)
+        let lifecycle = fired.completion(deliveries: 2)
+        lifecycle.record(Self.durable)
+        lifecycle.record(DeliverySettlement.Settled(result: .retrying, deadLetters: [], isDurable: false))
+        #expect(fired.commits.committable().map(\.offset) == [0], "cancelled before Kafka acknowledged: read again after a restart")
+    }
+
+    @Test func concurrentOutcomesSettleTheRecordExactlyOnce() async {
+        let fired = Fired()
+        let lifecycle = fired.completion(deliveries: 500)
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<500 { group.addTask { completion.deliveryDone() } }
+            for _ in 0..<500 { group.addTask { lifecycle.record(Self.durable) } }
         }
-        #expect(fired.value == 1)
-    }
-}
-
-@Suite("Event Grid's delivery policy and dead letters")
-struct SubscriptionPolicyTests {
-    typealias S = SubscriptionSamples
-
-    static let policy = SubscriptionPolicy(
-        subscription: S.subscription(), schedule: .eventGridDefault, jitter: 0, defaultDeadLetterTopic: "registry-events.deadletter")
-
-    @Test(arguments: 200...204)
-    func twoHundredToTwoHundredFourDeliver(_ status: Int) {
-        #expect(Self.policy.isDelivered(S.outcome(status)))
-        #expect(Self.policy.terminalReason(S.outcome(status)) == nil)
-    }
-
-    @Test(arguments: [205, 206, 207, 226, 300, 301, 302, 304, 307, 404, 500])
-    func otherAnswersAreFailures(_ status: Int) {
-        #expect(!Self.policy.isDelivered(S.outcome(status)))
-    }
-
-    @Test func noAnswerIsAFailureThatIsRetried() {
-        #expect(!Self.policy.isDelivered(S.outcome(nil, error: "connect timeout")))
-        #expect(Self.policy.terminalReason(S.outcome(nil, error: "connect timeout")) == nil)
-    }
-
-    @Test(arguments: [400, 401, 403, 413])
-    func someClientErrorsAreNotRetried(_ status: Int) throws {
-        let reason = try #require(Self.policy.terminalReason(S.outcome(status)))
-        #expect(reason.hasPrefix("NonRetriableStatusCode"))
-        #expect(reason.contains("\(status)"))
-        #expect(DeadLetterFields.reasonCode(reason) == "NonRetriableStatusCode")
-    }
-
-    @Test(arguments: [404, 408, 429, 500, 502, 503, 504])
-    func othersFollowTheRetrySchedule(_ status: Int) {
-        #expect(Self.policy.terminalReason(S.outcome(status)) == nil)
-    }
-
-    @Test(arguments: [
-        (400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"), (404, "NotFound"), (408, "TimedOut"),
-        (413, "RequestEntityTooLarge"), (429, "Busy"), (503, "Busy"), (500, "GenericError"), (502, "GenericError"),
-        (302, "GenericError"),
-    ])
-    func outcomeNamesAreEventGrids(_ status: Int, _ name: String) {
-        #expect(DeadLetterFields.outcomeName(S.outcome(status)) == name)
-    }
-
-    @Test func withoutAnAnswerTheOutcomeIsATimeoutOrAGenericError() {
-        #expect(DeadLetterFields.outcomeName(S.outcome(nil, error: "HTTPClientError.readTimeout")) == "TimedOut")
-        #expect(DeadLetterFields.outcomeName(S.outcome(nil, error: "Deadline exceeded")) == "TimedOut")
-        #expect(DeadLetterFields.outcomeName(S.outcome(nil, error: "connection refused")) == "GenericError")
-        #expect(
-            DeadLetterFields.outcomeName(
-                AttemptOutcome(statusCode: nil, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil))
-                == "GenericError")
-    }
-
-    static let firstAttempt = "2023-11-14T22:13:20.000Z"  // 1_700_000_000_000 ms
-
-    @Test func eventGridSchemaDeadLettersAddCamelCaseFieldsToEachEvent() throws {
-        let body = SubscriptionBody.render([S.event("e1"), S.event("e2")], schema: .eventGrid).body
-        let record = S.record(body: body, attempt: 7, events: 2)
-        let now = Date(timeIntervalSince1970: 1_700_000_100.5)
-        let letters = SubscriptionPolicy.deadLetteredEvents(
-            record, schema: .eventGrid, outcome: S.outcome(503), reason: "MaxDeliveryAttemptsExceeded: 7 attempts made", at: now)
-        #expect(letters.count == 2)
-        #expect(letters.map { $0["id"]?.stringValue } == ["e1", "e2"])
-        for (letter, original) in zip(letters, [S.event("e1"), S.event("e2")]) {
-            let fields = try #require(letter.objectValue)
-            #expect(fields["deadLetterReason"] == "MaxDeliveryAttemptsExceeded")
-            #expect(fields["deliveryAttempts"] == 7)
-            #expect(fields["lastDeliveryOutcome"] == "Busy")
-            #expect(fields["lastHttpStatusCode"] == 503)
-            #expect(fields["publishTime"] == .string(Self.firstAttempt))
-            #expect(fields["lastDeliveryAttemptTime"] == "2023-11-14T22:15:00.500Z")
-            #expect(!fields.keys.contains("deadletterreason"))
-            // The event itself is untouched.
-            for (key, value) in try #require(original.objectValue) { #expect(fields[key] == value, "\(key)") }
-        }
-    }
-
-    @Test func cloudEventsDeadLettersUseLowerCaseAttributes() throws {
-        let (body, _) = SubscriptionBody.render([S.cloudEvent("c1")], schema: .cloudEvents)
-        let record = S.record(body: body, contentType: SubscriptionBody.cloudEventContentType, attempt: 1)
-        let letters = SubscriptionPolicy.deadLetteredEvents(
-            record, schema: .cloudEvents, outcome: S.outcome(nil, error: "read timeout"), reason: "TimeToLiveExceeded: later",
-            at: Date(timeIntervalSince1970: 1_700_000_000))
-        let fields = try #require(letters.first?.objectValue)
-        #expect(letters.count == 1)
-        #expect(fields["id"] == "c1")
-        #expect(fields["deadletterreason"] == "TimeToLiveExceeded")
-        #expect(fields["deliveryattempts"] == 1)
-        #expect(fields["lastdeliveryoutcome"] == "TimedOut")
-        #expect(fields["lasthttpstatuscode"] == nil, "no answer, no status")
-        #expect(fields["publishtime"] == .string(Self.firstAttempt))
-        #expect(fields["lastdeliveryattempttime"] == "2023-11-14T22:13:20.000Z")
-        #expect(!fields.keys.contains { $0 != $0.lowercased() }, "CloudEvents attribute names are lower case: \(fields.keys.sorted())")
-    }
-
-    @Test func thePublishTimeIsWhenKafkaTookTheEventWhenKnown() {
-        var record = S.record(body: SubscriptionBody.render([S.event("e1")], schema: .eventGrid).body)
-        record.publishedAtMilliseconds = 1_600_000_000_000
-        let letters = SubscriptionPolicy.deadLetteredEvents(
-            record, schema: .eventGrid, outcome: S.outcome(400), reason: "NonRetriableStatusCode: x", at: Date())
-        #expect(letters.first?["publishTime"] == "2020-09-13T12:26:40.000Z")
-    }
-
-    @Test func aCloudEventsBatchDeadLettersEveryEvent() {
-        let (body, contentType) = SubscriptionBody.render([S.cloudEvent("c1"), S.cloudEvent("c2"), S.cloudEvent("c3")], schema: .cloudEvents)
-        let letters = SubscriptionPolicy.deadLetteredEvents(
-            S.record(body: body, contentType: contentType, attempt: 2, events: 3), schema: .cloudEvents, outcome: S.outcome(400),
-            reason: "NonRetriableStatusCode: HTTP 400 is not retried", at: Date())
-        #expect(letters.map { $0["id"]?.stringValue } == ["c1", "c2", "c3"])
-        #expect(letters.allSatisfy { $0["lasthttpstatuscode"] == 400 && $0["lastdeliveryoutcome"] == "BadRequest" })
-    }
-
-    @Test func deadLettersGoToTheSubscriptionsTopicOrTheDefault() {
-        let record = S.record(body: SubscriptionBody.render([S.event("e1"), S.event("e2")], schema: .eventGrid).body, events: 2)
-        let byDefault = Self.policy.deadLetters(record, outcome: S.outcome(400), reason: "NonRetriableStatusCode: x", at: Date())
-        #expect(byDefault.map(\.topic) == ["registry-events.deadletter", "registry-events.deadletter"])
-        #expect(byDefault.first?.headers.first { $0.key == "content-type" }?.stringValue == "application/json")
-        var own = S.subscription(schema: .cloudEvents)
-        own.deadLetterDestination = .kafkaTopic("team.deadletters")
-        let policy = SubscriptionPolicy(subscription: own, schedule: .eventGridDefault, jitter: 0, defaultDeadLetterTopic: "unused")
-        let letters = policy.deadLetters(
-            S.record(body: SubscriptionBody.render([S.cloudEvent("c1")], schema: .cloudEvents).body), outcome: S.outcome(400),
-            reason: "NonRetriableStatusCode: x", at: Date())
-        #expect(letters.map(\.topic) == ["team.deadletters"])
-        #expect(letters.first?.headers.first { $0.key == "content-type" }?.stringValue == "application/cloudevents+json")
-    }
-
-    @Test func eventGridSchemaIsAlwaysAnArray() throws {
-        let (one, oneType) = SubscriptionBody.render([S.event("e1")], schema: .eventGrid)
-        #expect(oneType == "application/json")
-        #expect(JSONValue(parsing: Array(one.utf8)) == .array([S.event("e1")]))
-        let (two, twoType) = SubscriptionBody.render([S.event("e1"), S.event("e2")], schema: .eventGrid)
-        #expect(twoType == "application/json")
-        #expect(JSONValue(parsing: Array(two.utf8)) == .array([S.event("e1"), S.event("e2")]))
-    }
-
-    @Test func cloudEventsAreAnObjectAloneAndAnArrayAsABatch() throws {
-        let (one, oneType) = SubscriptionBody.render([S.cloudEvent("c1")], schema: .cloudEvents)
-        #expect(oneType == "application/cloudevents+json; charset=utf-8")
-        #expect(JSONValue(parsing: Array(one.utf8)) == S.cloudEvent("c1"))
-        let (two, twoType) = SubscriptionBody.render([S.cloudEvent("c1"), S.cloudEvent("c2")], schema: .cloudEvents)
-        #expect(twoType == "application/cloudevents-batch+json; charset=utf-8")
-        #expect(JSONValue(parsing: Array(two.utf8)) == .array([S.cloudEvent("c1"), S.cloudEvent("c2")]))
-        #expect(SubscriptionBody.events(in: one) == [S.cloudEvent("c1")])
-        #expect(SubscriptionBody.events(in: two).count == 2)
-        #expect(SubscriptionBody.events(in: "not json").isEmpty)
-    }
-}
-
-@Suite("A subscription delivery's request")
-struct SubscriptionRequestTests {
-    typealias S = SubscriptionSamples
-
-    func headerMap(_ request: OutboundRequest) -> [String: [String]] {
-        Dictionary(grouping: request.headers, by: { $0.0.lowercased() }).mapValues { $0.map(\.1) }
-    }
-
-    @Test func eventGridHeadersNameTheSubscriptionAndCountEarlierAttempts() {
-        let body = SubscriptionBody.render([S.event("e1")], schema: .eventGrid).body
-        let request = SubscriptionAttempts.request(S.record(body: body, attempt: 3), subscription: S.subscription("eg-All"))
-        let headers = headerMap(request)
-        #expect(request.method == "POST")
-        #expect(request.url == "https://hooks.example/eg-All")
-        #expect(request.body == body)
-        #expect(headers["content-type"] == ["application/json"])
-        #expect(headers["aeg-event-type"] == ["Notification"])
-        #expect(headers["aeg-subscription-name"] == ["EG-ALL"])
-        #expect(headers["aeg-delivery-count"] == ["2"], "attempt 3 follows two deliveries")
-        #expect(headers["aeg-metadata-version"] == ["1"])
-        #expect(headers["aeg-data-version"] == ["1.0"])
-        let first = SubscriptionAttempts.request(S.record(body: body, attempt: 1), subscription: S.subscription())
-        #expect(headerMap(first)["aeg-delivery-count"] == ["0"])
-    }
-
-    @Test func aBatchOrACloudEventHasNoDataVersionHeader() {
-        let batch = SubscriptionBody.render([S.event("e1"), S.event("e2")], schema: .eventGrid).body
-        #expect(headerMap(SubscriptionAttempts.request(S.record(body: batch, events: 2), subscription: S.subscription()))["aeg-data-version"] == nil)
-        let (single, type) = SubscriptionBody.render([S.cloudEvent("c1")], schema: .cloudEvents)
-        let request = SubscriptionAttempts.request(
-            S.record(body: single, contentType: type), subscription: S.subscription(schema: .cloudEvents))
-        #expect(headerMap(request)["aeg-data-version"] == nil)
-        #expect(headerMap(request)["content-type"] == ["application/cloudevents+json; charset=utf-8"])
-    }
-
-    @Test func deliveryAttributesAreStaticOrFromTheFirstEvent() {
-        let subscription = S.subscription(attributes: [
-            .fixed("Authorization", "Bearer s3cret", secret: true), .fixed("X-Team", "a"),
-            .field("X-Repository", "data.target.repository"), .field("X-Size", "Data.Target.Size"), .field("X-Missing", "data.nothing"),
-            .field("X-Object", "data.target"),
-        ])
-        let body = SubscriptionBody.render(
-            [S.event("e1", repository: "first"), S.event("e2", repository: "second")], schema: .eventGrid
-        ).body
-        let headers = headerMap(SubscriptionAttempts.request(S.record(body: body, events: 2), subscription: subscription))
-        #expect(headers["authorization"] == ["Bearer s3cret"], "a secret is still sent")
-        #expect(headers["x-team"] == ["a"])
-        #expect(headers["x-repository"] == ["first"], "dynamic values come from the first event of a batch")
-        #expect(headers["x-size"] == ["345"], "field names ignore case; numbers print as JSON writes them")
-        #expect(headers["x-missing"] == nil, "a missing field sends no header")
-        #expect(headers["x-object"] == nil, "an object is not a header value")
-    }
-}
-
-@Suite("Registry events reach subscriptions as Event Grid sends them")
-struct RegistryEventRenderingTests {
-    static func registryEvent() -> RegistryEvent {
-        RegistryEvent(
-            id: "a98b83a3-6308-4359-b752-7409242f5d53", timestamp: "2026-11-25T16:29:30.427944415Z", action: .push,
-            registry: "myregistry", location: "westeurope",
-            target: .init(
-                mediaType: "application/vnd.oci.image.manifest.v1+json", size: 345,
-                digest: "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c", length: 345, repository: "hello",
-                tag: "v1"),
-            request: .init(id: "r1", host: "127.0.0.1:5055", method: "PUT", useragent: "skopeo/1.9.3"))
-    }
-
-    /// The registry's events are on `.cloudevents`; in Event Grid schema they
-    /// must be what Event Grid sends for a container registry (dataVersion 1.0).
-    @Test(arguments: CloudEventsMode.allCases)
-    func aRegistryCloudEventInEventGridSchemaIsTheEventGridEvent(_ mode: CloudEventsMode) throws {
-        let layout = TopicLayout()
-        let event = Self.registryEvent()
-        let rendered = try #require(
-            EventRecordRenderer(layout: layout, cloudEventsMode: mode).records(for: event).first { $0.topic == layout.cloudEvents })
-        let record = KafkaConsumerRecord(
-            topic: rendered.topic, partition: 0, offset: 0, key: Array(rendered.key.utf8), value: rendered.value,
-            headers: rendered.headers.map { KafkaHeader(key: $0.0, string: $0.1) }, timestampMilliseconds: nil)
-        let (scope, published) = try #require(SubscriptionEventReader(layout: layout).event(from: record))
-        #expect(scope == .registry("myregistry"))
-        let expected = JSONValue(parsing: JSONRendering.encode(try #require(EventGridEvent(event, topic: "/registries/myregistry"))))
-        #expect(published.rendered(as: .eventGrid) == expected)
-        let cloudEvent = JSONValue(parsing: JSONRendering.encode(try #require(CloudEvent(event, source: "/registries/myregistry"))))
-        #expect(published.rendered(as: .cloudEvents) == cloudEvent, "and in CloudEvents, the CloudEvent")
+        #expect(fired.commits.committable().map(\.offset) == [1])
+        #expect(fired.commits.inFlight == 0)
     }
 }

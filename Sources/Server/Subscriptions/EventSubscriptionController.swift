@@ -162,7 +162,7 @@ struct EventSubscriptionController<Context: RequestContext> {
     private func response(_ subscription: EventSubscription) -> SubscriptionResource.Response {
         let topic = subscription.scope.kind == .registry
             ? registryTopics.topic(for: subscription.scope.name) : CustomTopic.eventSource(subscription.scope.name)
-        return SubscriptionResource.Response(subscription, topic: topic)
+        return SubscriptionResource.Response(subscription, topic: topic, lane: hooks?.lane(of: subscription))
     }
 
     private func existing(_ scope: SubscriptionScope, _ name: String) async throws -> EventSubscription {

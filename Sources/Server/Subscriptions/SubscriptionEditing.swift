@@ -32,6 +32,18 @@ enum SubscriptionEditing {
         }
         if let deadLetter = properties.deadLetterDestination { subscription.deadLetterDestination = deadLetter }
         if let labels = properties.labels { subscription.labels = labels }
+        if let limit = properties.maxConcurrentDeliveries {
+            guard limit == 0 || (1...1000).contains(limit) else {
+                throw invalid("properties.maxConcurrentDeliveries", "must be 1 to 1000 (0: the server's default), not \(limit)")
+            }
+            subscription.maxConcurrentDeliveries = limit == 0 ? nil : limit
+        }
+        if let text = properties.ordering {
+            guard let ordering = DeliveryOrdering.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
+                throw invalid("properties.ordering", "must be unordered or perKey, not \(text)")
+            }
+            subscription.ordering = ordering == .unordered ? nil : ordering
+        }
         try check(subscription)
     }
 
@@ -80,7 +92,7 @@ enum SubscriptionEditing {
         "": ["properties", "id", "name", "type", "systemData"],
         "properties": [
             "destination", "filter", "eventDeliverySchema", "retryPolicy", "deadLetterDestination", "labels", "topic",
-            "provisioningState", "provisioningMessage",
+            "provisioningState", "provisioningMessage", "maxConcurrentDeliveries", "ordering", "delivery",
         ],
         "properties.destination": ["endpointType", "properties"],
         "properties.destination.properties": [

@@ -1,4 +1,5 @@
 import Foundation
+import Delivery
 import Hummingbird
 import RegistryEvents
 
@@ -32,6 +33,10 @@ enum SubscriptionResource {
         var retryPolicy: RetryPolicy?
         var deadLetterDestination: DeadLetterDestination?
         var labels: [String]?
+        /// Extensions: attempts in flight at once (0 returns to the
+        /// server's default), and `unordered` or `perKey`.
+        var maxConcurrentDeliveries: Int?
+        var ordering: String?
     }
 
     /// PUT wraps the properties in `properties`; ARM's PATCH
@@ -64,6 +69,10 @@ enum SubscriptionResource {
             var retryPolicy: RetryPolicy
             var deadLetterDestination: DeadLetterDestination?
             var labels: [String]
+            var maxConcurrentDeliveries: Int?
+            var ordering: String
+            /// The subscription's lane now (in flight, limit, breaker).
+            var delivery: DeliveryLanes.Snapshot?
         }
         struct SystemData: Codable {
             var createdAt: String
@@ -75,7 +84,7 @@ enum SubscriptionResource {
         var properties: ResponseProperties
         var systemData: SystemData
 
-        init(_ subscription: EventSubscription, topic: String, now: Date = Date()) {
+        init(_ subscription: EventSubscription, topic: String, lane: DeliveryLanes.Snapshot? = nil, now: Date = Date()) {
             id = "\(subscription.scope.apiPath)/eventSubscriptions/\(subscription.name)"
             name = subscription.name
             type = SubscriptionResource.type
@@ -101,7 +110,8 @@ enum SubscriptionResource {
                     maxDeliveryAttempts: subscription.maxDeliveryAttempts,
                     eventTimeToLiveInMinutes: subscription.eventTimeToLiveInMinutes),
                 deadLetterDestination: subscription.deadLetterDestination.map(SubscriptionResource.masked),
-                labels: subscription.labels)
+                labels: subscription.labels, maxConcurrentDeliveries: subscription.maxConcurrentDeliveries,
+                ordering: (subscription.ordering ?? .unordered).rawValue, delivery: lane)
             systemData = SystemData(
                 createdAt: DateText.string(subscription.createdAt), lastModifiedAt: DateText.string(subscription.updatedAt))
         }

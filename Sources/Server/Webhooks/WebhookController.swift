@@ -85,7 +85,7 @@ struct WebhookController<Context: RequestContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> WebhookResource.List {
         let registry = try Self.registry(context)
         let webhooks = try await store.webhooks(registry: registry)
-        return WebhookResource.List(value: webhooks.map { WebhookResource.Response($0, id: Self.id(request, name: $0.name)) })
+        return WebhookResource.List(value: webhooks.map { WebhookResource.Response($0, id: Self.id(request, name: $0.name), lane: delivery?.lane(of: $0)) })
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<WebhookResource.Response> {
@@ -104,14 +104,16 @@ struct WebhookController<Context: RequestContext> {
             actions: try WebhookResource.validateActions(body.properties.actions),
             scope: try WebhookResource.validateScope(body.properties.scope ?? ""),
             status: try WebhookResource.validateStatus(body.properties.status ?? "enabled"), location: location,
-            tags: body.tags ?? [:], signingSecret: try WebhookResource.signingSecret(body.properties.signingSecret))
+            tags: body.tags ?? [:], signingSecret: try WebhookResource.signingSecret(body.properties.signingSecret),
+            maxConcurrentDeliveries: try WebhookResource.validateConcurrency(body.properties.maxConcurrentDeliveries),
+            ordering: try WebhookResource.validateOrdering(body.properties.ordering) ?? .unordered)
         let stored = try await put(webhook)
         await delivery?.webhooksChanged()
         logger.info(
             existing == nil ? "Webhook created" : "Webhook replaced",
             metadata: ["registry": "\(registry)", "webhook": "\(name)", "actions": "\(stored.actions.map(\.rawValue))"])
         return EditedResponse(
-            status: existing == nil ? .created : .ok, response: WebhookResource.Response(stored, id: Self.id(request, name: name)))
+            status: existing == nil ? .created : .ok, response: WebhookResource.Response(stored, id: Self.id(request, name: name), lane: delivery?.lane(of: stored)))
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> WebhookResource.Response {
@@ -128,18 +130,22 @@ struct WebhookController<Context: RequestContext> {
             if let status = properties.status { webhook.status = try WebhookResource.validateStatus(status) }
             if let scope = properties.scope { webhook.scope = try WebhookResource.validateScope(scope) }
             if let actions = properties.actions { webhook.actions = try WebhookResource.validateActions(actions) }
+            if let limit = properties.maxConcurrentDeliveries {
+                webhook.maxConcurrentDeliveries = try WebhookResource.validateConcurrency(limit, allowZero: true)
+            }
+            if let ordering = try WebhookResource.validateOrdering(properties.ordering) { webhook.ordering = ordering }
             if let secret = properties.signingSecret { webhook.signingSecret = try WebhookResource.signingSecret(secret) }
         }
         webhook.updatedAt = Date()
         let stored = try await put(webhook)
         await delivery?.webhooksChanged()
         logger.info("Webhook updated", metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)"])
-        return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name))
+        return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name), lane: delivery?.lane(of: stored))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> WebhookResource.Response {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
-        return WebhookResource.Response(webhook, id: Self.id(request, name: webhook.name))
+        return WebhookResource.Response(webhook, id: Self.id(request, name: webhook.name), lane: delivery?.lane(of: webhook))
     }
 
     /// 200 when it existed, 204 when there was nothing to delete (as ARM).

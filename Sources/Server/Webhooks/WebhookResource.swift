@@ -17,6 +17,10 @@ enum WebhookResource {
             var actions: [String]
             /// Standard Webhooks signing: `generate` or a `whsec_` secret (an extension to ACR).
             var signingSecret: String?
+            /// Attempts in flight at once (1–1000; an extension to ACR).
+            var maxConcurrentDeliveries: Int?
+            /// `unordered` (default) or `perKey` (an extension to ACR).
+            var ordering: String?
         }
         var location: String?
         var tags: [String: String]?
@@ -33,6 +37,9 @@ enum WebhookResource {
             var actions: [String]?
             /// `generate`, a `whsec_` secret, or "" to stop signing.
             var signingSecret: String?
+            /// 0 returns to the server's default.
+            var maxConcurrentDeliveries: Int?
+            var ordering: String?
         }
         var tags: [String: String]?
         var properties: Properties?
@@ -46,6 +53,11 @@ enum WebhookResource {
             var scope: String
             var actions: [String]
             var provisioningState: String
+            var maxConcurrentDeliveries: Int?
+            var ordering: String
+            /// The webhook's lane now: attempts in flight, the limit, the
+            /// circuit breaker (an extension to ACR).
+            var delivery: DeliveryLanes.Snapshot?
         }
         var id: String
         var name: String
@@ -54,7 +66,7 @@ enum WebhookResource {
         var tags: [String: String]
         var properties: Properties
 
-        init(_ webhook: Webhook, id: String) {
+        init(_ webhook: Webhook, id: String, lane: DeliveryLanes.Snapshot? = nil) {
             self.id = id
             name = webhook.name
             type = WebhookResource.type
@@ -62,7 +74,8 @@ enum WebhookResource {
             tags = webhook.tags
             properties = Properties(
                 status: webhook.status.rawValue, scope: webhook.scope.text, actions: webhook.actions.map(\.rawValue),
-                provisioningState: "Succeeded")
+                provisioningState: "Succeeded", maxConcurrentDeliveries: webhook.maxConcurrentDeliveries,
+                ordering: webhook.ordering.rawValue, delivery: lane)
         }
     }
 
@@ -116,6 +129,24 @@ enum WebhookResource {
                 "properties.signingSecret must be \"generate\" or whsec_ followed by base64 of 24 to 64 bytes", code: "InvalidSigningSecret")
         }
         return text
+    }
+
+    static func validateConcurrency(_ value: Int?, allowZero: Bool = false) throws -> Int? {
+        guard let value else { return nil }
+        if allowZero, value == 0 { return nil }
+        guard (1...1000).contains(value) else {
+            throw APIError.badRequest(
+                "properties.maxConcurrentDeliveries must be 1 to 1000, got \(value)", code: "InvalidMaxConcurrentDeliveries")
+        }
+        return value
+    }
+
+    static func validateOrdering(_ text: String?) throws -> DeliveryOrdering? {
+        guard let text else { return nil }
+        guard let ordering = DeliveryOrdering.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
+            throw APIError.badRequest("properties.ordering must be unordered or perKey, got \"\(text)\"", code: "InvalidOrdering")
+        }
+        return ordering
     }
 
     static func validateHeaders(_ headers: [String: String]) throws -> [String: String] {

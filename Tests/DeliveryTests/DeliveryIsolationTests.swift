@@ -1,0 +1,154 @@
+@testable import Delivery
+import Foundation
+import Testing
+
+@Suite("Per-target isolation: the circuit breaker's rule")
+struct CircuitBreakerTests {
+    static let start = ContinuousClock.now
+    static func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
+
+    @Test func opensAfterTenConsecutiveFailuresThenProbesOnceAndClosesOnSuccess() {
+        var breaker = CircuitBreaker()
+        for index in 0..<9 { breaker.record(failed: true, now: Self.at(Double(index))) }
+        #expect(breaker.state == .closed)
+        breaker.record(failed: true, now: Self.at(9))
+        #expect(breaker.state == .open)
+        let coolingDown = breaker.decide(now: Self.at(20))
+        #expect(coolingDown == .refuse(until: Self.at(39)), "cool-down: 30 s")
+        let probe = breaker.decide(now: Self.at(39))
+        #expect(probe == .probe, "then one probe")
+        #expect(breaker.state == .halfOpen)
+        let second = breaker.decide(now: Self.at(39.5))
+        #expect(second != .probe, "only one probe at a time")
+        let closed = breaker.record(failed: false, probe: true, now: Self.at(40))
+        #expect(closed, "a successful probe closes it")
+        #expect(breaker.state == .closed)
+        let after = breaker.decide(now: Self.at(41))
+        #expect(after == .attempt)
+    }
+
+    @Test func aFailedProbeDoublesTheCoolDownUpToTenMinutes() {
+        var breaker = CircuitBreaker()
+        for _ in 0..<10 { breaker.record(failed: true, now: Self.at(0)) }
+        var now = 0.0
+        var coolDowns: [Double] = []
+        for _ in 0..<7 {
+            guard let reopens = breaker.reopensAt else { break }
+            let coolDown = Double((reopens - Self.at(now)).components.seconds)
+            coolDowns.append(coolDown)
+            now += coolDown
+            let decision = breaker.decide(now: Self.at(now))
+            #expect(decision == .probe)
+            breaker.record(failed: true, probe: true, now: Self.at(now))
+        }
+        #expect(coolDowns == [30, 60, 120, 240, 480, 600, 600])
+    }
+
+    @Test func opensWhenMoreThanHalfOfTwentyAttemptsIn30SecondsFail() {
+        var breaker = CircuitBreaker()
+        // Alternate so there are never ten failures in a row.
+        for index in 0..<19 { breaker.record(failed: index % 3 != 0, now: Self.at(Double(index))) }
+        #expect(breaker.state == .closed, "19 attempts: below the minimum")
+        breaker.record(failed: true, now: Self.at(19))
+        #expect(breaker.state == .open, "20 attempts, 13 failed")
+
+        var healthy = CircuitBreaker()
+        for index in 0..<60 { healthy.record(failed: index % 5 < 2, now: Self.at(Double(index))) }
+        #expect(healthy.state == .closed, "40 % failures keep it closed")
+    }
+
+    @Test func onlyTimeoutsConnectionErrorsAnd408429And5xxCountAsFailures() {
+        func outcome(_ status: Int?) -> AttemptOutcome {
+            status.map { AttemptOutcome(statusCode: $0, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil) }
+                ?? .failure("timeout")
+        }
+        #expect([nil, 408, 429, 500, 503].allSatisfy { CircuitBreaker.isFailure(outcome($0)) })
+        #expect(![200, 204, 301, 400, 401, 404, 413].contains { CircuitBreaker.isFailure(outcome($0)) })
+    }
+}
+
+@Suite("Per-target isolation: lanes")
+struct DeliveryLanesTests {
+    static let failed = AttemptOutcome.failure("timeout")
+    static let ok = AttemptOutcome(statusCode: 200, reasonPhrase: "OK", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+
+    func tickets(_ lanes: DeliveryLanes, _ key: String, _ count: Int, limit: Int? = nil) -> [LaneTicket] {
+        (0..<count).compactMap { _ in
+            if case .admitted(let ticket) = lanes.admit(key, limit: limit) { return ticket }
+            return nil
+        }
+    }
+
+    @Test func aFullLaneDefersToTheRetryTierAndOtherLanesAreUntouched() {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 2))
+        let held = tickets(lanes, "webhook:r/slow", 2)
+        #expect(held.count == 2)
+        guard case .deferred(let wait, let reason) = lanes.admit("webhook:r/slow") else {
+            Issue.record("a full lane must defer")
+            return
+        }
+        #expect(wait == .seconds(10))
+        #expect(reason.contains("lane full"))
+        #expect(tickets(lanes, "webhook:r/fast", 2).count == 2, "another target has its own lane")
+        #expect(lanes.snapshot("webhook:r/slow").inFlight == 2)
+        held[0].finish(Self.ok)
+        #expect(tickets(lanes, "webhook:r/slow", 1).count == 1, "a finished attempt frees its slot")
+        #expect(tickets(lanes, "webhook:r/own", 5, limit: 5).count == 5, "a target's own limit wins")
+    }
+
+    @Test func anOpenBreakerDefersUntilItsProbeAndRecoveryRampsUp() {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 8))
+        let key = "subscription:registry/r/down"
+        for ticket in tickets(lanes, key, 8) { ticket.finish(Self.failed) }
+        for ticket in tickets(lanes, key, 2) { ticket.finish(Self.failed) }
+        #expect(lanes.snapshot(key).breaker == .open)
+        guard case .deferred(let wait, let reason) = lanes.admit(key) else {
+            Issue.record("an open breaker must defer")
+            return
+        }
+        #expect(wait > .seconds(25) && wait <= .seconds(30))
+        #expect(reason.contains("breaker"))
+        // Past the cool-down: one probe, which succeeds; then 1, 2, 4 … in flight.
+        let later = ContinuousClock.now + .seconds(31)
+        guard case .admitted(let probe) = lanes.admit(key, now: later) else {
+            Issue.record("the probe must go out")
+            return
+        }
+        probe.finish(Self.ok)
+        #expect(lanes.snapshot(key).breaker == .closed)
+        let first = tickets(lanes, key, 3)
+        #expect(first.count == 1, "right after recovery one attempt at a time")
+        first[0].finish(Self.ok)
+        let second = tickets(lanes, key, 3)
+        #expect(second.count == 2, "then twice as many per success")
+    }
+
+    @Test func anAbandonedTicketGivesItsSlotBack() {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 1))
+        do { _ = tickets(lanes, "webhook:r/w", 1) }
+        #expect(lanes.snapshot("webhook:r/w").inFlight == 0)
+    }
+}
+
+@Suite("One deadline per attempt")
+struct DeadlineTests {
+    @Test func workThatNeverEndsIsCutAtTheDeadline() async {
+        let started = ContinuousClock.now
+        let result = await Deadline.run(within: .milliseconds(200)) { () async -> Int in
+            // Ends only when cancelled, as a body that never comes.
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+            return 1
+        }
+        #expect(result == nil)
+        #expect(ContinuousClock.now - started < .seconds(20), "bounded (a generous margin on a busy machine)")
+        #expect(await Deadline.run(within: .seconds(30)) { 7 } == 7)
+    }
+
+    @Test func aResolverAnswersLiteralsAndCachesNames() async throws {
+        let resolver = HostResolver(threads: 1)
+        #expect(try await resolver.resolve("10.0.0.1").map(\.description) == ["10.0.0.1"])
+        let first = try await resolver.resolve("localhost")
+        #expect(!first.isEmpty)
+        #expect(try await resolver.resolve("localhost") == first)
+    }
+}
