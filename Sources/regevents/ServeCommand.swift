@@ -62,8 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Allow webhooks to this address range, e.g. 10.1.0.0/16; repeatable.")
     var allowTargetCidr: [String] = []
 
-    @Option(help: "Connections per endpoint host:port (default 256: lanes, not the pool, limit each target).")
-    var webhookConnectionsPerHost: Int = 256
+    @Option(help: "Connections per endpoint host:port (default 1024, above the lanes of the targets one host serves, so lanes and not the pool limit each target).")
+    var webhookConnectionsPerHost: Int = 1024
 
     @Option(help: "Seconds one delivery attempt may take in all: connect, request, response head and body (default 30).")
     var webhookTimeout: Int = 30
@@ -371,9 +371,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func validatedConnectionsPerHost() throws -> Int {
-        guard (1...1000).contains(webhookConnectionsPerHost) else {
+        guard (1...10000).contains(webhookConnectionsPerHost) else {
             throw CommandFailure(
-                message: "--webhook-connections-per-host: must be 1 to 1000, got \(webhookConnectionsPerHost)", exitCode: 64)
+                message: "--webhook-connections-per-host: must be 1 to 10000, got \(webhookConnectionsPerHost)", exitCode: 64)
         }
         return webhookConnectionsPerHost
     }

@@ -6,7 +6,9 @@ import Synchronization
 
 /// A real HTTP endpoint in the test process that records every request and
 /// answers per path: `/ok…` 200, `/flaky…` 503 twice then 200, `/fail…` 500,
-/// `/slow…` waits 20 s.
+/// `/slow…` waits 20 s, `/stall…` sends `200` and the first bytes of a
+/// body and then nothing, ever (a hostile endpoint), `/sleep5…` waits 5 s,
+/// `/recover…` answers 500 ten times, then 200.
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
         let path: String
@@ -39,7 +41,17 @@ final class WebhookReceiver: Sendable {
                 return counts[path] ?? 0
             }
             if path.hasPrefix("/slow") { try await Task.sleep(for: .seconds(20)) }
+            if path.hasPrefix("/sleep5") { try await Task.sleep(for: .seconds(5)) }
+            if path.hasPrefix("/stall") {
+                return Response(
+                    status: .ok,
+                    body: ResponseBody(contentLength: 1000) { writer in
+                        try await writer.write(ByteBuffer(string: "partial"))
+                        try await Task.sleep(for: .seconds(3600))
+                    })
+            }
             if path.hasPrefix("/fail") { return Response(status: .internalServerError) }
+            if path.hasPrefix("/recover") && count <= 10 { return Response(status: .internalServerError) }
             if path.hasPrefix("/flaky") && count <= 2 { return Response(status: .serviceUnavailable) }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "thanks")))
         }
