@@ -19,7 +19,11 @@ public final class KafkaProducer: Service, Sendable {
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
+    /// - Throws: a `.configuration` `KafkaError` when an extra property would
+    ///   weaken acks or idempotence (`KafkaProducerConfiguration.validate()`),
+    ///   or librdkafka's own message for a bad property.
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws {
+        try configuration.validate()
         self.configuration = configuration
         self.logger = logger
         client = try RDKafkaClient.make(kind: .producer, properties: configuration.properties) { conf in
