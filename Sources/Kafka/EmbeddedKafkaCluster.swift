@@ -133,4 +133,6 @@ public struct KafkaProtocolError: Hashable, Sendable {
     public static let notEnoughReplicas = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue)
     public static let topicAuthorizationFailed = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue)
     public static let coordinatorNotAvailable = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue)
+    public static let groupAuthorizationFailed = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED.rawValue)
+    public static let outOfOrderSequenceNumber = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER.rawValue)
 }
