@@ -1,4 +1,4 @@
-@_spi(Testing) import Kafka
+@_spi(Testing) @_spi(Internal) import Kafka
 import Logging
 import Synchronization
 import Testing
@@ -10,8 +10,13 @@ let testLogger: Logger = {
 }()
 
 /// Runs `body` with a fresh embedded cluster, shut down afterwards.
-func withEmbeddedCluster<T>(brokers: Int = 1, _ body: (EmbeddedKafkaCluster) async throws -> T) async throws -> T {
-    let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: testLogger)
+/// - Parameter refusingBroker: keep the last broker free, for `refuseProduce(to:)`.
+func withEmbeddedCluster<T>(
+    brokers: Int = 1, refusingBroker: Bool = false, _ body: (EmbeddedKafkaCluster) async throws -> T
+) async throws -> T {
+    let cluster = try refusingBroker
+        ? EmbeddedKafkaCluster.reservingRefusingBroker(brokers: brokers, logger: testLogger)
+        : EmbeddedKafkaCluster(brokers: brokers, logger: testLogger)
     defer { cluster.shutdown() }
     return try await body(cluster)
 }
