@@ -279,9 +279,10 @@ public final class KafkaProducer: Service, Sendable {
     /// handle; the poll loop then replaces the handle.
     private func handleFatalError(on handle: ProducerHandle) {
         let error = fatalKafkaError(of: handle)
-        guard case .fail(let sends) = state.withLock({ $0.fatalErrorRaised(onGeneration: handle.generation) }) else { return }
+        let action = state.withLock { $0.fatalErrorRaised(onGeneration: handle.generation) }
+        guard case .fail(let sends, let recreating) = action else { return }
         logger.critical(
-            "Kafka producer failed fatally; failing its in-flight sends and recreating it",
+            "Kafka producer failed fatally; failing its in-flight sends\(recreating ? " and recreating it" : " (shutting down)")",
             metadata: [
                 "error": "\(error.rdKafkaName ?? "-")", "reason": "\(error.reason)", "client": "\(handle.client.name)",
                 "failedSends": "\(sends.count)", "generation": "\(handle.generation)",

@@ -71,8 +71,8 @@ struct ProducerStateMachine {
 
     enum FatalErrorAction {
         /// Fail these sends with the fatal error (and log it: this happens
-        /// once per handle).
-        case fail([Continuation])
+        /// once per handle); `recreating` is false while shutting down.
+        case fail([Continuation], recreating: Bool)
         /// Already handled (another report of the same error, an old handle).
         case none
     }
@@ -87,7 +87,7 @@ struct ProducerStateMachine {
         case .started, .finishing:
             broken = true
             failedRecreations = 0
-            return .fail(takePending())
+            return .fail(takePending(), recreating: state == .started)
         case .finished:
             return .none
         }
