@@ -10,8 +10,9 @@ import Synchronization
 /// Volatile by nature: everything is in memory and each partition keeps only
 /// about 5 MiB, older records dropping out as if by retention. It cannot
 /// answer the Admin CreateTopics request, so topics are created with
-/// `createTopic`. Its fault injection (brokers down, request errors, latency)
-/// is what the tests use.
+/// `createTopic`. Its fault injection (brokers down, request errors, latency;
+/// in `ForTesting/`, one topic's produce refusals and commit failures) is what
+/// the tests use.
 public final class EmbeddedKafkaCluster: Service, Sendable {
     /// `host:port,...` of the mock brokers.
     public let bootstrapServers: String
@@ -19,12 +20,26 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
     private let client: RDKafkaClient
     private let cluster: Mutex<SendablePointer?>
     private let logger: Logger
+    /// The broker kept free of partition leaders so that tests can make it
+    /// refuse one topic's produce requests (`refuseProduce(to:with:)`); `nil`
+    /// in a normal cluster.
+    let refusingBroker: Int32?
+    /// The topics the refusing broker leads, with their leaders before.
+    let produceRefusals = Mutex(ProduceRefusals())
 
-    public init(brokers: Int = 1, logger: Logger) throws {
+    public convenience init(brokers: Int = 1, logger: Logger) throws {
+        try self.init(brokers: brokers, reservingRefusingBroker: false, logger: logger)
+    }
+
+    init(brokers: Int, reservingRefusingBroker: Bool, logger: Logger) throws {
         guard (1...16).contains(brokers) else {
             throw KafkaError.make(.cluster, reason: "an embedded cluster has 1 to 16 brokers, not \(brokers)")
         }
+        guard !reservingRefusingBroker || brokers >= 2 else {
+            throw KafkaError.make(.cluster, reason: "a refusing broker needs an embedded cluster of at least 2 brokers")
+        }
         brokerCount = brokers
+        refusingBroker = reservingRefusingBroker ? Int32(brokers) : nil
         self.logger = logger
         // The mock cluster lives on a handle of its own that nobody produces with.
         client = try RDKafkaClient.make(kind: .producer, properties: [("client.id", "regevents-embedded-cluster"), ("log_level", "4")])
@@ -50,7 +65,9 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         }
         let err = try withCluster { rd_kafka_mock_topic_create($0, spec.name, Int32(spec.partitions), Int32(spec.replicationFactor)) }
         switch err {
-        case RD_KAFKA_RESP_ERR_NO_ERROR: return .created
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            try keepOffRefusingBroker(spec.name, partitions: spec.partitions)
+            return .created
         case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: return .alreadyExists
         default: throw KafkaError.rdKafka(.topicCreation, err, context: "topic \(spec.name)")
         }
@@ -94,7 +111,7 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         shutdown()
     }
 
-    private func withCluster<T>(_ body: (OpaquePointer) -> T) throws -> T {
+    func withCluster<T>(_ body: (OpaquePointer) -> T) throws -> T {
         // The call runs under the lock so shutdown cannot destroy the cluster
         // mid-call; mock calls are short, local and never call back into us.
         try cluster.withLock { state in
@@ -103,9 +120,19 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         }
     }
 
-    private func check(_ err: rd_kafka_resp_err_t, _ what: String) throws {
+    func check(_ err: rd_kafka_resp_err_t, _ what: String) throws {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError.rdKafka(.cluster, err, context: what) }
     }
+}
+
+/// Which topics the refusing broker leads, so refuses Produce requests for;
+/// see `EmbeddedKafkaCluster.refuseProduce(to:with:)`.
+struct ProduceRefusals {
+    /// Refused topic → partition → the leader it had before.
+    var topics: [String: [Int32: Int32]] = [:]
+    /// The error the refusing broker's stack was filled with; the mock cannot
+    /// clear a broker's stack, so later refusals must use the same one.
+    var error: KafkaProtocolError?
 }
 
 /// Kafka protocol request types, for fault injection.
@@ -133,4 +160,6 @@ public struct KafkaProtocolError: Hashable, Sendable {
     public static let notEnoughReplicas = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue)
     public static let topicAuthorizationFailed = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue)
     public static let coordinatorNotAvailable = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue)
+    public static let groupAuthorizationFailed = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED.rawValue)
+    public static let outOfOrderSequenceNumber = KafkaProtocolError(code: RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER.rawValue)
 }

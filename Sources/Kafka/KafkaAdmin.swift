@@ -165,6 +165,25 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The topics among `names` whose replication factor is below `minimum`,
+    /// in the order given. A topic's factor is the smallest replica set among
+    /// its partitions (the assigned replicas from metadata, not the in-sync
+    /// ones). Topics the cluster does not have are left out.
+    ///
+    /// Production wants 3 so that `acks=all` survives losing a broker; the
+    /// embedded cluster reports min(3, brokers) whatever factor was asked.
+    public func underReplicatedTopics(
+        _ names: [String], minimum: Int = 3
+    ) async throws -> [(topic: String, replicationFactor: Int)] {
+        let known = Dictionary(try await metadata().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return names.compactMap { name -> (topic: String, replicationFactor: Int)? in
+            guard let topic = known[name], topic.errorName == nil,
+                let factor = topic.partitions.map(\.replicas.count).min(), factor < minimum
+            else { return nil }
+            return (name, factor)
+        }
+    }
+
     /// The offsets `group` has committed for `partitions` (none where it never committed).
     /// Asked through a short-lived consumer handle that never joins the group.
     public func committedOffsets(group: String, partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {

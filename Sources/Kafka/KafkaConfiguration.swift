@@ -6,7 +6,8 @@ public struct KafkaClientConfiguration: Sendable {
     public var clientID: String
     /// Any librdkafka property we do not model (TLS, SASL, tuning). Applied after
     /// our typed settings, so they can be overridden, except for the few keys the
-    /// delivery guarantees depend on (see the producer and consumer configurations).
+    /// delivery guarantees depend on (see the producer and consumer configurations),
+    /// which are applied after these.
     public var extraProperties: [KafkaProperty]
     /// How long metadata, watermark and committed-offset queries may take.
     public var requestTimeout: Duration
@@ -50,14 +51,56 @@ public struct KafkaProducerConfiguration: Sendable {
         self.client = client
     }
 
+    /// Refuses extra properties that would weaken what `send` promises: an
+    /// acknowledgement only once every in-sync replica has the record
+    /// (`acks`/`request.required.acks` must be `all` or `-1`), written exactly
+    /// once (`enable.idempotence` must be true). `KafkaProducer.init` calls it,
+    /// so a `--kafka-property acks=1` stops start-up instead of quietly
+    /// turning ingest's 2xx into a promise Kafka does not keep.
+    ///
+    /// The typed `acks` and `enableIdempotence` settings are not checked: code
+    /// that sets them (a benchmark) chooses the weaker guarantee on purpose.
+    /// - Throws: a `.configuration` `KafkaError` naming the key.
+    public func validate() throws {
+        for property in client.extraProperties {
+            // librdkafka accepts topic-level keys with a `topic.` prefix too.
+            let key = property.key.hasPrefix("topic.") ? String(property.key.dropFirst("topic.".count)) : property.key
+            let value = property.trimmedValue
+            switch key {
+            case "acks", "request.required.acks":
+                guard value.lowercased() == "all" || value == "-1" else {
+                    throw KafkaError.make(
+                        .configuration,
+                        reason: "Kafka property \(property.key)=\(value) is not allowed: records must be acknowledged by all "
+                            + "in-sync replicas, so \(property.key) can only be all or -1")
+                }
+            case "enable.idempotence":
+                // librdkafka's spellings of true.
+                guard ["true", "t", "1"].contains(value.lowercased()) else {
+                    throw KafkaError.make(
+                        .configuration,
+                        reason: "Kafka property \(property.key)=\(value) is not allowed: the producer must be idempotent, "
+                            + "so enable.idempotence can only be true")
+                }
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Extra properties come before the two guarantee keys, so even a
+    /// configuration that skipped `validate()` cannot weaken them (librdkafka
+    /// keeps the last value it is given for a key; `acks` is an alias of
+    /// `request.required.acks`).
     var properties: [(String, String)] {
         client.baseProperties + [
-            ("acks", acks.rawValue),
-            ("enable.idempotence", enableIdempotence ? "true" : "false"),
             ("linger.ms", String(linger.wholeMilliseconds)),
             ("batch.size", String(batchSizeBytes)),
             ("message.timeout.ms", String(max(1, messageTimeout.wholeMilliseconds))),
-        ] + client.extraProperties.map { ($0.key, $0.value) }
+        ] + client.extraProperties.map { ($0.key, $0.value) } + [
+            ("request.required.acks", acks.rawValue),
+            ("enable.idempotence", enableIdempotence ? "true" : "false"),
+        ]
     }
 }
 

@@ -102,17 +102,29 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Stops fetching `partitions` (e.g. a retry tier whose next record is not
     /// due yet) without leaving the group; other partitions go on.
+    ///
+    /// - Throws: a `.consume` `KafkaError` naming the first partition
+    ///   librdkafka could not pause (`_UNKNOWN_PARTITION`: a topic this
+    ///   consumer has no state for); the others are paused. (librdkafka 2.0.2
+    ///   accepts any partition number of a topic it knows.)
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
         try changeFetching(partitions, paused: true)
     }
 
     /// Fetches `partitions` again after `pause`.
+    ///
+    /// - Throws: as `pause` does, naming the partition that failed.
     public func resume(_ partitions: [KafkaTopicPartition]) throws {
         try changeFetching(partitions, paused: false)
     }
 
     /// Makes the next poll of `partition` start at `offset` (e.g. to read a
-    /// not-yet-due record again once it is due).
+    /// not-yet-due record again once it is due). Waits up to 5 s for the
+    /// fetcher to take the new position.
+    ///
+    /// - Throws: a `.consume` `KafkaError` naming the partition when the call
+    ///   or the partition's seek failed (`_UNKNOWN_PARTITION` for a topic this
+    ///   consumer never saw, `_STATE` for a partition it does not fetch, `_TIMED_OUT`).
     public func seek(_ partition: KafkaTopicPartition, to offset: Int64) throws {
         let list = RDKafkaTopicPartitionList([partition], offsets: [partition: offset])
         let error = list.withPointer { pointer in client.withHandle { rd_kafka_seek_partitions($0, pointer, 5000) } }
@@ -120,6 +132,7 @@ public final class KafkaConsumer: Service, Sendable {
             defer { rd_kafka_error_destroy(error) }
             throw KafkaError.rdKafka(.consume, rd_kafka_error_code(error), context: "seek \(partition) to \(offset)")
         }
+        try Self.throwFirstPartitionError(in: list, doing: "seek to \(offset)")
     }
 
     private func changeFetching(_ partitions: [KafkaTopicPartition], paused: Bool) throws {
@@ -131,6 +144,14 @@ public final class KafkaConsumer: Service, Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError.rdKafka(.consume, err, context: paused ? "pause partitions" : "resume partitions")
         }
+        try Self.throwFirstPartitionError(in: list, doing: paused ? "pause" : "resume")
+    }
+
+    /// librdkafka reports a partition it could not pause, resume or seek in
+    /// that partition's `err`, while the call itself succeeds.
+    private static func throwFirstPartitionError(in list: RDKafkaTopicPartitionList, doing action: String) throws {
+        guard let failed = list.entries().first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) else { return }
+        throw KafkaError.rdKafka(.consume, failed.error, context: "\(action) \(failed.topicPartition)")
     }
 
     /// The partitions this consumer owns now.

@@ -68,6 +68,18 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
             file: file, line: line)
     }
 
+    /// A fatal error librdkafka raised on a client (`rd_kafka_fatal_error`):
+    /// that client can do nothing more, so nothing sent through it can be
+    /// retried on it. `err` is the underlying cause librdkafka reports.
+    static func fatal(
+        _ code: Code, _ err: rd_kafka_resp_err_t, reason: String,
+        file: String = #fileID, line: UInt = #line
+    ) -> KafkaError {
+        KafkaError(
+            code: code, rdKafkaCode: err.rawValue, rdKafkaName: String(cString: rd_kafka_err2name(err)),
+            reason: reason, isRetriable: false, isFatal: true, file: file, line: line)
+    }
+
     /// Errors after which the same request can reasonably succeed later.
     private static let retriableCodes: Set<rd_kafka_resp_err_t> = [
         RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN,

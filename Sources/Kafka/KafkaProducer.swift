@@ -12,39 +12,55 @@ import Synchronization
 /// thread resumes it when the delivery report event arrives. As a `Service`,
 /// it flushes on graceful shutdown; used outside a `ServiceGroup`, call
 /// `shutdown()` when done.
+///
+/// A fatal error (an idempotence guarantee librdkafka can no longer keep)
+/// ends a librdkafka handle for good. The producer then fails the sends in
+/// flight on it with that error (`isFatal`; the record may or may not have
+/// been written, so the caller decides whether to send again) and replaces
+/// the handle with a new one built from the same configuration, so later
+/// sends work without the caller doing anything. The poll thread is the only
+/// one that replaces the handle; the state machine owns which one is current.
 public final class KafkaProducer: Service, Sendable {
-    private let client: RDKafkaClient
-    private let eventQueue: SendablePointer
-    private let state = Mutex(ProducerStateMachine())
+    private let state: Mutex<ProducerStateMachine>
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
 
+    /// - Throws: a `.configuration` `KafkaError` when an extra property would
+    ///   weaken acks or idempotence (`KafkaProducerConfiguration.validate()`),
+    ///   or librdkafka's own message for a bad property.
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws {
+        try configuration.validate()
         self.configuration = configuration
         self.logger = logger
-        client = try RDKafkaClient.make(kind: .producer, properties: configuration.properties) { conf in
-            // Delivery reports and errors arrive as events on the main queue,
-            // which our poll thread drains (the event API needs no C closure context).
-            rd_kafka_conf_set_events(conf, Int32(RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR))
-        }
-        eventQueue = SendablePointer(client.withHandle { rd_kafka_queue_get_main($0) })
-        let thread = Thread { [self] in pollDeliveryReports() }
+        let handle = try ProducerHandle.make(configuration: configuration, generation: 0)
+        state = Mutex(ProducerStateMachine(handle: handle))
+        let thread = Thread { [self] in pollEvents() }
         thread.name = "regevents.kafka.producer"
         thread.start()
         logger.info(
             "Kafka producer started",
-            metadata: ["bootstrap": "\(configuration.client.bootstrapServers)", "client": "\(client.name)"])
+            metadata: ["bootstrap": "\(configuration.client.bootstrapServers)", "client": "\(handle.client.name)"])
     }
 
-    deinit {
-        rd_kafka_queue_destroy(eventQueue.pointer)
-    }
+    /// How many times a fatal error made this producer replace its librdkafka handle.
+    public var recreations: Int { state.withLock { $0.recreations } }
+
+    /// The handle sends go to now.
+    var currentHandle: ProducerHandle { state.withLock { $0.handle } }
+
+    /// Sends waiting for their delivery report.
+    var inFlight: Int { state.withLock { $0.inFlight } }
 
     /// Produces `record` and waits for its acknowledgement.
     ///
-    /// A full local queue is waited out (up to the message timeout). Once
-    /// handed to librdkafka a record cannot be taken back, so cancelling the
-    /// calling task does not cancel the send.
+    /// A full local queue, or a handle being replaced after a fatal error, is
+    /// waited out (up to the message timeout). Once handed to librdkafka a
+    /// record cannot be taken back, so cancelling the calling task does not
+    /// cancel the send.
+    ///
+    /// - Throws: a `KafkaError`; `isFatal` when the handle failed fatally while
+    ///   the record was in flight (it may or may not have been written; the
+    ///   producer has replaced the handle, so sending again works).
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
         try await send(record, enqueued: nil)
     }
@@ -57,7 +73,12 @@ public final class KafkaProducer: Service, Sendable {
         while true {
             do {
                 return try await sendOnce(record, enqueued: enqueued)
-            } catch let error as KafkaError where error.rdKafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue {
+            } catch let error as KafkaError
+                where error.code == .produce && (error.isFatal || error.rdKafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue)
+            {
+                // librdkafka did not take the record: a full queue, or a handle
+                // that failed fatally and is being replaced. Trying again cannot
+                // write it twice.
                 guard ContinuousClock.now < deadline else { throw error }
                 try? await Task.sleep(for: .milliseconds(2))
             }
@@ -98,9 +119,9 @@ public final class KafkaProducer: Service, Sendable {
             switch state.withLock({ $0.register(continuation) }) {
             case .reject:
                 continuation.resume(throwing: KafkaError.make(.shutdown, reason: "the producer is shutting down"))
-            case .produce(let id):
+            case .produce(let id, let handle):
                 do {
-                    try produce(record, id: id)
+                    try produce(record, id: id, on: handle)
                     enqueued?.fire()
                 } catch {
                     state.withLock { $0.complete(id) }?.resume(throwing: error)
@@ -109,7 +130,8 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    private func produce(_ record: KafkaProducerRecord, id: UInt) throws {
+    private func produce(_ record: KafkaProducerRecord, id: UInt, on handle: ProducerHandle) throws {
+        let client = handle.client
         var cStrings: [UnsafeMutablePointer<CChar>] = []
         defer { cStrings.forEach { free($0) } }
         let topic = strdup(record.topic)!
@@ -166,46 +188,123 @@ public final class KafkaProducer: Service, Sendable {
             }
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if let (fatal, reason) = handle.raisedFatalError() {
+                // A handle that failed fatally refuses every record with the
+                // underlying error (not `_FATAL`); the poll thread replaces it.
+                throw KafkaError.fatal(
+                    .produce, fatal, reason: "cannot enqueue record for \(record.topic): the producer failed fatally (\(reason))")
+            }
             throw KafkaError.rdKafka(.produce, err, context: "cannot enqueue record for \(record.topic)")
         }
     }
 
-    /// Drains delivery reports until the producer is finished. Runs on its own
-    /// thread so a report resumes its sender without waiting for a poll interval.
-    private func pollDeliveryReports() {
-        while !state.withLock({ $0.isFinished }) {
-            guard let event = rd_kafka_queue_poll(eventQueue.pointer, 100) else { continue }
+    /// Drains delivery reports and errors until the producer is finished, and
+    /// replaces the handle after a fatal error. Runs on its own thread so a
+    /// report resumes its sender without waiting for a poll interval.
+    private func pollEvents() {
+        while true {
+            switch state.withLock({ $0.nextPollAction() }) {
+            case .terminate:
+                return
+            case .poll(let handle):
+                drainNextEvent(of: handle, timeoutMilliseconds: 100)
+            case .recreate(let broken, let failedAttempts):
+                if failedAttempts > 0 {
+                    // Back off (0.2 s, doubling, up to 5 s) between failed attempts.
+                    Thread.sleep(forTimeInterval: min(5, 0.1 * Double(1 << min(failedAttempts, 6))))
+                }
+                recreate(replacing: broken)
+            }
+        }
+    }
+
+    private func drainNextEvent(of handle: ProducerHandle, timeoutMilliseconds: Int32) {
+        // The event must be destroyed while its handle still exists.
+        withExtendedLifetime(handle) {
+            guard let event = handle.nextEvent(timeoutMilliseconds: timeoutMilliseconds) else { return }
             defer { rd_kafka_event_destroy(event) }
             switch Int32(rd_kafka_event_type(event)) {
             case Int32(RD_KAFKA_EVENT_DR):
-                resumeSenders(of: event)
+                resumeSenders(of: event, on: handle)
             case Int32(RD_KAFKA_EVENT_ERROR):
-                let err = rd_kafka_event_error(event)
-                let reason = String(cString: rd_kafka_event_error_string(event))
-                let fatal = rd_kafka_event_error_is_fatal(event) != 0
-                logger.log(
-                    level: fatal ? .critical : .warning, "Kafka producer error",
-                    metadata: ["error": "\(String(cString: rd_kafka_err2name(err)))", "reason": "\(reason)"])
+                if rd_kafka_event_error_is_fatal(event) != 0 {
+                    handleFatalError(on: handle)
+                } else {
+                    let err = rd_kafka_event_error(event)
+                    logger.warning(
+                        "Kafka producer error",
+                        metadata: [
+                            "error": "\(String(cString: rd_kafka_err2name(err)))",
+                            "reason": "\(String(cString: rd_kafka_event_error_string(event)))",
+                        ])
+                }
             default:
                 break
             }
         }
     }
 
-    private func resumeSenders(of event: OpaquePointer) {
+    private func resumeSenders(of event: OpaquePointer, on handle: ProducerHandle) {
+        var fatal: KafkaError?
         while let message = rd_kafka_event_message_next(event) {
             let id = UInt(bitPattern: message.pointee._private)
+            let err = message.pointee.err
+            let topic = String(cString: rd_kafka_topic_name(message.pointee.rkt))
             let result: Result<KafkaDeliveryReceipt, any Error>
-            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                result = .success(
-                    KafkaDeliveryReceipt(
-                        topic: String(cString: rd_kafka_topic_name(message.pointee.rkt)),
-                        partition: message.pointee.partition, offset: message.pointee.offset))
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                result = .success(KafkaDeliveryReceipt(topic: topic, partition: message.pointee.partition, offset: message.pointee.offset))
+            } else if fatal != nil || err == RD_KAFKA_RESP_ERR__FATAL || handle.raisedFatalError() != nil {
+                // After a fatal error every failure (purged, refused) is that error.
+                let error = fatal ?? fatalKafkaError(of: handle)
+                fatal = error
+                result = .failure(error)
             } else {
-                let topic = String(cString: rd_kafka_topic_name(message.pointee.rkt))
-                result = .failure(KafkaError.rdKafka(.delivery, message.pointee.err, context: "delivery to \(topic) failed"))
+                result = .failure(KafkaError.rdKafka(.delivery, err, context: "delivery to \(topic) failed"))
             }
             state.withLock { $0.complete(id) }?.resume(with: result)
+        }
+        if fatal != nil { handleFatalError(on: handle) }
+    }
+
+    /// The error a send fails with when `handle` failed fatally.
+    private func fatalKafkaError(of handle: ProducerHandle) -> KafkaError {
+        let (err, reason) = handle.raisedFatalError() ?? (RD_KAFKA_RESP_ERR__FATAL, "fatal error")
+        return KafkaError.fatal(
+            .delivery, err,
+            reason: "the producer failed fatally (\(reason)); the record may or may not have been written, "
+                + "and the producer is being recreated")
+    }
+
+    /// Fails every send in flight on `handle` with its fatal error, once per
+    /// handle; the poll loop then replaces the handle.
+    private func handleFatalError(on handle: ProducerHandle) {
+        let error = fatalKafkaError(of: handle)
+        let action = state.withLock { $0.fatalErrorRaised(onGeneration: handle.generation) }
+        guard case .fail(let sends, let recreating) = action else { return }
+        logger.critical(
+            "Kafka producer failed fatally; failing its in-flight sends\(recreating ? " and recreating it" : " (shutting down)")",
+            metadata: [
+                "error": "\(error.rdKafkaName ?? "-")", "reason": "\(error.reason)", "client": "\(handle.client.name)",
+                "failedSends": "\(sends.count)", "generation": "\(handle.generation)",
+            ])
+        for send in sends { send.resume(throwing: error) }
+    }
+
+    /// Builds a new handle from the same configuration and makes it current;
+    /// the broken one is destroyed once nothing holds it.
+    private func recreate(replacing broken: ProducerHandle) {
+        do {
+            let handle = try ProducerHandle.make(configuration: configuration, generation: broken.generation + 1)
+            let recreations = state.withLock { state -> Int in
+                _ = state.recreated(handle)
+                return state.recreations
+            }
+            logger.notice(
+                "Kafka producer recreated after a fatal error",
+                metadata: ["client": "\(handle.client.name)", "recreations": "\(recreations)"])
+        } catch {
+            state.withLock { $0.recreationFailed() }
+            logger.error("Kafka producer could not be recreated; trying again", metadata: ["error": "\(error)"])
         }
     }
 
@@ -215,9 +314,9 @@ public final class KafkaProducer: Service, Sendable {
         guard state.withLock({ $0.beginShutdown() }) else { return }
         let inFlight = state.withLock { $0.inFlight }
         logger.info("Kafka producer flushing", metadata: ["inFlight": "\(inFlight)"])
-        let client = self.client
+        let handle = currentHandle
         let err = try? await RDKafkaClient.offloaded {
-            client.withHandle { rd_kafka_flush($0, Int32(timeout.wholeMilliseconds)) }
+            handle.client.withHandle { rd_kafka_flush($0, Int32(timeout.wholeMilliseconds)) }
         }
         let abandoned = state.withLock { $0.finish() }
         for continuation in abandoned {
@@ -232,7 +331,7 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Cluster metadata through this producer's connection (readiness checks).
     public func metadata(timeout: Duration = .seconds(2)) async throws -> [KafkaTopicMetadata] {
-        let client = self.client
+        let client = currentHandle.client
         return try await RDKafkaClient.offloaded { try client.metadata(timeout: timeout) }
     }
 

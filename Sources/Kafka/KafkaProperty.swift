@@ -17,6 +17,9 @@ public struct KafkaProperty: Hashable, Sendable, CustomStringConvertible {
         self.init(key: key, value: String(text[text.index(after: equals)...]))
     }
 
+    /// The value without surrounding blanks, for checks of well-known keys.
+    var trimmedValue: String { value[...].trimmingCharacters(in: .whitespaces) }
+
     /// Never prints the value: passwords and keys travel through here.
     public var description: String { "\(key)=***" }
 }

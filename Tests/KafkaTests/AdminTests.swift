@@ -50,6 +50,27 @@ struct AdminTests {
         }
     }
 
+    @Test func aOneBrokerClusterReportsItsTopicsUnderReplicated() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 2)
+            let admin = try KafkaAdmin(configuration: cluster.testClientConfiguration, logger: testLogger)
+            let under = try await admin.underReplicatedTopics([topic, "missing-topic"])
+            #expect(under.map(\.topic) == [topic])
+            #expect(under.map(\.replicationFactor) == [1])
+            #expect(try await admin.underReplicatedTopics([topic], minimum: 1).isEmpty)
+        }
+    }
+
+    @Test func aThreeBrokerClusterReplicatesThreeTimes() async throws {
+        try await withEmbeddedCluster(brokers: 3) { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 3)
+            let admin = try KafkaAdmin(configuration: cluster.testClientConfiguration, logger: testLogger)
+            #expect(try await admin.underReplicatedTopics([topic]).isEmpty)
+            let stricter = try await admin.underReplicatedTopics([topic], minimum: 4)
+            #expect(stricter.map(\.replicationFactor) == [3])
+        }
+    }
+
     @Test func anEmbeddedClusterNeedsOneToSixteenBrokers() {
         #expect(throws: KafkaError.self) { _ = try EmbeddedKafkaCluster(brokers: 0, logger: testLogger) }
     }

@@ -1,5 +1,6 @@
-@_spi(Testing) import Kafka
+@_spi(Testing) @_spi(Internal) import Kafka
 import Logging
+import Synchronization
 import Testing
 
 let testLogger: Logger = {
@@ -9,19 +10,24 @@ let testLogger: Logger = {
 }()
 
 /// Runs `body` with a fresh embedded cluster, shut down afterwards.
-func withEmbeddedCluster<T>(brokers: Int = 1, _ body: (EmbeddedKafkaCluster) async throws -> T) async throws -> T {
-    let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: testLogger)
+/// - Parameter refusingBroker: keep the last broker free, for `refuseProduce(to:)`.
+func withEmbeddedCluster<T>(
+    brokers: Int = 1, refusingBroker: Bool = false, _ body: (EmbeddedKafkaCluster) async throws -> T
+) async throws -> T {
+    let cluster = try refusingBroker
+        ? EmbeddedKafkaCluster.reservingRefusingBroker(brokers: brokers, logger: testLogger)
+        : EmbeddedKafkaCluster(brokers: brokers, logger: testLogger)
     defer { cluster.shutdown() }
     return try await body(cluster)
 }
 
 func withProducer<T>(
     _ cluster: EmbeddedKafkaCluster, configure: (inout KafkaProducerConfiguration) -> Void = { _ in },
-    _ body: (KafkaProducer) async throws -> T
+    logger: Logger = testLogger, _ body: (KafkaProducer) async throws -> T
 ) async throws -> T {
     var configuration = KafkaProducerConfiguration(client: cluster.testClientConfiguration)
     configure(&configuration)
-    let producer = try KafkaProducer(configuration: configuration, logger: testLogger)
+    let producer = try KafkaProducer(configuration: configuration, logger: logger)
     do {
         let result = try await body(producer)
         await producer.shutdown()
@@ -69,4 +75,40 @@ extension KafkaConsumerRecord {
 
 func record(_ topic: String, key: String?, value: String, headers: [KafkaHeader] = []) -> KafkaProducerRecord {
     KafkaProducerRecord(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers)
+}
+
+/// Keeps every log entry it is given, so a test can check what was logged
+/// (and how often) instead of reading output.
+struct CapturingLogHandler: LogHandler {
+    struct Entry: Sendable {
+        let level: Logger.Level
+        let message: String
+        let metadata: Logger.Metadata
+    }
+
+    final class Store: Sendable {
+        private let entries = Mutex<[Entry]>([])
+        func append(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+        var all: [Entry] { entries.withLock { $0 } }
+    }
+
+    let store: Store
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        store.append(
+            Entry(level: event.level, message: event.message.description, metadata: metadata.merging(event.metadata ?? [:]) { $1 }))
+    }
+
+    /// A logger that records into a fresh store, and the store.
+    static func logger(_ label: String = "kafka-tests-captured") -> (Logger, Store) {
+        let store = Store()
+        return (Logger(label: label) { _ in CapturingLogHandler(store: store) }, store)
+    }
 }
