@@ -14,10 +14,12 @@ public final class DeliveryLanes: Sendable {
         /// Attempts in flight per target unless the target sets its own.
         public var defaultLimit: Int
         public var breaker: CircuitBreaker.Rule
-        /// How long a delivery refused by a full lane waits in the retry tier.
+        /// How long a delivery refused by a full lane waits in the retry tier
+        /// (short: a busy lane usually frees up fast; the retry dispatcher
+        /// holds such short waits in memory).
         public var fullLaneWait: Duration
 
-        public init(defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(10)) {
+        public init(defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(1)) {
             self.defaultLimit = defaultLimit
             self.breaker = breaker
             self.fullLaneWait = fullLaneWait

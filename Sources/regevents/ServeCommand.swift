@@ -257,6 +257,22 @@ struct ServeCommand: AsyncParsableCommand {
                         logger: logger),
                 ], lossMonitor: connection.lossMonitor, logger: logger),
         ]
+        // Loss is watched before it happens: on the embedded cluster (about
+        // 5 MiB a partition, ~1 KiB records) warn while a group can still catch up.
+        dependencies.backgroundServices.append(
+            try RetentionWatch(
+                configuration: RetentionWatch.Configuration(
+                    client: client,
+                    groups: [
+                        .init(group: layout.webhookDispatcherGroup, topics: [layout.acr]),
+                        .init(group: layout.subscriptionDispatcherGroup, topics: [layout.cloudEvents]),
+                        .init(group: layout.retryGroup, topics: layout.retryTiers),
+                    ],
+                    estimatedRecordsPerPartition: connection.isEmbedded ? 5 * 1024 : nil),
+                logger: logger))
+        if !connection.isEmbedded {
+            await warnAboutReplication(connection, layout: layout, logger: logger)
+        }
         let app = buildApplication(dependencies, logger: logger) { address in
             listening.withLock { $0 = "http://\(address)" }
             printLine("regevents: listening on http://\(address)")
@@ -269,6 +285,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try? await httpClient.shutdown()
         logger.info("regevents stopped")
+    }
+
+    /// A real cluster whose topics keep fewer than 3 copies loses
+    /// acknowledged events with one broker.
+    private func warnAboutReplication(_ connection: KafkaConnection, layout: TopicLayout, logger: Logger) async {
+        guard let thin = try? await connection.admin.underReplicatedTopics(layout.allTopics, minimum: 3), !thin.isEmpty else { return }
+        logger.warning(
+            "Topics with a replication factor below 3: an acknowledged event is lost if the one broker holding it fails",
+            metadata: ["topics": "\(thin.map { "\($0.topic)=\($0.replicationFactor)" })"])
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {

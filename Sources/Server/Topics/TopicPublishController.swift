@@ -79,7 +79,7 @@ struct TopicPublishController<Context: RequestContext> {
         }
         do {
             _ = try await producer.send(contentsOf: records)
-        } catch let error as KafkaError where !error.isRetriable {
+        } catch let error as KafkaError where !error.isRetriable && !error.isFatal {
             // Kafka will never take it (typically an event near 1 MB, past the cluster's record limit).
             logger.warning("Kafka refused published events", metadata: ["topic": "\(topic.name)", "error": "\(error.reason)"])
             throw APIError(
