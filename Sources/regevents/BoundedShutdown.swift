@@ -1,43 +1,45 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Runs the application so that a graceful shutdown (SIGTERM, SIGINT)
 /// takes at most `timeout`: past it, the services are cancelled, in-flight
 /// attempts are abandoned with their records uncommitted (they are
-/// delivered again after a restart), and should anything still hang, the
-/// process exits 0 a few seconds later. Under Kubernetes' 30 s grace
-/// period by default (25 s).
+/// delivered again after a restart), and the process exits 0; should
+/// anything still hang, a watchdog exits 0 a few seconds later. Under
+/// Kubernetes' 30 s grace period by default (25 s).
 enum BoundedShutdown {
     static func run(_ app: some Service, timeout: Duration, logger: Logger) async throws {
-        var configuration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
         configuration.maximumGracefulShutdownDuration = timeout
         configuration.maximumCancellationDuration = .seconds(3)
-        let watchdog = ShutdownWatchdog.arm(after: timeout + .seconds(4), on: [SIGTERM, SIGINT], logger: logger)
-        try await ServiceGroup(configuration: configuration).run()
-        withExtendedLifetime(watchdog) {}
-    }
-}
-
-/// The last resort: once a shutdown signal arrived, exits 0 after `after`
-/// even if something ignored cancellation. Nothing acknowledged is lost by
-/// it: what was not committed is read again.
-enum ShutdownWatchdog {
-    /// Keep the returned sources alive while the watchdog should work.
-    static func arm(after: Duration, on signals: [Int32], logger: Logger) -> [any DispatchSourceSignal] {
-        let queue = DispatchQueue(label: "regevents.shutdown-watchdog")
-        let seconds = Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
-        return signals.map { number in
+        let group = ServiceGroup(configuration: configuration)
+        let requested = Atomic<Bool>(false)
+        // One owner of the signals: it starts the graceful shutdown and arms the watchdog.
+        let queue = DispatchQueue(label: "regevents.shutdown")
+        let grace = Double(timeout.components.seconds) + 4
+        let sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
-                queue.asyncAfter(deadline: .now() + seconds) {
+                guard !requested.exchange(true, ordering: .relaxed) else { return }
+                logger.info("Shutting down", metadata: ["signal": "\(number)", "timeout": "\(timeout)"])
+                Task { await group.triggerGracefulShutdown() }
+                queue.asyncAfter(deadline: .now() + grace) {
                     logger.warning("Shutdown took too long; exiting now (uncommitted records are delivered again after a restart)")
                     exit(0)
                 }
             }
             source.resume()
             return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        do {
+            try await group.run()
+        } catch where requested.load(ordering: .relaxed) {
+            // The shutdown outlasted its timeout and was cancelled: expected, not a failure.
+            logger.notice("Shutdown cut short at --shutdown-timeout", metadata: ["reason": "\(error)"])
         }
     }
 }

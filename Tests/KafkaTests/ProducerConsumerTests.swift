@@ -56,8 +56,9 @@ struct ProducerConsumerTests {
             let topic = try cluster.createUniqueTopic(partitions: 4)
             let first = try makeGroupConsumer(cluster, group: "split", topics: [topic])
             let second = try makeGroupConsumer(cluster, group: "split", topics: [topic])
-            // Both must poll to take part in the rebalance.
-            let split = try await eventually {
+            // Both must poll to take part in the rebalance; the mock cluster's
+            // join can take long while the whole suite loads both cores.
+            let split = try await eventually(limit: .seconds(90)) {
                 async let a = first.poll(timeout: .milliseconds(100))
                 async let b = second.poll(timeout: .milliseconds(100))
                 _ = try await (a, b)
