@@ -84,7 +84,10 @@ public struct CircuitBreaker: Sendable, Equatable {
     /// breaker after a successful probe (the lane then ramps up).
     @discardableResult
     public mutating func record(failed: Bool, probe: Bool = false, now: ContinuousClock.Instant = .now) -> Bool {
-        if probe || state == .halfOpen {
+        // Only the probe decides a half-open breaker: an attempt admitted
+        // before it opened says nothing about the endpoint now.
+        if state == .halfOpen && !probe { return false }
+        if probe {
             probeOut = false
             if failed {
                 currentCoolDown = min(currentCoolDown * 2, rule.maxCoolDown)

@@ -36,6 +36,9 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     /// When Kafka took the event (its record's timestamp): the publish time
     /// dead letters report and the time to live counts from.
     public var publishedAtMilliseconds: Int64?
+    /// How often this delivery was deferred (full lane, open breaker)
+    /// without an attempt; each deferral waits longer.
+    public var deferrals: Int?
 
     /// The publish time if known, else the first attempt's.
     public var startMilliseconds: Int64 { publishedAtMilliseconds ?? firstAttemptAtMilliseconds }

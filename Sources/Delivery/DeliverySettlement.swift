@@ -35,16 +35,30 @@ public struct DeliverySettlement: Sendable {
         public var deadLetters: [KafkaProducerRecord]
         /// False when cancelled before Kafka acknowledged: do not commit.
         public var isDurable: Bool
+        /// Retried in place (ordered targets): the next attempt and its wait.
+        public var retryInPlace: (next: DeliveryRecord, after: Duration)? = nil
+
+        public init(result: Result, deadLetters: [KafkaProducerRecord], isDurable: Bool) {
+            self.result = result
+            self.deadLetters = deadLetters
+            self.isDurable = isDurable
+        }
     }
 
+    /// - Parameter inPlace: for ordered targets: a retry is not written to a
+    ///   tier (later events of its key would overtake it) but handed back
+    ///   in `retryInPlace` for the caller to wait out; the attempt is still
+    ///   audited.
     @discardableResult
     public func settle(
-        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, audit extra: [String: any Sendable] = [:]
+        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, audit extra: [String: any Sendable] = [:],
+        inPlace: Bool = false
     ) async -> Settled {
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         let result: Result
         var durable: [KafkaProducerRecord] = []
+        var retryInPlace: (next: DeliveryRecord, after: Duration)?
         if policy.isDelivered(outcome) {
             result = .delivered
         } else if let reason = policy.terminalReason(outcome) {
@@ -72,7 +86,11 @@ public struct DeliverySettlement: Sendable {
                 next.lastStatusCode = outcome.statusCode
                 next.lastError = outcome.error
                 result = .retrying
-                durable = [retryRecord(next, wait: wait)]
+                if inPlace {
+                    retryInPlace = (next, wait)
+                } else {
+                    durable = [retryRecord(next, wait: wait)]
+                }
             case .deadLetter(let reason):
                 result = .deadLettered
                 durable = policy.deadLetters(record, outcome: outcome, reason: reason, at: now)
@@ -89,7 +107,9 @@ public struct DeliverySettlement: Sendable {
                 "event": "\(record.eventID)", "attempt": "\(record.attempt)",
                 "status": "\(outcome.statusCode.map(String.init) ?? "none")", "result": "\(result.rawValue)",
             ])
-        return Settled(result: result, deadLetters: result == .deadLettered ? durable : [], isDurable: isDurable)
+        var settled = Settled(result: result, deadLetters: result == .deadLettered ? durable : [], isDurable: isDurable)
+        settled.retryInPlace = retryInPlace
+        return settled
     }
 
     /// A delivery not attempted now (its lane is full or its breaker open):
@@ -102,7 +122,14 @@ public struct DeliverySettlement: Sendable {
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         let elapsed = Duration.milliseconds(nowMilliseconds - record.startMilliseconds)
-        guard elapsed + wait <= policy.schedule.timeToLive else {
+        let remaining = policy.schedule.timeToLive - elapsed
+        // Each deferral of the same delivery waits twice as long (capped at a
+        // minute), spread by up to a half, so a lane that stays full or a
+        // breaker's reopening does not make its deliveries bounce in lockstep.
+        let deferrals = record.deferrals ?? 0
+        let backoff = min(wait * Double(1 << min(deferrals, 6)), max(wait, .seconds(60)))
+        let wait = min(backoff + backoff * Double.random(in: 0...0.5), remaining)
+        guard remaining > .zero else {
             let outcome = AttemptOutcome.failure("not attempted: \(reason)")
             let deadLetters = policy.deadLetters(
                 record, outcome: outcome,
@@ -113,6 +140,7 @@ public struct DeliverySettlement: Sendable {
         }
         var next = record
         next.dueAtMilliseconds = nowMilliseconds + wait.wholeMilliseconds
+        next.deferrals = deferrals + 1
         let durable = await produceDurably([retryRecord(next, wait: wait)], for: record)
         logger.debug(
             "Delivery deferred", metadata: ["target": "\(record.laneKey)", "event": "\(record.eventID)", "reason": "\(reason)"])
@@ -213,7 +241,11 @@ public struct DeliverySettlement: Sendable {
                 _ = try await producer.send(record)
             } catch let error as KafkaError where !error.isRetriable {
                 let isPointer = record.headers.contains { $0.key == "regevents-pointer" }
-                guard Self.pointerCanReplace(error), !isPointer else {
+                // A subscription's own dead-letter topic is the user's: any
+                // refusal there is replaced by a pointer on ours, rather than
+                // holding the dispatcher. Our own topics hold (see above).
+                let ours = record.topic.hasPrefix("\(layout.prefix).")
+                guard Self.pointerCanReplace(error) || !ours, !isPointer else {
                     refused.insert(record.topic)
                     health?.report(.kafkaRefuses(topic: record.topic), reason: error.description)
                     left.append(record)

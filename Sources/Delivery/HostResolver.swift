@@ -8,14 +8,15 @@ import Synchronization
 /// would stall every task in the process (ingest included). Here it runs on
 /// a small dedicated thread pool, one lookup per name at a time (concurrent
 /// callers for the same name share it), and answers are cached for a TTL.
-/// A slow resolver therefore delays only the targets on that name, and a
-/// caller can give up (its attempt deadline) without waiting for the lookup.
+/// A name that resolved before keeps its last answer while it is looked up
+/// again. A slow resolver therefore delays only new names, and a caller can
+/// give up (its attempt deadline) without waiting for the lookup.
 public final class HostResolver: Sendable {
     public static let shared = HostResolver()
 
     private enum Entry {
         case resolving([UInt64: CheckedContinuation<[IPAddress], any Error>])
-        case resolved([IPAddress], expires: ContinuousClock.Instant)
+        case resolved([IPAddress], expires: ContinuousClock.Instant, refreshing: Bool)
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -26,7 +27,7 @@ public final class HostResolver: Sendable {
     /// How long "no such name" is reused.
     let negativeTTL: Duration
 
-    public init(threads: Int = 4, positiveTTL: Duration = .seconds(30), negativeTTL: Duration = .seconds(5)) {
+    public init(threads: Int = 16, positiveTTL: Duration = .seconds(30), negativeTTL: Duration = .seconds(5)) {
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         self.positiveTTL = positiveTTL
@@ -45,11 +46,17 @@ public final class HostResolver: Sendable {
         let waiter = nextWaiter.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enum Step { case answer([IPAddress]), wait, lookUp }
+                enum Step { case answer([IPAddress]), answerAndRefresh([IPAddress]), wait, lookUp }
                 let step = entries.withLock { entries -> Step in
                     switch entries[host] {
-                    case .resolved(let addresses, let expires) where expires > now:
+                    case .resolved(let addresses, let expires, _) where expires > now:
                         return .answer(addresses)
+                    case .resolved(let addresses, let expires, let refreshing) where !addresses.isEmpty:
+                        // Stale while refreshing: a name that resolved keeps
+                        // its last answer, so a slow resolver costs it nothing.
+                        if refreshing { return .answer(addresses) }
+                        entries[host] = .resolved(addresses, expires: expires, refreshing: true)
+                        return .answerAndRefresh(addresses)
                     case .resolving(var waiters):
                         waiters[waiter] = continuation
                         entries[host] = .resolving(waiters)
@@ -61,6 +68,9 @@ public final class HostResolver: Sendable {
                 }
                 switch step {
                 case .answer(let addresses): continuation.resume(returning: addresses)
+                case .answerAndRefresh(let addresses):
+                    continuation.resume(returning: addresses)
+                    lookUp(host)
                 case .wait: break
                 case .lookUp: lookUp(host)
                 }
@@ -82,7 +92,7 @@ public final class HostResolver: Sendable {
             let addresses = Self.getaddrinfo(host)
             let ttl = addresses.isEmpty ? negativeTTL : positiveTTL
             let waiters = entries.withLock { entries -> [CheckedContinuation<[IPAddress], any Error>] in
-                defer { entries[host] = .resolved(addresses, expires: .now + ttl) }
+                defer { entries[host] = .resolved(addresses, expires: .now + ttl, refreshing: false) }
                 guard case .resolving(let waiters) = entries[host] else { return [] }
                 return Array(waiters.values)
             }

@@ -38,6 +38,8 @@ public final class RetryDispatcher: Service, Sendable {
     let lossMonitor: DataLossMonitor?
     let logger: Logger
     private let parked = Mutex<[KafkaTopicPartition: Parked]>([:])
+    /// The assignment generation `tendParked` last saw.
+    private let seenGeneration = Mutex(0)
 
     /// - Parameter group: the server's `<prefix>.retry`, or an in-process
     ///   consumer's own.
@@ -138,6 +140,18 @@ public final class RetryDispatcher: Service, Sendable {
         let all = parked.withLock { parked in
             parked = parked.filter { owned.contains($0.key) }
             return parked
+        }
+        // librdkafka keeps a pause across a re-assignment: a partition that
+        // came back (parked before, or paused when revoked) must fetch again.
+        let generation = consumer.assignmentGeneration
+        if seenGeneration.withLock({ seen in defer { seen = generation }; return seen != generation }) {
+            let unparked = owned.subtracting(all.keys)
+            do {
+                try consumer.resume(Array(unparked))
+            } catch {
+                seenGeneration.withLock { $0 = -1 }  // try again next pass
+                logger.error("Cannot resume re-assigned retry tier partitions; trying again", metadata: ["error": "\(error)"])
+            }
         }
         for (partition, state) in all {
             guard state.paused else {

@@ -46,24 +46,51 @@ public struct SubscriptionAttempts: Sendable {
     /// waits in a retry tier, not here.
     @discardableResult
     public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
-        let schedule = RetrySchedule(
-            delays: settings.delays, maxAttempts: subscription.maxDeliveryAttempts,
-            timeToLive: settings.minute * subscription.eventTimeToLiveInMinutes)
-        let policy = SubscriptionPolicy(
-            subscription: subscription, schedule: schedule, jitter: settings.jitter, defaultDeadLetterTopic: layout.deadLetter)
+        let policy = policy(for: subscription)
         let settled: DeliverySettlement.Settled
         switch lanes.admit(record.laneKey, limit: subscription.maxConcurrentDeliveries) {
         case .deferred(let wait, let reason):
             settled = await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):
-            // A retry whose subscription has since moved to an endpoint that has
-            // not consented is not sent there; it fails and follows the policy.
-            let outcome = subscription.isActive
-                ? await sender.send(Self.request(record, subscription: subscription))
-                : .failure("the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))")
+            let outcome = await send(record, to: subscription)
             ticket.finish(outcome)
             settled = await settlement.settle(record, outcome: outcome, policy: policy, audit: ["events": record.eventCount ?? 1])
         }
+        afterSettling(settled, subscription: subscription)
+        return settled
+    }
+
+    /// Delivers in order (`ordering: perKey`): waits for a slot instead of
+    /// deferring, and retries in place. The caller serializes per key.
+    public func deliverInOrder(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
+        let policy = policy(for: subscription)
+        let settled = await OrderedDelivery.run(
+            record, lanes: lanes, limit: subscription.maxConcurrentDeliveries,
+            attempt: { current in await send(current, to: subscription) },
+            settle: { current, outcome in
+                await settlement.settle(current, outcome: outcome, policy: policy, audit: ["events": current.eventCount ?? 1], inPlace: true)
+            })
+        afterSettling(settled, subscription: subscription)
+        return settled
+    }
+
+    private func policy(for subscription: EventSubscription) -> SubscriptionPolicy {
+        let schedule = RetrySchedule(
+            delays: settings.delays, maxAttempts: subscription.maxDeliveryAttempts,
+            timeToLive: settings.minute * subscription.eventTimeToLiveInMinutes)
+        return SubscriptionPolicy(
+            subscription: subscription, schedule: schedule, jitter: settings.jitter, defaultDeadLetterTopic: layout.deadLetter)
+    }
+
+    /// A retry whose subscription has since moved to an endpoint that has not
+    /// consented is not sent there; it fails and follows the policy.
+    private func send(_ record: DeliveryRecord, to subscription: EventSubscription) async -> AttemptOutcome {
+        subscription.isActive
+            ? await sender.send(Self.request(record, subscription: subscription))
+            : .failure("the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))")
+    }
+
+    private func afterSettling(_ settled: DeliverySettlement.Settled, subscription: EventSubscription) {
         if settled.result == .deadLettered, let destination = subscription.deadLetterDestination,
             destination.endpointType == .webHook, let url = destination.properties.endpointUrl
         {
@@ -72,7 +99,6 @@ public struct SubscriptionAttempts: Sendable {
             let deadLetters = settled.deadLetters
             Task { await postDeadLetters(deadLetters, to: url, subscription: subscription) }
         }
-        return settled
     }
 
     /// The lane of `subscription`, for `subscription show` and metrics.

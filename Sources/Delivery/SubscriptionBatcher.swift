@@ -16,6 +16,9 @@ final class SubscriptionBatcher: Sendable {
         /// The first event's record: where the batch came from, for the audit trail.
         var origin: KafkaConsumerRecord
         var startedAt: ContinuousClock.Instant
+        /// For ordered (`perKey`) subscriptions: the one key every event of
+        /// the batch has.
+        var orderingKey: String? = nil
     }
 
     /// Batches close at this size whatever the preferred size: a batch that
@@ -32,10 +35,13 @@ final class SubscriptionBatcher: Sendable {
 
     /// Adds `event` (already in the subscription's schema); returns the
     /// batches that are ready because of it.
+    /// - Parameter orderingKey: for ordered subscriptions, the record's key:
+    ///   a batch then holds one key's events only.
     func add(
-        _ event: JSONValue, to subscription: EventSubscription, completion: RecordLifecycle, origin: KafkaConsumerRecord
+        _ event: JSONValue, to subscription: EventSubscription, completion: RecordLifecycle, origin: KafkaConsumerRecord,
+        orderingKey: String? = nil
     ) -> [Batch] {
-        let key = "\(subscription.scope)/\(subscription.name)"
+        let key = "\(subscription.scope)/\(subscription.name)" + (orderingKey.map { "|\($0)" } ?? "")
         let size = event.jsonBytes.count
         let limit = min(subscription.preferredBatchSizeInKilobytes * 1024, Self.maxBatchBytes)
         return pending.withLock { pending in
@@ -59,7 +65,7 @@ final class SubscriptionBatcher: Sendable {
             }
             let batch = Batch(
                 subscription: subscription, events: [event], bytes: size + 2, completions: [completion], origin: origin,
-                startedAt: .now)
+                startedAt: .now, orderingKey: orderingKey)
             if subscription.maxEventsPerBatch <= 1 || size + 2 >= limit {
                 ready.append(batch)
             } else {

@@ -56,10 +56,11 @@ public final class SubscriptionDispatcher: Service, Sendable {
         let commits = CommitCoordinator()
         let batcher = SubscriptionBatcher(linger: linger)
         let reader = SubscriptionEventReader(layout: layout)
+        let sequencer = KeySequencer()
         await DispatchLoop.run(
             consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger,
             tick: { group, final in
-                for batch in batcher.due(everything: final) { self.launch(batch, in: &group) }
+                for batch in batcher.due(everything: final) { self.launch(batch, sequencer: sequencer, in: &group) }
                 // A custom topic created since: read it too.
                 let wanted = self.topics
                 if !final, wanted != subscribed {
@@ -82,14 +83,17 @@ public final class SubscriptionDispatcher: Service, Sendable {
                 let subscriptions = routing.matches(event, in: scope)
                 let completion = RecordLifecycle(record, targets: subscriptions.count, commits: commits)
                 for subscription in subscriptions {
+                    let orderingKey = subscription.ordering == .perKey
+                        ? record.key.map { String(decoding: $0, as: UTF8.self) } ?? "" : nil
                     let ready = batcher.add(
-                        event.rendered(as: subscription.eventDeliverySchema), to: subscription, completion: completion, origin: record)
-                    for batch in ready { launch(batch, in: &group) }
+                        event.rendered(as: subscription.eventDeliverySchema), to: subscription, completion: completion, origin: record,
+                        orderingKey: orderingKey)
+                    for batch in ready { launch(batch, sequencer: sequencer, in: &group) }
                 }
             })
     }
 
-    private func launch(_ batch: SubscriptionBatcher.Batch, in group: inout DiscardingTaskGroup) {
+    private func launch(_ batch: SubscriptionBatcher.Batch, sequencer: KeySequencer, in group: inout DiscardingTaskGroup) {
         let subscription = batch.subscription
         let (body, contentType) = SubscriptionBody.render(batch.events, schema: subscription.eventDeliverySchema)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -99,8 +103,19 @@ public final class SubscriptionDispatcher: Service, Sendable {
             dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: batch.origin.topic,
             originPartition: batch.origin.partition, originOffset: batch.origin.offset, scope: subscription.scope.description,
             contentType: contentType, eventCount: batch.events.count, publishedAtMilliseconds: batch.origin.timestampMilliseconds)
+        guard let orderingKey = batch.orderingKey else {
+            group.addTask { [deliverer] in
+                let settled = await deliverer.attempt(record, subscription: subscription)
+                for completion in batch.completions { completion.record(settled) }
+            }
+            return
+        }
+        // One key's batches in order: the turn is taken here, in the poll loop.
+        let turn = sequencer.take("\(record.laneKey)|\(orderingKey)")
         group.addTask { [deliverer] in
-            let settled = await deliverer.attempt(record, subscription: subscription)
+            let settled = await sequencer.wait(turn)
+                ? await deliverer.attemptInOrder(record, subscription: subscription) : OrderedDelivery.notDurable
+            sequencer.finish(turn, durable: settled.isDurable)
             for completion in batch.completions { completion.record(settled) }
         }
     }

@@ -28,6 +28,14 @@ public protocol SubscriptionDeliverer: Sendable {
     func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled
     /// A retry whose subscription is gone: not attempted, said so on `.deliveries`.
     func skip(_ record: DeliveryRecord, reason: String) async -> DeliverySettlement.Settled
+    /// An attempt for an ordered (`perKey`) subscription: retried in place.
+    func attemptInOrder(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled
+}
+
+extension SubscriptionDeliverer {
+    public func attemptInOrder(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
+        await attempt(record, subscription: subscription)
+    }
 }
 
 extension SubscriptionAttempts: SubscriptionDeliverer {
@@ -37,5 +45,9 @@ extension SubscriptionAttempts: SubscriptionDeliverer {
 
     public func skip(_ record: DeliveryRecord, reason: String) async -> DeliverySettlement.Settled {
         await settlement.skip(record, reason: reason)
+    }
+
+    public func attemptInOrder(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
+        await deliverInOrder(record, subscription: subscription)
     }
 }

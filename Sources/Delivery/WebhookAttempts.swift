@@ -59,6 +59,19 @@ public struct WebhookAttempts: Sendable {
         }
     }
 
+    /// Delivers in order (`ordering: perKey`): waits for a slot instead of
+    /// deferring, and retries in place. The caller serializes per key.
+    public func attemptInOrder(_ record: DeliveryRecord, webhook: Webhook) async -> DeliverySettlement.Settled {
+        await OrderedDelivery.run(
+            record, lanes: lanes, limit: webhook.maxConcurrentDeliveries,
+            attempt: { current in
+                let outcome = await sender.send(body: current.body, to: webhook, eventID: current.eventID)
+                await log(current, webhook: webhook, outcome: outcome)
+                return outcome
+            },
+            settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) })
+    }
+
     /// The lane of `webhook`, for `webhook show` and metrics.
     public func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot {
         lanes.snapshot(

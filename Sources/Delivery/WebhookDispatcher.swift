@@ -40,6 +40,7 @@ public final class WebhookDispatcher: Service, Sendable {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, lossMonitor: lossMonitor, logger: logger)
         try consumer.subscribe([layout.acr])
         let commits = CommitCoordinator()
+        let sequencer = KeySequencer()
         await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
             guard let event = Self.event(from: record) else {
                 logger.warning(
@@ -59,7 +60,18 @@ public final class WebhookDispatcher: Service, Sendable {
                     dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: record.topic,
                     originPartition: record.partition, originOffset: record.offset,
                     publishedAtMilliseconds: record.timestampMilliseconds)
-                group.addTask { [attempts] in lifecycle.record(await attempts.attempt(delivery, webhook: webhook)) }
+                guard webhook.ordering == .perKey else {
+                    group.addTask { [attempts] in lifecycle.record(await attempts.attempt(delivery, webhook: webhook)) }
+                    continue
+                }
+                // One repository's events in offset order: the turn is taken here, in the poll loop.
+                let turn = sequencer.take("\(delivery.laneKey)|\(record.key.map { String(decoding: $0, as: UTF8.self) } ?? "")")
+                group.addTask { [attempts] in
+                    let settled = await sequencer.wait(turn)
+                        ? await attempts.attemptInOrder(delivery, webhook: webhook) : OrderedDelivery.notDurable
+                    sequencer.finish(turn, durable: settled.isDurable)
+                    lifecycle.record(settled)
+                }
             }
         }
     }

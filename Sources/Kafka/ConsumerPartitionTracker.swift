@@ -9,6 +9,9 @@ import Synchronization
 final class ConsumerPartitionTracker: Sendable {
     private struct State {
         var assigned: Set<KafkaTopicPartition> = []
+        /// Counts assignments, so a revoke and re-assign between two looks
+        /// is still seen.
+        var generation = 0
         /// The offset the next record of a partition should have, when known.
         var nextExpected: [KafkaTopicPartition: Int64] = [:]
     }
@@ -24,8 +27,11 @@ final class ConsumerPartitionTracker: Sendable {
 
     var assigned: Set<KafkaTopicPartition> { state.withLock { $0.assigned } }
 
+    var generation: Int { state.withLock { $0.generation } }
+
     func assign(_ partitions: [KafkaTopicPartition]) {
         state.withLock { state in
+            state.generation += 1
             for partition in partitions {
                 state.assigned.insert(partition)
                 state.nextExpected[partition] = nil
@@ -44,7 +50,11 @@ final class ConsumerPartitionTracker: Sendable {
     }
 
     func revokeAll() {
-        state.withLock { $0 = State() }
+        state.withLock { state in
+            let generation = state.generation
+            state = State()
+            state.generation = generation
+        }
     }
 
     /// Notes a received record; returns the offset that was expected instead

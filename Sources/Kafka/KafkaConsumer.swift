@@ -157,6 +157,11 @@ public final class KafkaConsumer: Service, Sendable {
     /// The partitions this consumer owns now.
     public var assignment: Set<KafkaTopicPartition> { tracker.assigned }
 
+    /// Grows with every assignment (rebalance): a change means partitions
+    /// may have come back, and librdkafka keeps an application's pause on a
+    /// partition across a re-assignment.
+    public var assignmentGeneration: Int { tracker.generation }
+
     /// Waits up to `timeout` for records and returns what arrived (up to
     /// `maxPollRecords`); empty when nothing came or the consumer is closed.
     public func poll(timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerRecord] {

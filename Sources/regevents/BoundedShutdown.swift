@@ -13,7 +13,9 @@ enum BoundedShutdown {
     static func run(_ app: some Service, timeout: Duration, logger: Logger) async throws {
         var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
         configuration.maximumGracefulShutdownDuration = timeout
-        configuration.maximumCancellationDuration = .seconds(3)
+        // No cancellation deadline: ServiceGroup would trap; the watchdog
+        // below exits 0 instead if cancellation is slow.
+        configuration.maximumCancellationDuration = nil
         let group = ServiceGroup(configuration: configuration)
         let requested = Atomic<Bool>(false)
         // One owner of the signals: it starts the graceful shutdown and arms the watchdog.

@@ -77,7 +77,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
         @Option(help: "Attempts in flight at once, 1-1000 (0 or unset: the server's --delivery-concurrency). A RegistryEvents extension.")
         var maxConcurrentDeliveries: Int?
 
-        @Option(help: "unordered (the default; perKey is not supported yet). A RegistryEvents extension.")
+        @Option(help: "unordered (default) or perKey: one repository's (key's) events in order, one attempt at a time. A RegistryEvents extension.")
         var ordering: String?
 
         @Option(help: "eventgridschema (default) or cloudeventschemav1_0.")

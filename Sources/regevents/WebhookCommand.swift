@@ -46,7 +46,7 @@ struct WebhookCommand: AsyncParsableCommand {
         var signingSecret: String?
         @Option(help: "Attempts in flight at once, 1-1000 (default: the server's --delivery-concurrency).")
         var maxConcurrentDeliveries: Int?
-        @Option(help: "unordered (the default; perKey is not supported yet).") var ordering: String?
+        @Option(help: "unordered (default) or perKey: one repository's events in order, one attempt at a time.") var ordering: String?
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {

@@ -1,5 +1,6 @@
 @testable import Delivery
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Per-target isolation: the circuit breaker's rule")
@@ -151,4 +152,46 @@ struct DeadlineTests {
         #expect(!first.isEmpty)
         #expect(try await resolver.resolve("localhost") == first)
     }
+}
+
+@Suite("Ordered delivery: one turn at a time per key")
+struct KeySequencerTests {
+    @Test func turnsGoInTheOrderTakenWhateverOrderTheTasksStart() async {
+        let sequencer = KeySequencer()
+        let turns = (0..<50).map { _ in sequencer.take("hook|repo") }
+        let other = sequencer.take("hook|other")
+        let order = Locked([Int]())
+        await withTaskGroup(of: Void.self) { group in
+            for (index, turn) in turns.enumerated().reversed() {
+                group.addTask {
+                    guard await sequencer.wait(turn) else { return }
+                    order.withLock { $0.append(index) }
+                    sequencer.finish(turn, durable: true)
+                }
+            }
+            group.addTask {
+                #expect(await sequencer.wait(other), "another key does not wait")
+                sequencer.finish(other, durable: true)
+            }
+        }
+        #expect(order.withLock { $0 } == Array(0..<50))
+    }
+
+    @Test func aTurnWithoutADurableOutcomeStopsTheTurnsBehindIt() async {
+        let sequencer = KeySequencer()
+        let first = sequencer.take("k")
+        let second = sequencer.take("k")
+        #expect(await sequencer.wait(first))
+        sequencer.finish(first, durable: false)
+        #expect(await sequencer.wait(second) == false, "nothing overtakes an event that will be delivered again")
+        sequencer.finish(second, durable: false)
+        let fresh = sequencer.take("k")
+        #expect(await sequencer.wait(fresh), "a new line starts once the old one emptied")
+    }
+}
+
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }

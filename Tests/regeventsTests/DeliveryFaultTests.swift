@@ -149,4 +149,33 @@ struct DeliveryFaultTests {
         let metrics = try await httpGet("\(base)/metrics")
         #expect(String(decoding: metrics.body, as: UTF8.self).contains("regevents_delivery_deferrals_total"))
     }
+
+    @Test func perKeyOrderingDelivers200EventsOfOneRepositoryInOrderAcrossFailuresAndRetries() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--allow-private-targets", "--webhook-retry-schedule", "200ms", "--webhook-max-attempts", "20",
+        ])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await Self.createWebhook(base, "ordered01", receiver.url("/recover-ordered"), extra: ["ordering": "perKey"])
+        try await Self.createWebhook(base, "unorder01", receiver.url("/ok-unordered"))
+        let shown = try await API.send(.GET, "\(base)/v1/registries/myregistry/webhooks/ordered01")
+        #expect((shown.body["properties"] as? [String: Any])?["ordering"] as? String == "perKey")
+
+        // 200 events of one repository, in batches (Kafka keeps their order: one key, one partition).
+        let ids = (0..<200).map { String(format: "order-%03d", $0) }
+        for chunk in stride(from: 0, to: ids.count, by: 20) {
+            let events = ids[chunk..<chunk + 20].map { Self.event($0) }
+            let result = try await API.send(.POST, "\(base)/v1/registries/myregistry/events", json: events)
+            #expect(result.status == 202, "ingest: \(result.status) \(result.text)")
+        }
+        // The endpoint fails its first 10 requests: the head event is retried in place, and nothing overtakes it.
+        let all = try await receiver.waitFor("/recover-ordered", count: 10 + ids.count, limit: .seconds(120))
+        let attempts = all.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String }
+        #expect(Set(attempts.prefix(10)) == ["order-000"], "the failing head is retried, alone")
+        #expect(Array(attempts.dropFirst(10)) == ids, "every event once, in order, after the head recovered")
+        let unordered = try await receiver.waitFor("/ok-unordered", count: ids.count, limit: .seconds(60))
+        #expect(unordered.count == ids.count, "an unordered webhook on the same events is not held by the ordered one")
+    }
 }

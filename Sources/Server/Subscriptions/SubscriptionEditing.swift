@@ -42,8 +42,6 @@ enum SubscriptionEditing {
             guard let ordering = DeliveryOrdering.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
                 throw invalid("properties.ordering", "must be unordered or perKey, not \(text)")
             }
-            // Not delivered in order yet: refused rather than silently unordered.
-            guard ordering == .unordered else { throw invalid("properties.ordering", "perKey is not supported by this server yet") }
             subscription.ordering = ordering == .unordered ? nil : ordering
         }
         try check(subscription)

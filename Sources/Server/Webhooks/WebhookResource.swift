@@ -146,10 +146,6 @@ enum WebhookResource {
         guard let ordering = DeliveryOrdering.allCases.first(where: { $0.rawValue.lowercased() == text.lowercased() }) else {
             throw APIError.badRequest("properties.ordering must be unordered or perKey, got \"\(text)\"", code: "InvalidOrdering")
         }
-        // Not delivered in order yet: refused rather than silently unordered.
-        guard ordering == .unordered else {
-            throw APIError.badRequest("properties.ordering perKey is not supported by this server yet", code: "InvalidOrdering")
-        }
         return ordering
     }
 
