@@ -145,6 +145,19 @@ struct DeadlineTests {
         #expect(await Deadline.run(within: .seconds(30)) { 7 } == 7)
     }
 
+    @Test func workThatIgnoresCancellationDoesNotHoldTheCaller() async {
+        let started = ContinuousClock.now
+        let result = await Deadline.run(within: .milliseconds(200)) { () async -> Int in
+            // Ignores cancellation, as a lookup blocked in getaddrinfo does.
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().asyncAfter(deadline: .now() + 3) { continuation.resume() }
+            }
+            return 1
+        }
+        #expect(result == nil)
+        #expect(ContinuousClock.now - started < .seconds(2), "the caller resumes at the deadline, not when the work ends")
+    }
+
     @Test func aResolverAnswersLiteralsAndCachesNames() async throws {
         let resolver = HostResolver(threads: 1)
         #expect(try await resolver.resolve("10.0.0.1").map(\.description) == ["10.0.0.1"])

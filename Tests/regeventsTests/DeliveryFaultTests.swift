@@ -44,6 +44,7 @@ struct DeliveryFaultTests {
         defer { receiver.stop() }
         let server = try await RunningServer.start(extraArguments: [
             "--allow-private-targets", "--webhook-timeout", "10", "--webhook-retry-schedule", "1h", "--shutdown-timeout", "5",
+            "--delivery-concurrency", "4",
         ])
         defer { server.process.terminateQuietly() }
         let base = server.baseURL
