@@ -173,16 +173,30 @@ public final class KafkaProducer: Service, Sendable {
                     argument.vtype = RD_KAFKA_VTYPE_OPAQUE
                     argument.u.ptr = UnsafeMutableRawPointer(bitPattern: id)
                     arguments.append(argument)
-                    for (index, name) in headerNames.enumerated() {
+                    // Headers go as one list we own until the record is
+                    // enqueued (VTYPE_HEADERS): with VTYPE_HEADER, librdkafka
+                    // 2.0.2 frees them twice when the enqueue fails (a refused
+                    // topic), librdkafka#4627. On failure the list is still ours.
+                    var headers: OpaquePointer?
+                    if !headerNames.isEmpty {
+                        let list = rd_kafka_headers_new(headerNames.count)
+                        for (index, name) in headerNames.enumerated() {
+                            _ = rd_kafka_header_add(
+                                list, name, -1, headerValues[index]?.baseAddress, headerValues[index].map { $0.count } ?? 0)
+                        }
                         argument = rd_kafka_vu_t()
-                        argument.vtype = RD_KAFKA_VTYPE_HEADER
-                        argument.u.header.name = UnsafePointer(name)
-                        argument.u.header.val = headerValues[index]?.baseAddress
-                        argument.u.header.size = headerValues[index].map { $0.count } ?? -1
+                        argument.vtype = RD_KAFKA_VTYPE_HEADERS
+                        argument.u.headers = list
                         arguments.append(argument)
+                        headers = list
                     }
                     let error = client.withHandle { rd_kafka_produceva($0, arguments, arguments.count) }
-                    defer { if let error { rd_kafka_error_destroy(error) } }
+                    defer {
+                        if let error {
+                            rd_kafka_error_destroy(error)
+                            if let headers { rd_kafka_headers_destroy(headers) }
+                        }
+                    }
                     return error.map { rd_kafka_error_code($0) } ?? RD_KAFKA_RESP_ERR_NO_ERROR
                 }
             }

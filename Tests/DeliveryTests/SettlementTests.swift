@@ -1,6 +1,6 @@
 @testable import Delivery
 import Foundation
-@_spi(Testing) import Kafka
+@_spi(Testing) @_spi(Internal) import Kafka
 import Logging
 import RegistryEvents
 import Testing
@@ -51,5 +51,50 @@ struct SettlementTests {
         #expect(body["originOffset"] == 42)
         #expect(pointer?.header("regevents-pointer")?.stringValue == "true")
         await producer.shutdown()
+    }
+
+    /// Also the regression test for librdkafka#4627: records with headers
+    /// refused at enqueue crashed the process (headers freed twice).
+    @Test func aRetryRecordKafkaRefusesForGoodIsNeverTakenAsDurableAndReadinessSaysWhy() async throws {
+        var logger = Logger(label: "settlement-tests")
+        logger.logLevel = .critical
+        let cluster = try EmbeddedKafkaCluster.reservingRefusingBroker(logger: logger)
+        let layout = TopicLayout(prefix: "refuse-\(UUID().uuidString.prefix(6).lowercased())")
+        for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
+        let retryTier = layout.retryTier(.seconds(10))
+        // The producer knows the topic before Kafka starts refusing it (as a running server would).
+        _ = try await producer.send(
+            KafkaProducerRecord(topic: retryTier, key: Array("k".utf8), value: Array("warm".utf8), headers: [KafkaHeader(key: "a", string: "b")]))
+        try await cluster.refuseProduce(to: retryTier)
+
+        let health = DeliveryHealth(logger: logger)
+        let settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
+        let record = DeliveryRecord(
+            targetKind: .webhook, registry: "r", target: "acl", eventID: "e1", attempt: 1, dueAtMilliseconds: 0,
+            firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: "{}", originTopic: "registry-events.acr",
+            originPartition: 0, originOffset: 7)
+        let outcome = AttemptOutcome(statusCode: 500, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+        let settled = Locked<DeliverySettlement.Settled?>(nil)
+        let settling = Task {
+            let result = await settlement.settle(record, outcome: outcome, policy: AlwaysFailing())
+            settled.withLock { $0 = result }
+        }
+
+        // Refused: no outcome (so its record is never committed past), and readiness names the topic.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while health.reasons.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(health.reasons.contains { $0.contains(retryTier) }, "readiness names the refused topic: \(health.reasons)")
+        #expect(settled.withLock { $0 } == nil, "a refused retry record is not an outcome")
+
+        // Allowed again: the same retry record goes through, durable, and readiness clears.
+        try cluster.allowProduce(to: retryTier)
+        await settling.value
+        let result = try #require(settled.withLock { $0 })
+        #expect(result.isDurable)
+        #expect(result.result == .retrying, "the retry record itself, not a pointer in its place")
+        #expect(health.reasons.isEmpty)
+        await producer.shutdown()
+        cluster.shutdown()
     }
 }
