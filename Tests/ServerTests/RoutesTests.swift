@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -17,6 +18,27 @@ struct RoutesTests {
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == #"{"status":"ready"}"#)
+            }
+        }
+    }
+
+    @Test func readinessNamesWhatKeepsDeliveryFromBeingReady() async throws {
+        let health = DeliveryHealth(logger: serverTestLogger)
+        try await withTestServer(deliveryHealth: health) { _, client in
+            health.report(.kafkaRefuses(topic: "registry-events.retry.10s"), reason: "TOPIC_AUTHORIZATION_FAILED")
+            health.report(.directoryNotLoaded("webhooks"), reason: "disk I/O error")
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] != nil)
+                let body = try response.decoded(ErrorBody.self)
+                #expect(body.error.code == "DeliveryNotReady")
+                #expect(body.error.message.contains("Kafka refuses records for registry-events.retry.10s"))
+                #expect(body.error.message.contains("webhooks not loaded from the store"))
+            }
+            health.clear(.kafkaRefuses(topic: "registry-events.retry.10s"))
+            health.clear(.directoryNotLoaded("webhooks"))
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
             }
         }
     }

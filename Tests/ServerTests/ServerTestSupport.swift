@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -19,7 +20,7 @@ let serverTestLogger: Logger = {
 /// tested through the router.
 func withTestServer(
     partitions: Int = 2, ingest: IngestSettings = IngestSettings(), messageTimeout: Duration = .seconds(30),
-    adminToken: String? = nil, webhookQuota: Int = 500,
+    adminToken: String? = nil, webhookQuota: Int = 500, deliveryHealth: DeliveryHealth? = nil,
     _ body: @escaping @Sendable (ServerDependencies, any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration(partitions: partitions, ingest: ingest)
@@ -29,9 +30,11 @@ func withTestServer(
     configuration.webhookQuota = webhookQuota
     let connection = try await KafkaConnection.connect(configuration, logger: serverTestLogger)
     let producer = try connection.makeProducer(logger: serverTestLogger)
-    let dependencies = ServerDependencies(
+    var wired = ServerDependencies(
         configuration: configuration, connection: connection, producer: producer, metrics: PrometheusCollectorRegistry(),
         httpClient: nil, store: try SQLiteStore.inMemory())
+    wired.deliveryHealth = deliveryHealth
+    let dependencies = wired
     let app = Application(router: buildRouter(dependencies), logger: serverTestLogger)
     do {
         try await app.test(.router) { client in try await body(dependencies, client) }
