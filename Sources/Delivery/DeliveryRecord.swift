@@ -39,6 +39,18 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     /// How often this delivery was deferred (full lane, open breaker)
     /// without an attempt; each deferral waits longer.
     public var deferrals: Int?
+    /// When the target was created (milliseconds): a retry for a target
+    /// deleted and created again under the same name is not sent to the new one.
+    public var targetCreatedAtMilliseconds: Int64?
+
+    /// Whether `createdAt` is the incarnation this delivery was made for
+    /// (records written before this field existed match any).
+    public func isFor(targetCreatedAt createdAt: Date) -> Bool {
+        guard let expected = targetCreatedAtMilliseconds else { return true }
+        return expected == Int64((createdAt.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    public static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
     /// The publish time if known, else the first attempt's.
     public var startMilliseconds: Int64 { publishedAtMilliseconds ?? firstAttemptAtMilliseconds }

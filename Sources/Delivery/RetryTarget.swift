@@ -35,6 +35,9 @@ public struct WebhookRetryTarget: RetryTarget {
         guard let webhook = directory.webhook(registry: delivery.registry, name: delivery.target) else {
             return await attempts.settlement.skip(delivery, reason: "the webhook was deleted")
         }
+        guard delivery.isFor(targetCreatedAt: webhook.createdAt) else {
+            return await attempts.settlement.skip(delivery, reason: "the webhook was deleted and created again")
+        }
         guard webhook.status == .enabled else {
             return await attempts.settlement.skip(delivery, reason: "the webhook is disabled")
         }
@@ -75,6 +78,9 @@ public struct SubscriptionRetryTarget: RetryTarget {
             let subscription = routing.subscription(scope: scope, name: delivery.target)
         else {
             return await deliverer.skip(delivery, reason: "the subscription was deleted")
+        }
+        guard delivery.isFor(targetCreatedAt: subscription.createdAt) else {
+            return await deliverer.skip(delivery, reason: "the subscription was deleted and created again")
         }
         return await deliverer.attempt(delivery, subscription: subscription)
     }

@@ -97,12 +97,14 @@ public final class SubscriptionDispatcher: Service, Sendable {
         let subscription = batch.subscription
         let (body, contentType) = SubscriptionBody.render(batch.events, schema: subscription.eventDeliverySchema)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let record = DeliveryRecord(
+        var record = DeliveryRecord(
             targetKind: targetKind, registry: subscription.scope.kind == .registry ? subscription.scope.name : "",
             target: subscription.name, eventID: batch.events.first?["id"]?.stringValue ?? "", attempt: 1,
             dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: batch.origin.topic,
             originPartition: batch.origin.partition, originOffset: batch.origin.offset, scope: subscription.scope.description,
             contentType: contentType, eventCount: batch.events.count, publishedAtMilliseconds: batch.origin.timestampMilliseconds)
+        // An in-process handler has no stored incarnation to compare.
+        if targetKind == .subscription { record.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(subscription.createdAt) }
         guard let orderingKey = batch.orderingKey else {
             group.addTask { [deliverer] in
                 let settled = await deliverer.attempt(record, subscription: subscription)

@@ -55,11 +55,12 @@ public final class WebhookDispatcher: Service, Sendable {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             // One task per webhook: each waits on its own lane only.
             for webhook in webhooks {
-                let delivery = DeliveryRecord(
+                var delivery = DeliveryRecord(
                     targetKind: .webhook, registry: event.registry, target: webhook.name, eventID: event.id, attempt: 1,
                     dueAtMilliseconds: now, firstAttemptAtMilliseconds: now, body: body, originTopic: record.topic,
                     originPartition: record.partition, originOffset: record.offset,
                     publishedAtMilliseconds: record.timestampMilliseconds)
+                delivery.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(webhook.createdAt)
                 guard webhook.ordering == .perKey else {
                     group.addTask { [attempts] in lifecycle.record(await attempts.attempt(delivery, webhook: webhook)) }
                     continue
