@@ -179,4 +179,28 @@ struct DeliveryFaultTests {
         let unordered = try await receiver.waitFor("/ok-unordered", count: ids.count, limit: .seconds(60))
         #expect(unordered.count == ids.count, "an unordered webhook on the same events is not held by the ordered one")
     }
+
+    @Test func retriesForDeletedDisabledOrRecreatedWebhooksAreSkippedAndSaidSo() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets", "--webhook-retry-schedule", "3s"])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        for name in ["gonehook1", "offhook01", "againhk01"] { try await Self.createWebhook(base, name, receiver.url("/fail-\(name)")) }
+        _ = try await Self.ingest(base, ids: ["skip-me"])
+        for name in ["gonehook1", "offhook01", "againhk01"] { _ = try await receiver.waitFor("/fail-\(name)", count: 1) }
+        // While the retries wait (3 s): delete one, disable one, delete and re-create one.
+        _ = try await API.send(.DELETE, "\(base)/v1/registries/myregistry/webhooks/gonehook1")
+        _ = try await API.send(.PATCH, "\(base)/v1/registries/myregistry/webhooks/offhook01", json: ["properties": ["status": "disabled"]])
+        _ = try await API.send(.DELETE, "\(base)/v1/registries/myregistry/webhooks/againhk01")
+        try await Self.createWebhook(base, "againhk01", receiver.url("/ok-againhk01"))
+
+        let audit = try await tailUntil(server, topic: "deliveries", containing: "the webhook was deleted and created again")
+        let skipped = audit.split(separator: "\n").filter { $0.contains("\"result\":\"skipped\"") }
+        #expect(skipped.contains { $0.contains("gonehook1") && $0.contains("the webhook was deleted") })
+        #expect(skipped.contains { $0.contains("offhook01") && $0.contains("the webhook is disabled") })
+        #expect(skipped.contains { $0.contains("againhk01") && $0.contains("deleted and created again") })
+        #expect(receiver.requests("/ok-againhk01").isEmpty, "the new webhook does not get the old one's retry")
+        #expect(receiver.requests("/fail-offhook01").count == 1)
+    }
 }
