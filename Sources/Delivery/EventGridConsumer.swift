@@ -95,8 +95,18 @@ public final class EventGridConsumer: Service, Sendable {
                     routing: routing, deliverer: deliverer, settlement: settlement, kind: .handler, target: configuration.group,
                     logger: logger)
             ], lossMonitor: lossMonitor, logger: logger)
+        // Warns while a lagging group can still catch up, before retention drops its records.
+        let watch = try RetentionWatch(
+            configuration: RetentionWatch.Configuration(
+                client: configuration.client,
+                groups: [
+                    .init(group: configuration.group, topics: dispatcher.topics),
+                    .init(group: "\(configuration.group).retry", topics: layout.retryTiers),
+                ]),
+            logger: logger)
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [producer, retries, dispatcher], gracefulShutdownSignals: [], logger: logger))
+            configuration: ServiceGroupConfiguration(
+                services: [producer, retries, dispatcher, watch], gracefulShutdownSignals: [], logger: logger))
         try await withGracefulShutdownHandler {
             try await group.run()
         } onGracefulShutdown: {
