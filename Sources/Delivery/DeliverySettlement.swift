@@ -144,7 +144,7 @@ public struct DeliverySettlement: Sendable {
         return KafkaProducerRecord(
             topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
             value: Array((try? JSONEncoder().encode(record)) ?? Data()),
-            headers: [KafkaHeader(key: "content-type", string: "application/json")])
+            headers: KafkaRecordFormat.retryHeaders.map(KafkaHeader.init))
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.
@@ -163,7 +163,7 @@ public struct DeliverySettlement: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
         return KafkaProducerRecord(
             topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: Array(data),
-            headers: [KafkaHeader(key: "content-type", string: "application/json")])
+            headers: KafkaRecordFormat.attemptHeaders.map(KafkaHeader.init))
     }
 
     /// Keeps trying until Kafka acknowledges; false only when cancelled
@@ -212,7 +212,7 @@ public struct DeliverySettlement: Sendable {
             do {
                 _ = try await producer.send(record)
             } catch let error as KafkaError where !error.isRetriable {
-                let isPointer = record.headers.contains { $0.key == "regevents-pointer" }
+                let isPointer = KafkaRecordFormat.isPointerDeadLetter(record.recordHeaders)
                 guard Self.pointerCanReplace(error), !isPointer else {
                     refused.insert(record.topic)
                     health?.report(.kafkaRefuses(topic: record.topic), reason: error.description)
@@ -248,9 +248,6 @@ public struct DeliverySettlement: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
         return KafkaProducerRecord(
             topic: layout.deadLetter, key: Array(delivery.partitionKey.utf8), value: Array(data),
-            headers: [
-                KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "regevents-pointer", string: "true"),
-                KafkaHeader(key: "regevents-reason", string: "UndeliverableRecord: \(error.reason)"),
-            ])
+            headers: DeadLetterHeaders(.pointer, reason: "UndeliverableRecord: \(error.reason)").headers.map(KafkaHeader.init))
     }
 }
