@@ -172,7 +172,7 @@ public struct DeliverySettlement: Sendable {
         return KafkaProducerRecord(
             topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
             value: Array((try? JSONEncoder().encode(record)) ?? Data()),
-            headers: [KafkaHeader(key: "content-type", string: "application/json")])
+            headers: KafkaRecordFormat.retryHeaders.map(KafkaHeader.init))
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.
@@ -191,7 +191,7 @@ public struct DeliverySettlement: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
         return KafkaProducerRecord(
             topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: Array(data),
-            headers: [KafkaHeader(key: "content-type", string: "application/json")])
+            headers: KafkaRecordFormat.attemptHeaders.map(KafkaHeader.init))
     }
 
     /// Keeps trying until Kafka acknowledges; false only when cancelled
@@ -240,7 +240,7 @@ public struct DeliverySettlement: Sendable {
             do {
                 _ = try await producer.send(record)
             } catch let error as KafkaError where !error.isRetriable {
-                let isPointer = record.headers.contains { $0.key == "regevents-pointer" }
+                let isPointer = KafkaRecordFormat.isPointerDeadLetter(record.recordHeaders)
                 // A subscription's own dead-letter topic is the user's: any
                 // refusal there is replaced by a pointer on ours, rather than
                 // holding the dispatcher. Our own topics hold (see above).
@@ -280,9 +280,6 @@ public struct DeliverySettlement: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
         return KafkaProducerRecord(
             topic: layout.deadLetter, key: Array(delivery.partitionKey.utf8), value: Array(data),
-            headers: [
-                KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "regevents-pointer", string: "true"),
-                KafkaHeader(key: "regevents-reason", string: "UndeliverableRecord: \(error.reason)"),
-            ])
+            headers: DeadLetterHeaders(.pointer, reason: "UndeliverableRecord: \(error.reason)").headers.map(KafkaHeader.init))
     }
 }

@@ -41,15 +41,12 @@ struct SubscriptionPolicy: DeliveryPolicy {
             .map { event in
                 KafkaProducerRecord(
                     topic: topic, key: Array(record.partitionKey.utf8), value: event.jsonBytes,
-                    headers: [
-                        KafkaHeader(
-                            key: "content-type",
-                            string: subscription.eventDeliverySchema == .cloudEvents ? "application/cloudevents+json" : "application/json"),
-                        KafkaHeader(key: "regevents-source", string: "subscription"),
-                        KafkaHeader(key: "scope", string: subscription.scope.description),
-                        KafkaHeader(key: "subscription", string: subscription.name),
-                        KafkaHeader(key: "regevents-reason", string: reason),
-                    ])
+                    headers: DeadLetterHeaders(
+                        .subscription(
+                            scope: subscription.scope.description, subscription: subscription.name,
+                            schema: subscription.eventDeliverySchema),
+                        reason: reason
+                    ).headers.map(KafkaHeader.init))
             }
     }
 

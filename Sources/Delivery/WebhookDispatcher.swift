@@ -80,13 +80,6 @@ public final class WebhookDispatcher: Service, Sendable {
     /// What matching needs, from the record: the ACR body, and the registry
     /// and location headers.
     static func event(from record: KafkaConsumerRecord) -> RegistryEvent? {
-        guard let payload = try? JSONDecoder().decode(ACRPayload.self, from: Data(record.value)),
-            let action = RegistryAction(rawValue: payload.action), let target = payload.target,
-            let registry = record.header("registry")?.stringValue
-        else { return nil }
-        return RegistryEvent(
-            id: payload.id, timestamp: payload.timestamp, action: action, registry: registry,
-            location: record.header("location")?.stringValue ?? "local",
-            target: RegistryEvent.Target(digest: target.digest, repository: target.repository, tag: target.tag))
+        KafkaRecordFormat.acrEvent(value: record.value, headers: record.recordHeaders)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import RegistryEvents
 
 /// ACR webhooks: any 2xx delivers; every failure follows the schedule (ACR
 /// itself never retries, so there is no status it gives up on at once).
@@ -27,11 +28,8 @@ struct WebhookPolicy: DeliveryPolicy {
         return [
             KafkaProducerRecord(
                 topic: deadLetterTopic, key: Array(record.partitionKey.utf8), value: Array(data),
-                headers: [
-                    KafkaHeader(key: "content-type", string: "application/json"), KafkaHeader(key: "registry", string: record.registry),
-                    KafkaHeader(key: "regevents-source", string: "webhook"), KafkaHeader(key: "webhook", string: record.target),
-                    KafkaHeader(key: "regevents-reason", string: reason),
-                ])
+                headers: DeadLetterHeaders(.webhook(registry: record.registry, webhook: record.target), reason: reason)
+                    .headers.map(KafkaHeader.init))
         ]
     }
 }

@@ -8,32 +8,22 @@ public enum CloudEventsMode: String, Sendable, Hashable, CaseIterable {
     case binary
 }
 
-/// A Kafka record to produce, before it meets the Kafka module.
+/// A Kafka record to produce, before it meets the Kafka module (`Delivery`
+/// turns it into a `KafkaProducerRecord`). Headers come from `KafkaRecordFormat`.
 public struct RenderedRecord: Sendable, Hashable {
     public var topic: String
     public var key: String
     public var value: [UInt8]
-    public var headers: [(String, String)]
+    public var headers: [RecordHeader]
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value
-            && lhs.headers.map { "\($0.0)=\($0.1)" } == rhs.headers.map { "\($0.0)=\($0.1)" }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(topic)
-        hasher.combine(key)
-        hasher.combine(value)
-    }
-
-    public init(topic: String, key: String, value: [UInt8], headers: [(String, String)]) {
+    public init(topic: String, key: String, value: [UInt8], headers: [RecordHeader]) {
         self.topic = topic
         self.key = key
         self.value = value
         self.headers = headers
     }
 
-    public func header(_ name: String) -> String? { headers.last { $0.0 == name }?.1 }
+    public func header(_ name: String) -> String? { headers.value(named: name) }
 }
 
 /// Renders one event into its records: the ACR body on `.acr`, and (for
@@ -55,10 +45,7 @@ public struct EventRecordRenderer: Sendable {
         var records = [
             RenderedRecord(
                 topic: layout.acr, key: event.recordKey, value: JSONRendering.encode(ACRPayload(event)),
-                headers: [
-                    ("registry", event.registry), ("action", event.action.rawValue), ("content-type", "application/json"),
-                    ("location", event.location),
-                ])
+                headers: KafkaRecordFormat.acrHeaders(for: event))
         ]
         if let cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
             records.append(cloudEventRecord(cloudEvent, event: event))
@@ -67,24 +54,13 @@ public struct EventRecordRenderer: Sendable {
     }
 
     private func cloudEventRecord(_ cloudEvent: CloudEvent, event: RegistryEvent) -> RenderedRecord {
-        switch cloudEventsMode {
-        case .structured:
-            return RenderedRecord(
-                topic: layout.cloudEvents, key: event.recordKey, value: JSONRendering.encode(cloudEvent),
-                headers: [
-                    ("content-type", "application/cloudevents+json; charset=UTF-8"), ("registry", event.registry),
-                    ("action", event.action.rawValue),
-                ])
-        case .binary:
-            return RenderedRecord(
-                topic: layout.cloudEvents, key: event.recordKey, value: JSONRendering.encode(cloudEvent.data),
-                headers: [
-                    ("ce_specversion", cloudEvent.specversion), ("ce_id", cloudEvent.id), ("ce_source", cloudEvent.source),
-                    ("ce_type", cloudEvent.type), ("ce_time", cloudEvent.time), ("ce_subject", cloudEvent.subject),
-                    ("content-type", cloudEvent.datacontenttype), ("registry", event.registry),
-                    ("action", event.action.rawValue),
-                ])
+        let value = switch cloudEventsMode {
+        case .structured: JSONRendering.encode(cloudEvent)
+        case .binary: JSONRendering.encode(cloudEvent.data)
         }
+        return RenderedRecord(
+            topic: layout.cloudEvents, key: event.recordKey, value: value,
+            headers: KafkaRecordFormat.cloudEventHeaders(for: event, cloudEvent, mode: cloudEventsMode))
     }
 }
 

@@ -50,7 +50,7 @@ struct DeliveryBodySchemaTests {
                 where rendered.topic == layout.cloudEvents {
                     let record = KafkaConsumerRecord(
                         topic: rendered.topic, partition: 0, offset: Int64(events.count), key: Array(rendered.key.utf8),
-                        value: rendered.value, headers: rendered.headers.map { KafkaHeader(key: $0.0, string: $0.1) },
+                        value: rendered.value, headers: rendered.headers.map(KafkaHeader.init),
                         timestampMilliseconds: nil)
                     events.append(try #require(reader.event(from: record)).event)
                 }

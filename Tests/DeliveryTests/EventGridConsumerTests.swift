@@ -60,7 +60,7 @@ struct EventGridConsumerTests {
             renderer.records(for: Self.event(repository, id: "event-\(index)")).filter { $0.topic == layout.cloudEvents }
         }
         _ = try await producer.send(contentsOf: records.map {
-            KafkaProducerRecord(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers.map { KafkaHeader(key: $0.0, string: $0.1) })
+            KafkaProducerRecord($0)
         })
 
         // Retried once and then handled; the broken one twice, then dead-lettered; the other never called.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Delivery
 import Kafka
 import Logging
 import Metrics
@@ -147,7 +148,7 @@ public final class IngestService: Sendable {
     private func produce(_ records: [RenderedRecord], claimed: [RegistryEvent]) async throws {
         guard !records.isEmpty else { return }
         do {
-            _ = try await producer.send(contentsOf: records.map(Self.kafkaRecord))
+            _ = try await producer.send(contentsOf: records.map(KafkaProducerRecord.init))
             for event in claimed { recent.confirm(registry: event.registry, id: event.id) }
         } catch {
             for event in claimed { recent.release(registry: event.registry, id: event.id) }
@@ -161,16 +162,7 @@ public final class IngestService: Sendable {
     private func deadLetter(body: [UInt8], registry: String, repository: String?, index: Int, reason: String) -> RenderedRecord {
         RenderedRecord(
             topic: layout.deadLetter, key: repository.map { "\(registry)/\($0)" } ?? registry, value: body,
-            headers: [
-                ("content-type", "application/vnd.docker.distribution.events.v1+json"), ("registry", registry),
-                ("regevents-source", "ingest"), ("regevents-reason", reason), ("regevents-event-index", String(index)),
-            ])
-    }
-
-    static func kafkaRecord(_ record: RenderedRecord) -> KafkaProducerRecord {
-        KafkaProducerRecord(
-            topic: record.topic, key: Array(record.key.utf8), value: record.value,
-            headers: record.headers.map { KafkaHeader(key: $0.0, string: $0.1) })
+            headers: DeadLetterHeaders(.ingest(registry: registry, eventIndex: index), reason: reason).headers)
     }
 
     private func count(_ registry: String, _ outcome: String) {

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Hummingbird
 import Kafka
@@ -70,12 +71,7 @@ struct TopicPublishController<Context: RequestContext> {
         let records = events.map { event in
             KafkaProducerRecord(
                 topic: layout.customTopic(topic.name), key: Array((event.subject ?? event.id).utf8), value: event.envelope.jsonBytes,
-                headers: [
-                    KafkaHeader(
-                        key: "content-type", string: event.schema == .cloudEvents ? "application/cloudevents+json" : "application/json"),
-                    KafkaHeader(key: "regevents-schema", string: event.schema.rawValue),
-                    KafkaHeader(key: "eventgrid-topic", string: topic.name),
-                ])
+                headers: KafkaRecordFormat.customTopicHeaders(schema: event.schema, topic: topic.name).map(KafkaHeader.init))
         }
         do {
             _ = try await producer.send(contentsOf: records)
