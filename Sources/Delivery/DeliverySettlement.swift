@@ -123,11 +123,13 @@ public struct DeliverySettlement: Sendable {
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         let elapsed = Duration.milliseconds(nowMilliseconds - record.startMilliseconds)
         let remaining = policy.schedule.timeToLive - elapsed
-        // Each deferral of the same delivery waits twice as long (capped at a
-        // minute), spread by up to a half, so a lane that stays full or a
-        // breaker's reopening does not make its deliveries bounce in lockstep.
+        // Each deferral of the same delivery waits twice as long (capped at
+        // the shortest tier, 10 s, so a merely slow target's backlog is not
+        // starved for minutes), spread by up to a half, so a lane that stays
+        // full or a breaker's reopening does not make its deliveries bounce
+        // in lockstep.
         let deferrals = record.deferrals ?? 0
-        let backoff = min(wait * Double(1 << min(deferrals, 6)), max(wait, .seconds(60)))
+        let backoff = min(wait * Double(1 << min(deferrals, 6)), max(wait, .seconds(10)))
         let wait = min(backoff + backoff * Double.random(in: 0...0.5), remaining)
         guard remaining > .zero else {
             let outcome = AttemptOutcome.failure("not attempted: \(reason)")

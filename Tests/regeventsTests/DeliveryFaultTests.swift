@@ -104,7 +104,7 @@ struct DeliveryFaultTests {
         #expect(Set(fast.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String }) == Set(ids))
         #expect(fastTook < .seconds(5), "the fast sink does not wait for the 5 s one: \(fastTook)")
         // The slow sink (2 in flight) gets everything; the rest waited in the retry tier, not in a queue.
-        let slow = try await receiver.waitFor("/sleep5-slow", count: ids.count, limit: .seconds(120))
+        let slow = try await receiver.waitFor("/sleep5-slow", count: ids.count, limit: .seconds(240))
         let slowIDs = slow.compactMap { (try? jsonObject(Data($0.body.utf8)))?["id"] as? String }
         #expect(Set(slowIDs) == Set(ids))
         #expect(slowIDs.count == ids.count, "each event once: a deferred delivery is not an extra attempt")
