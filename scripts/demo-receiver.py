@@ -7,15 +7,20 @@ writes it to a log, one JSON line per request.
 What it answers, by path:
   /fail...    503 Service Unavailable (a failing endpoint: retries, dead letters)
   /reject...  400 Bad Request (a refusing endpoint: dead-lettered at once)
+  /refuse...  403 Forbidden to everything, the validation handshakes included
+              (a subscription to it fails its validation)
   /manual...  200, but it does not answer Event Grid's validation handshake,
-              so the subscription waits for manual validation
-  anything else  200 "ok"; an Event Grid validation event is answered with its
-              code, and a CloudEvents OPTIONS handshake with consent.
+              so the subscription waits for manual validation (and it gives
+              no consent to a CloudEvents OPTIONS handshake)
+  anything else  200 "ok".
+Event Grid's validation event (aeg-event-type: SubscriptionValidation) is
+answered with its code, and a CloudEvents OPTIONS handshake with consent, on
+every path but /manual... and /refuse...: so a subscription to /fail... or
+/reject... is created, and its deliveries then fail.
 
 Each log line: {"method", "path", "headers", "body"} (the body parsed when it
 is JSON). With --detach it returns once it listens and keeps running in the
-background; stop it with `kill` (its pid is in the first log line's place:
-`pgrep -f demo-receiver`).
+background; stop it with `pkill -f demo-receiver`.
 """
 import argparse
 import json
@@ -31,6 +36,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self):
         self.record(b"")
+        if self.path.startswith("/refuse"):
+            return self.answer(403, b"forbidden")
         origin = self.headers.get("WebHook-Request-Origin")
         self.send_response(200)
         if origin and not self.path.startswith("/manual"):
@@ -42,13 +49,15 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.record(body)
+        if self.path.startswith("/refuse"):
+            return self.answer(403, b"forbidden")
+        code = self.validation_code(body)
+        if code is not None and not self.path.startswith("/manual"):
+            return self.answer(200, json.dumps({"validationResponse": code}).encode(), "application/json")
         if self.path.startswith("/fail"):
             return self.answer(503, b"unavailable")
         if self.path.startswith("/reject"):
             return self.answer(400, b"rejected")
-        code = self.validation_code(body)
-        if code is not None and not self.path.startswith("/manual"):
-            return self.answer(200, json.dumps({"validationResponse": code}).encode(), "application/json")
         self.answer(200, b"ok")
 
     do_PUT = do_POST
