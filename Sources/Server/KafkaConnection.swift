@@ -32,6 +32,15 @@ public final class KafkaConnection: Sendable {
     /// every topic of `layout` exists. Throws a `ConfigurationError` naming
     /// `--kafka-brokers` or `--kafka-property` when the cluster cannot be used.
     public static func connect(_ configuration: ServerConfiguration, logger: Logger) async throws -> KafkaConnection {
+        do {
+            // Checked before the embedded cluster starts, against a placeholder address.
+            try KafkaProducerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: configuration.kafkaBrokers ?? "127.0.0.1:9092",
+                                                 extraProperties: configuration.kafkaProperties)
+            ).checkWithoutConnecting()
+        } catch let error as KafkaError {
+            throw ConfigurationError(flag: "--kafka-property", message: error.reason)
+        }
         let embedded: EmbeddedKafkaCluster?
         let bootstrap: String
         if let brokers = configuration.kafkaBrokers {

@@ -37,3 +37,15 @@ extension Array where Element == CChar {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension KafkaProducerConfiguration {
+    /// Checks every property as librdkafka would take it, and the guarantee
+    /// keys (`validate()`), without creating a client: so a bad
+    /// `--kafka-property` stops start-up before anything (an embedded
+    /// cluster, a connection) has started.
+    /// - Throws: a `.configuration` `KafkaError` naming the key.
+    public func checkWithoutConnecting() throws {
+        try validate()
+        rd_kafka_conf_destroy(try RDKafkaConfig.make(properties))
+    }
+}
