@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Server
+import Store
 import Testing
 
 @Suite("Webhook management with az acr webhook semantics")
@@ -123,6 +124,36 @@ struct WebhookRoutesTests {
                 let error = try $0.decoded(ErrorBody.self).error
                 #expect(error.code == "QuotaExceeded")
                 #expect(error.message.contains("quota"))
+            }
+        }
+    }
+
+    @Test func listEventsGivesANextLinkOnlyWhenThereIsANextPage() async throws {
+        try await withTestServer { dependencies, client in
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+                #expect($0.status == .created)
+            }
+            for id in ["e1", "e2", "e3"] {
+                try await dependencies.store.appendDeliveryLog(
+                    DeliveryLogEntry(
+                        registry: "myreg", webhook: "hook01", eventID: id, attempt: 1,
+                        request: DeliveryLogEntry.RequestMessage(method: "POST", requestUri: "https://hooks.example/acr", headers: [:], content: "{}"),
+                        response: DeliveryLogEntry.ResponseMessage(statusCode: "200", reasonPhrase: "OK", headers: [:], content: "ok")),
+                    keep: 1000)
+            }
+            var link: String? = "/v1/registries/myreg/webhooks/hook01/events?top=2"
+            var pages: [[String]] = []
+            while let next = link {
+                try await client.execute(uri: next, method: .get) {
+                    let body = try json($0)
+                    pages.append(((body["value"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+                    link = body["nextLink"] as? String
+                }
+            }
+            #expect(pages == [["e3", "e2"], ["e1"]], "newest first; the last page has no nextLink")
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01/events?top=3", method: .get) {
+                let body = try json($0)
+                #expect(body["nextLink"] == nil, "a page holding everything has no nextLink")
             }
         }
     }

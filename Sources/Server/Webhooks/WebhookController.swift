@@ -51,7 +51,9 @@ struct WebhookController<Context: RequestContext> {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
         let top = min(max(request.uri.queryParameters.get("top", as: Int.self) ?? 50, 1), 500)
         let before = request.uri.queryParameters.get("skipToken", as: Int64.self)
-        let entries = try await store.deliveryLog(registry: webhook.registry, webhook: webhook.name, limit: top, before: before)
+        // One more than a page, so a nextLink appears only when there is a next page.
+        let fetched = try await store.deliveryLog(registry: webhook.registry, webhook: webhook.name, limit: top + 1, before: before)
+        let entries = fetched.prefix(top)
         var value: [[String: Any]] = []
         for entry in entries {
             let content: Any = (try? JSONSerialization.jsonObject(with: Data(entry.request.content.utf8))) ?? entry.request.content
@@ -71,7 +73,7 @@ struct WebhookController<Context: RequestContext> {
             value.append(item)
         }
         var body: [String: Any] = ["value": value]
-        if entries.count == top, let last = entries.last?.sequence {
+        if fetched.count > top, let last = entries.last?.sequence {
             var path = request.uri.path
             if path.hasSuffix("/listEvents") { path = String(path.dropLast("/listEvents".count)) + "/listEvents" }
             body["nextLink"] = "\(path)?top=\(top)&skipToken=\(last)"
