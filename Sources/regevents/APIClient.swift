@@ -39,11 +39,19 @@ struct APIClient {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
         }
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false
+        else {
+            throw CommandFailure(
+                message: "--server (or REGEVENTS_SERVER): \"\(baseURL)\" is not a URL like http://127.0.0.1:8080",
+                exitCode: 64)
+        }
         let response: HTTPClientResponse
         do {
             response = try await Self.client.execute(request, timeout: timeout)
         } catch {
-            throw CommandFailure(message: "cannot reach the server at \(baseURL) (is `regevents serve` running? set --server or REGEVENTS_SERVER): \(error)")
+            throw CommandFailure(
+                message: "cannot reach the server at \(baseURL) (\(ConnectionFailure.reason(error))); "
+                    + "is regevents serve running? Set --server or REGEVENTS_SERVER")
         }
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         let data = Data(buffer: bytes)

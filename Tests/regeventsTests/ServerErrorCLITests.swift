@@ -39,4 +39,20 @@ struct ServerErrorCLITests {
             published.errors
                 == "regevents: the server needs the ingest token: give --ingest-token or set REGEVENTS_INGEST_TOKEN (HTTP 401 Unauthorized)\n")
     }
+
+    @Test(arguments: [["webhook", "list", "-r", "myreg"], ["subscription", "list", "-r", "myreg"], ["topics"], ["tail"]])
+    func anUnreachableServerIsOneBalancedLine(_ command: [String]) async throws {
+        let result = try await RegeventsProcess.run(command + ["--server", "http://127.0.0.1:1"])
+        #expect(result.status == 1)
+        #expect(
+            result.errors
+                == "regevents: cannot reach the server at http://127.0.0.1:1 (connection refused); is regevents serve running? Set --server or REGEVENTS_SERVER\n"
+        )
+    }
+
+    @Test func aServerValueThatIsNoURLNamesTheFlag() async throws {
+        let result = try await RegeventsProcess.run(["webhook", "list", "-r", "myreg"], environment: ["REGEVENTS_SERVER": "localhost:8080"])
+        #expect(result.status == 64)
+        #expect(result.errors == "regevents: --server (or REGEVENTS_SERVER): \"localhost:8080\" is not a URL like http://127.0.0.1:8080\n")
+    }
 }
