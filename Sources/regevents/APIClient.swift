@@ -31,6 +31,10 @@ struct APIClient {
     }
 
     func send(method: HTTPMethod, path: String, body: Data? = nil) async throws -> Data {
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+            throw CommandFailure(
+                message: "--server (or REGEVENTS_SERVER): \"\(baseURL)\" is not a URL like http://127.0.0.1:8080", exitCode: 64)
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
@@ -38,12 +42,6 @@ struct APIClient {
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
-        }
-        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false
-        else {
-            throw CommandFailure(
-                message: "--server (or REGEVENTS_SERVER): \"\(baseURL)\" is not a URL like http://127.0.0.1:8080",
-                exitCode: 64)
         }
         let response: HTTPClientResponse
         do {

@@ -17,6 +17,7 @@ let librdkafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<
     // syslog levels: 0 emerg ... 7 debug
     let swiftLevel: Logger.Level
     switch level {
+    // Its embedded cluster was stopped by us: what it says now is no fault.
     case _ where ExpectedDisconnects.areExpected(for: client): swiftLevel = .debug
     case ...3: swiftLevel = .error
     case 4: swiftLevel = .warning
