@@ -52,11 +52,14 @@ public final class WebhookDirectory: Service, Sendable {
 }
 
 /// Loads now, then again every `interval` until graceful shutdown: how the
-/// in-memory directories follow the store.
+/// in-memory directories follow the store. Shutdown ends the wait at once;
+/// sleeping it out held up every service stopped after this one by up to
+/// `interval` (the producer's flush, the embedded cluster).
 func refreshUntilShutdown(every interval: Duration, _ refresh: () async -> Void) async {
     await refresh()
-    while !Task.isShuttingDownGracefully && !Task.isCancelled {
-        try? await Task.sleep(for: interval)
+    while true {
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
         await refresh()
     }
 }

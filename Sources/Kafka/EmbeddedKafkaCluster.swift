@@ -19,6 +19,8 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
     public let brokerCount: Int
     private let client: RDKafkaClient
     private let cluster: Mutex<SendablePointer?>
+    /// Its token in `ExpectedDisconnects`.
+    private let disconnectsToken: UInt64
     private let logger: Logger
     /// The broker kept free of partition leaders so that tests can make it
     /// refuse one topic's produce requests (`refuseProduce(to:with:)`); `nil`
@@ -48,11 +50,17 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         }
         cluster = Mutex(SendablePointer(pointer))
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(pointer))
+        disconnectsToken = ExpectedDisconnects.clusterStarted(bootstrapServers: bootstrapServers)
+        // Its own handle talks to its brokers too.
+        ExpectedDisconnects.clientCreated(client.name, bootstrapServers: bootstrapServers)
         logger.info("Embedded Kafka cluster started", metadata: ["bootstrap": "\(bootstrapServers)", "brokers": "\(brokers)"])
     }
 
     deinit {
-        if let pointer = cluster.withLock({ $0 }) { rd_kafka_mock_cluster_destroy(pointer.pointer) }
+        if let pointer = cluster.withLock({ $0 }) {
+            ExpectedDisconnects.clusterStopping(disconnectsToken)
+            rd_kafka_mock_cluster_destroy(pointer.pointer)
+        }
     }
 
     /// Creates `name` with its own call (the mock ignores Admin CreateTopics).
@@ -99,9 +107,11 @@ public final class EmbeddedKafkaCluster: Service, Sendable {
         try withCluster { rd_kafka_mock_clear_request_errors($0, api.rawValue) }
     }
 
-    /// Stops the brokers; clients connected to them see the cluster go away.
+    /// Stops the brokers; clients connected to them see the cluster go away,
+    /// and say so at debug only (`ExpectedDisconnects`).
     public func shutdown() {
         guard let pointer = cluster.withLock({ state -> SendablePointer? in defer { state = nil }; return state }) else { return }
+        ExpectedDisconnects.clusterStopping(disconnectsToken)
         rd_kafka_mock_cluster_destroy(pointer.pointer)
         logger.info("Embedded Kafka cluster stopped")
     }

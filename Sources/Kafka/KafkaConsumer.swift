@@ -205,7 +205,8 @@ public final class KafkaConsumer: Service, Sendable {
         if err == RD_KAFKA_RESP_ERR__FATAL {
             throw KafkaError.rdKafka(.consume, err, context: reason)
         }
-        logger.warning(
+        logger.log(
+            level: ExpectedDisconnects.areExpected(for: client.name) ? .debug : .warning,
             "Kafka consumer error",
             metadata: ["group": "\(configuration.groupID ?? "-")", "error": "\(String(cString: rd_kafka_err2name(err)))", "reason": "\(reason)"])
     }

@@ -24,6 +24,10 @@ public final class KafkaProducer: Service, Sendable {
     private let state: Mutex<ProducerStateMachine>
     private let configuration: KafkaProducerConfiguration
     private let logger: Logger
+    /// Signalled when the poll thread returns: `shutdown()` waits for it, so
+    /// nothing of this producer runs once it says it stopped (the embedded
+    /// cluster may go next).
+    private let pollThreadFinished = DispatchSemaphore(value: 0)
 
     /// - Throws: a `.configuration` `KafkaError` when an extra property would
     ///   weaken acks or idempotence (`KafkaProducerConfiguration.validate()`),
@@ -34,7 +38,10 @@ public final class KafkaProducer: Service, Sendable {
         self.logger = logger
         let handle = try ProducerHandle.make(configuration: configuration, generation: 0)
         state = Mutex(ProducerStateMachine(handle: handle))
-        let thread = Thread { [self] in pollEvents() }
+        let thread = Thread { [self] in
+            pollEvents()
+            pollThreadFinished.signal()
+        }
         thread.name = "regevents.kafka.producer"
         thread.start()
         logger.info(
@@ -245,7 +252,9 @@ public final class KafkaProducer: Service, Sendable {
                     handleFatalError(on: handle)
                 } else {
                     let err = rd_kafka_event_error(event)
-                    logger.warning(
+                    let expected = ExpectedDisconnects.areExpected(for: handle.client.name)
+                    logger.log(
+                        level: expected ? .debug : .warning,
                         "Kafka producer error",
                         metadata: [
                             "error": "\(String(cString: rd_kafka_err2name(err)))",
@@ -333,6 +342,8 @@ public final class KafkaProducer: Service, Sendable {
             handle.client.withHandle { rd_kafka_flush($0, Int32(timeout.wholeMilliseconds)) }
         }
         let abandoned = state.withLock { $0.finish() }
+        let finished = pollThreadFinished
+        _ = try? await RDKafkaClient.offloaded { finished.wait() }
         for continuation in abandoned {
             continuation.resume(throwing: KafkaError.make(.shutdown, reason: "producer shut down before the record was acknowledged"))
         }

@@ -74,7 +74,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
         .addRoutes(to: v1)
     IngestController(service: dependencies.ingest).addRoutes(to: v1)
     let configuration = dependencies.configuration
-    let management = BearerTokenMiddleware<AppRequestContext>(token: configuration.adminToken, realm: "management")
+    let management = BearerTokenMiddleware<AppRequestContext>.admin(configuration.adminToken)
     let webhooks = WebhookController<AppRequestContext>(
         store: dependencies.store, quota: configuration.webhookQuota, defaultLocation: configuration.ingest.defaultLocation,
         delivery: dependencies.delivery, logger: Logger(label: "regevents.webhooks"))

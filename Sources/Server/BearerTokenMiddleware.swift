@@ -6,6 +6,22 @@ import Hummingbird
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
     let realm: String
+    /// What the token is called and where a client takes it from, so the
+    /// 401 says what to send: "admin token", "the CLI's --admin-token or …".
+    let tokenName: String
+    let whereToFindIt: String
+
+    /// The management routes' token (`serve --admin-token`).
+    static func admin(_ token: String?) -> Self {
+        Self(token: token, realm: "management", tokenName: "admin token", whereToFindIt: "the CLI's --admin-token or REGEVENTS_ADMIN_TOKEN")
+    }
+
+    /// The ingest routes' token (`serve --ingest-token`), which registries send.
+    static func ingest(_ token: String?) -> Self {
+        Self(
+            token: token, realm: "ingest", tokenName: "ingest token",
+            whereToFindIt: "the token serve was given with --ingest-token or REGEVENTS_INGEST_TOKEN")
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token else { return try await next(request, context) }
@@ -17,8 +33,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let presented, Self.constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
             var headers = HTTPFields()
             headers[.wwwAuthenticate] = "Bearer realm=\"\(realm)\""
+            let problem = presented == nil ? "this route needs the \(tokenName)" : "wrong \(tokenName)"
             throw APIError(
-                .unauthorized, code: "Unauthorized", message: "this route needs Authorization: Bearer <token>", headers: headers)
+                .unauthorized, code: "Unauthorized",
+                message: "\(problem): send Authorization: Bearer <\(tokenName)> (\(whereToFindIt))", headers: headers)
         }
         return try await next(request, context)
     }

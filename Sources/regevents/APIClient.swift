@@ -7,6 +7,8 @@ import NIOHTTP1
 /// `CommandFailure` carrying the server's own error message.
 struct APIClient {
     let baseURL: String
+    /// The token sent with every call, if the routes need one.
+    var credential: BearerCredential? = nil
     var timeout: TimeAmount = .seconds(30)
 
     /// One client for the process's few calls. A refused connection fails at
@@ -28,11 +30,15 @@ struct APIClient {
         }
     }
 
-    func send(method: HTTPMethod, path: String, body: Data? = nil, bearerToken: String? = nil) async throws -> Data {
+    func send(method: HTTPMethod, path: String, body: Data? = nil) async throws -> Data {
+        guard let url = URL(string: baseURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false else {
+            throw CommandFailure(
+                message: "--server (or REGEVENTS_SERVER): \"\(baseURL)\" is not a URL like http://127.0.0.1:8080", exitCode: 64)
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
-        if let bearerToken { request.headers.add(name: "Authorization", value: "Bearer \(bearerToken)") }
+        if let token = credential?.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))
@@ -41,11 +47,17 @@ struct APIClient {
         do {
             response = try await Self.client.execute(request, timeout: timeout)
         } catch {
-            throw CommandFailure(message: "cannot reach the server at \(baseURL) (is `regevents serve` running? set --server or REGEVENTS_SERVER): \(error)")
+            throw CommandFailure(
+                message: "cannot reach the server at \(baseURL) (\(ConnectionFailure.reason(error))); "
+                    + "is regevents serve running? Set --server or REGEVENTS_SERVER")
         }
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         let data = Data(buffer: bytes)
         guard (200..<300).contains(response.status.code) else {
+            if response.status == .unauthorized, let credential {
+                // The server's message is about the header; ours names the flag.
+                throw CommandFailure(message: "\(credential.refusal) (HTTP 401 Unauthorized)")
+            }
             throw CommandFailure(message: Self.errorMessage(status: Int(response.status.code), data: data))
         }
         return data

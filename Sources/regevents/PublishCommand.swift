@@ -60,10 +60,9 @@ struct PublishCommand: AsyncParsableCommand {
             event["id"] = id
             event["location"] = location
             let body = try JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])
-            let token = ingestToken ?? EnvironmentDefaults.value("REGEVENTS_INGEST_TOKEN")
             let path = "/v1/registries/\(registry.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? registry)/events"
-            let answer = try await APIClient(baseURL: serverOptions.baseURL)
-                .send(method: .POST, path: path, body: body, bearerToken: token)
+            let answer = try await APIClient(baseURL: serverOptions.baseURL, credential: .ingest(ingestToken))
+                .send(method: .POST, path: path, body: body)
             printLine(String(decoding: answer, as: UTF8.self))
         }
     }

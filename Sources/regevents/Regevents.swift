@@ -1,6 +1,6 @@
 import ArgumentParser
 
-@main
+/// The root command; `EntryPoint` parses and runs it.
 struct Regevents: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regevents",

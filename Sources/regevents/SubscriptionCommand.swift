@@ -24,8 +24,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
         @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with --admin-token.")
         var adminToken: String?
 
-        var client: APIClient { APIClient(baseURL: server.baseURL) }
-        var token: String? { adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN") }
+        var client: APIClient { APIClient(baseURL: server.baseURL, credential: .admin(adminToken)) }
 
         /// `/v1/registries/{r}/eventSubscriptions[/{name}]{suffix}`, or the same under `/v1/topics/{t}`.
         func path(_ name: String? = nil, _ suffix: String = "") throws -> String {
@@ -223,7 +222,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
                 let properties = try settings.properties(endpoint: endpoint, filter: settings.changesFilter ? filter : nil)
                 let answer = try await target.client.send(
                     method: .PUT, path: try target.path(name),
-                    body: try JSONSerialization.data(withJSONObject: ["properties": properties]), bearerToken: target.token)
+                    body: try JSONSerialization.data(withJSONObject: ["properties": properties]))
                 printSubscriptions(answer, output: output)
             }
         }
@@ -254,8 +253,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
                     throw CommandFailure(message: "nothing to update: give at least one setting, e.g. --endpoint or --labels", exitCode: 64)
                 }
                 let answer = try await target.client.send(
-                    method: .PATCH, path: path, body: try JSONSerialization.data(withJSONObject: ["properties": properties]),
-                    bearerToken: target.token)
+                    method: .PATCH, path: path, body: try JSONSerialization.data(withJSONObject: ["properties": properties]))
                 printSubscriptions(answer, output: output)
             }
         }
@@ -265,7 +263,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
                 struct Properties: Decodable { var filter: EventFilter? }
                 var properties: Properties
             }
-            let data = try await target.client.send(method: .GET, path: path, bearerToken: target.token)
+            let data = try await target.client.send(method: .GET, path: path)
             do {
                 return try JSONDecoder().decode(Shown.self, from: data).properties.filter ?? EventFilter()
             } catch {
@@ -281,7 +279,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                _ = try await target.client.send(method: .DELETE, path: try target.path(name), bearerToken: target.token)
+                _ = try await target.client.send(method: .DELETE, path: try target.path(name))
             }
         }
     }
@@ -293,7 +291,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: try target.path(), bearerToken: target.token)
+                let answer = try await target.client.send(method: .GET, path: try target.path())
                 printSubscriptions(answer, output: output, list: true)
             }
         }
@@ -314,9 +312,9 @@ struct SubscriptionCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let full = try includeFullEndpointUrl.map { try boolean($0, flag: "--include-full-endpoint-url") } ?? false
                 let path = try target.path(name)
-                var answer = try await target.client.send(method: .GET, path: path, bearerToken: target.token)
+                var answer = try await target.client.send(method: .GET, path: path)
                 if full {
-                    let url = try await target.client.send(method: .POST, path: try target.path(name, "/getFullUrl"), bearerToken: target.token)
+                    let url = try await target.client.send(method: .POST, path: try target.path(name, "/getFullUrl"))
                     answer = try withFullEndpoint(answer, url)
                 }
                 printSubscriptions(answer, output: output)

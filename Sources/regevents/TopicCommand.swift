@@ -17,8 +17,7 @@ struct TopicCommand: AsyncParsableCommand {
         @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with --admin-token.")
         var adminToken: String?
 
-        var client: APIClient { APIClient(baseURL: server.baseURL) }
-        var token: String? { adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN") }
+        var client: APIClient { APIClient(baseURL: server.baseURL, credential: .admin(adminToken)) }
 
         func path(_ name: String? = nil, _ suffix: String = "") -> String {
             "/v1/topics\(name.map { "/" + pathSegment($0) } ?? "")\(suffix)"
@@ -42,7 +41,7 @@ struct TopicCommand: AsyncParsableCommand {
                     }
                     body = try JSONSerialization.data(withJSONObject: ["properties": ["inputSchema": schema.rawValue]])
                 }
-                let answer = try await target.client.send(method: .PUT, path: target.path(name), body: body, bearerToken: target.token)
+                let answer = try await target.client.send(method: .PUT, path: target.path(name), body: body)
                 printTopics(answer, output: output)
             }
         }
@@ -55,7 +54,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                _ = try await target.client.send(method: .DELETE, path: target.path(name), bearerToken: target.token)
+                _ = try await target.client.send(method: .DELETE, path: target.path(name))
             }
         }
     }
@@ -67,7 +66,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(), bearerToken: target.token)
+                let answer = try await target.client.send(method: .GET, path: target.path())
                 printTopics(answer, output: output, list: true)
             }
         }
@@ -81,7 +80,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(name), bearerToken: target.token)
+                let answer = try await target.client.send(method: .GET, path: target.path(name))
                 printTopics(answer, output: output)
             }
         }
@@ -98,7 +97,7 @@ struct TopicCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingFailures {
-                    let answer = try await target.client.send(method: .POST, path: target.path(name, "/listKeys"), bearerToken: target.token)
+                    let answer = try await target.client.send(method: .POST, path: target.path(name, "/listKeys"))
                     printLine(prettyJSON(answer))
                 }
             }
@@ -117,7 +116,7 @@ struct TopicCommand: AsyncParsableCommand {
                     }
                     let answer = try await target.client.send(
                         method: .POST, path: target.path(name, "/regenerateKey"),
-                        body: try JSONSerialization.data(withJSONObject: ["keyName": keyName.lowercased()]), bearerToken: target.token)
+                        body: try JSONSerialization.data(withJSONObject: ["keyName": keyName.lowercased()]))
                     printLine(prettyJSON(answer))
                 }
             }

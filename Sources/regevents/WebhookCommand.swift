@@ -19,8 +19,7 @@ struct WebhookCommand: AsyncParsableCommand {
         @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with --admin-token.")
         var adminToken: String?
 
-        var client: APIClient { APIClient(baseURL: server.baseURL) }
-        var token: String? { adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN") }
+        var client: APIClient { APIClient(baseURL: server.baseURL, credential: .admin(adminToken)) }
 
         func path(_ name: String? = nil, _ suffix: String = "") -> String {
             let registryPart = registry.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? registry
@@ -62,8 +61,7 @@ struct WebhookCommand: AsyncParsableCommand {
                 body["location"] = location
                 if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
                 let answer = try await target.client.send(
-                    method: .PUT, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body),
-                    bearerToken: target.token)
+                    method: .PUT, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body))
                 printWebhooks(answer, output: output)
             }
         }
@@ -102,8 +100,7 @@ struct WebhookCommand: AsyncParsableCommand {
                 var body: [String: Any] = ["properties": properties]
                 if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
                 let answer = try await target.client.send(
-                    method: .PATCH, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body),
-                    bearerToken: target.token)
+                    method: .PATCH, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body))
                 printWebhooks(answer, output: output)
             }
         }
@@ -116,7 +113,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                _ = try await target.client.send(method: .DELETE, path: target.path(name), bearerToken: target.token)
+                _ = try await target.client.send(method: .DELETE, path: target.path(name))
             }
         }
     }
@@ -128,7 +125,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(), bearerToken: target.token)
+                let answer = try await target.client.send(method: .GET, path: target.path())
                 printWebhooks(answer, output: output, list: true)
             }
         }
@@ -142,7 +139,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(name), bearerToken: target.token)
+                let answer = try await target.client.send(method: .GET, path: target.path(name))
                 printWebhooks(answer, output: output)
             }
         }
@@ -155,7 +152,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .POST, path: target.path(name, "/ping"), bearerToken: target.token)
+                let answer = try await target.client.send(method: .POST, path: target.path(name, "/ping"))
                 printLine(prettyJSON(answer))
             }
         }
@@ -172,7 +169,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let answer = try await target.client.send(
-                    method: .GET, path: target.path(name, "/events?top=\(top)"), bearerToken: target.token)
+                    method: .GET, path: target.path(name, "/events?top=\(top)"))
                 guard output == .table, let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any] else {
                     printLine(prettyJSON(answer))
                     return
@@ -200,7 +197,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let answer = try await target.client.send(
-                    method: .POST, path: target.path(name, "/getCallbackConfig"), bearerToken: target.token)
+                    method: .POST, path: target.path(name, "/getCallbackConfig"))
                 printLine(prettyJSON(answer))
             }
         }

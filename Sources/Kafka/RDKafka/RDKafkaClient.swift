@@ -27,6 +27,7 @@ final class RDKafkaClient: Sendable {
 
     deinit {
         rd_kafka_destroy(handle.pointer)
+        ExpectedDisconnects.clientDestroyed(name)
     }
 
     /// Creates the handle; on failure destroys the configuration and throws
@@ -47,7 +48,11 @@ final class RDKafkaClient: Sendable {
             let reason = errorText.decodedCString
             throw KafkaError.make(.clientCreation, reason: reason)
         }
-        return RDKafkaClient(handle: handle, retained: retained)
+        let client = RDKafkaClient(handle: handle, retained: retained)
+        if let bootstrap = properties.last(where: { $0.0 == "bootstrap.servers" })?.1 {
+            ExpectedDisconnects.clientCreated(client.name, bootstrapServers: bootstrap)
+        }
+        return client
     }
 
     func withHandle<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {

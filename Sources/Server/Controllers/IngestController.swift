@@ -10,7 +10,7 @@ struct IngestController<Context: RequestContext> {
 
     func addRoutes(to group: RouterGroup<Context>) {
         let registries = group.group("registries")
-            .add(middleware: BearerTokenMiddleware(token: service.settings.token, realm: "ingest"))
+            .add(middleware: BearerTokenMiddleware.ingest(service.settings.token))
         registries.post(":registry/notifications", use: notifications)
         registries.post(":registry/events", use: events)
     }

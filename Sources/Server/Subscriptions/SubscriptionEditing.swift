@@ -88,7 +88,7 @@ enum SubscriptionEditing {
 
     /// The properties each object of the body may have; anything else (an
     /// Event Grid feature this server lacks, or a typo) is a 400 naming it.
-    private static let knownProperties: [String: Set<String>] = [
+    private static let knownProperties = KnownProperties(names: [
         "": ["properties", "id", "name", "type", "systemData"],
         "properties": [
             "destination", "filter", "eventDeliverySchema", "retryPolicy", "deadLetterDestination", "labels", "topic",
@@ -105,26 +105,24 @@ enum SubscriptionEditing {
         "properties.retryPolicy": ["maxDeliveryAttempts", "eventTimeToLiveInMinutes"],
         "properties.deadLetterDestination": ["endpointType", "properties"],
         "properties.deadLetterDestination.properties": ["endpointUrl", "topic"],
-    ]
+    ])
 
     static func rejectUnsupported(_ body: JSONValue) throws(APIError) {
         // ARM's PATCH sends the properties at the top level.
-        let properties = body["properties"] ?? .object((body.objectValue ?? [:]).filter { !(knownProperties[""] ?? []).contains($0.key) })
-        if body["properties"] != nil { try check(body, at: "") }
-        try check(properties, at: "properties")
+        let topLevel = knownProperties.names[""] ?? []
+        let properties = body["properties"] ?? .object((body.objectValue ?? [:]).filter { !topLevel.contains($0.key) })
+        let unknown = body["properties"] != nil
+            ? knownProperties.unknown(in: body, skip: isOtherEndpointType)
+            : knownProperties.unknown(in: properties, at: "properties", skip: isOtherEndpointType)
+        guard let first = unknown.first else { return }
+        throw invalid(
+            first.path, first.didYouMean ?? "is not supported by RegistryEvents (see docs/subscriptions.md, differences from Event Grid)")
     }
 
-    private static func check(_ value: JSONValue, at path: String) throws(APIError) {
-        guard case .object(let members) = value, let known = knownProperties[path] else { return }
-        // Another endpoint type has other properties: its type is the error to report.
-        if let type = members["endpointType"]?.stringValue, !["webhook", "kafkatopic"].contains(type.lowercased()) { return }
-        for (key, member) in members.sorted(by: { $0.key < $1.key }) where member != .null {
-            let memberPath = path.isEmpty ? key : "\(path).\(key)"
-            guard known.contains(key) else {
-                throw invalid(memberPath, "is not supported by RegistryEvents (see docs/subscriptions.md, differences from Event Grid)")
-            }
-            try check(member, at: memberPath)
-        }
+    /// Another endpoint type has other properties: its type is the error to report.
+    private static func isOtherEndpointType(_ members: [String: JSONValue]) -> Bool {
+        guard let type = members["endpointType"]?.stringValue else { return false }
+        return !["webhook", "kafkatopic"].contains(type.lowercased())
     }
 
     static func isHTTPURL(_ text: String) -> Bool {

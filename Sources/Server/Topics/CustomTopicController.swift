@@ -34,7 +34,8 @@ struct CustomTopicController<Context: RequestContext> {
         let buffer = try await request.body.collect(upTo: 64 * 1024)
         let body = buffer.readableBytes == 0
             ? TopicResource.CreateParameters()
-            : try RequestBodies.decode(TopicResource.CreateParameters.self, from: buffer, what: "topic")
+            : try RequestBodies.decode(
+                TopicResource.CreateParameters.self, from: buffer, what: "topic", known: TopicResource.knownProperties)
         let existing = try await store.topic(name: name)
         var schema = existing?.inputSchema ?? .eventGrid
         if let text = body.properties?.inputSchema {
@@ -80,7 +81,8 @@ struct CustomTopicController<Context: RequestContext> {
 
     @Sendable func regenerateKey(_ request: Request, context: Context) async throws -> TopicResource.Keys {
         var topic = try await existing(try Self.topicName(context))
-        let body = try await RequestBodies.decode(TopicResource.RegenerateKey.self, request, what: "regenerateKey")
+        let body = try await RequestBodies.decode(
+            TopicResource.RegenerateKey.self, request, what: "regenerateKey", known: TopicResource.knownKeyProperties)
         switch body.keyName.lowercased() {
         case "key1": topic.key1 = CustomTopic.newKey()
         case "key2": topic.key2 = CustomTopic.newKey()

@@ -6,6 +6,15 @@ import RegistryEvents
 enum TopicResource {
     static let type = "Microsoft.EventGrid/topics"
 
+    /// The properties of a PUT body, and those of a response sent back,
+    /// against which a misspelt one is refused.
+    static let knownProperties = KnownProperties(names: [
+        "": ["location", "tags", "properties", "id", "name", "type", "systemData"],
+        "properties": ["inputSchema", "endpoint", "provisioningState", "kafkaTopic"],
+    ])
+
+    static let knownKeyProperties = KnownProperties(names: ["": ["keyName"]])
+
     struct CreateParameters: Decodable {
         struct Properties: Decodable {
             var inputSchema: String?

@@ -218,6 +218,6 @@ struct WebhookController<Context: RequestContext> {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: Context) async throws -> T {
-        try await RequestBodies.decode(type, request, what: "webhook")
+        try await RequestBodies.decode(type, request, what: "webhook", known: WebhookResource.knownProperties)
     }
 }

@@ -7,6 +7,16 @@ import RegistryEvents
 enum WebhookResource {
     static let type = "Microsoft.ContainerRegistry/registries/webhooks"
 
+    /// The properties of PUT and PATCH bodies, and those of a response sent
+    /// back (a GET, edited, then PUT), against which a misspelt one is refused.
+    static let knownProperties = KnownProperties(names: [
+        "": ["location", "tags", "properties", "id", "name", "type", "systemData"],
+        "properties": [
+            "serviceUri", "customHeaders", "status", "scope", "actions", "signingSecret", "maxConcurrentDeliveries", "ordering",
+            "provisioningState", "delivery",
+        ],
+    ])
+
     /// PUT body (`WebhookCreateParameters`).
     struct CreateParameters: Decodable {
         struct Properties: Decodable {
