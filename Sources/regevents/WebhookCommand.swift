@@ -215,14 +215,6 @@ private func keyValues(_ pairs: [String], flag: String) throws -> [String: Strin
     return result
 }
 
-/// JSON as az prints it: indented, keys sorted.
-func prettyJSON(_ data: Data) -> String {
-    guard let object = try? JSONSerialization.jsonObject(with: data),
-        let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-    else { return String(decoding: data, as: UTF8.self) }
-    return String(decoding: pretty, as: UTF8.self)
-}
-
 private func printWebhooks(_ data: Data, output: OutputFormat, list: Bool = false) {
     guard output == .table, let object = try? JSONSerialization.jsonObject(with: data) else {
         printLine(prettyJSON(data))
