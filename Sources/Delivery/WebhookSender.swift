@@ -106,7 +106,7 @@ public struct WebhookSender: Sendable {
                 statusCode: Int(response.status.code), reasonPhrase: response.status.reasonPhrase, responseHeaders: headers,
                 responseBody: String(buffer: collected) + (truncated ? "…" : ""), error: nil, retryAfter: retryAfter)
         } catch {
-            return .failure("\(error)")
+            return .failure(ConnectionFailure.reason(error))
         }
     }
 }

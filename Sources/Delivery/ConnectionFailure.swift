@@ -3,11 +3,12 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// Why a call never reached the server, in a few words: NIO's own
-/// descriptions are long, and some have unbalanced parentheses
-/// ("connection reset (error set): Connection refused) (errno: 111)").
-enum ConnectionFailure {
-    static func reason(_ error: any Error) -> String {
+/// Why a call got no answer, in a few words: NIO's own descriptions are
+/// long, and some have unbalanced parentheses ("connection reset (error set):
+/// Connection refused) (errno: 111)"). The CLI says it about the server, and
+/// deliveries about their endpoints.
+public enum ConnectionFailure {
+    public static func reason(_ error: any Error) -> String {
         switch error {
         case let error as IOError:
             return reason(errno: error.errnoCode)
@@ -36,7 +37,7 @@ enum ConnectionFailure {
     }
 
     /// The text without parentheses that do not pair up, so it can sit inside ours.
-    static func balanced(_ text: String) -> String {
+    public static func balanced(_ text: String) -> String {
         var unmatchedOpenings: [String.Index] = []
         var unmatched: Set<String.Index> = []
         for index in text.indices {
