@@ -64,7 +64,6 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,8 +115,10 @@ let package = Package(
             dependencies: ["RegistryEvents"],
             path: "Benchmarks/SubscriptionMatching"
         ),
+        // What every test target shares: starting programs (see ChildProcess).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents"]),
+        .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents", "TestSupport"]),
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "RegistryEvents", .product(name: "GRDB", package: "GRDB.swift")]
@@ -125,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "Delivery", "Kafka", "RegistryEvents",
+                "Delivery", "Kafka", "RegistryEvents", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -133,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Kafka", "Store", "Delivery",
+                "Server", "Kafka", "Store", "Delivery", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -142,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "regeventsTests",
             dependencies: [
-                "regevents",
+                "regevents", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

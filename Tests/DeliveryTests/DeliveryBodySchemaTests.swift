@@ -2,6 +2,7 @@
 import Foundation
 import Kafka
 import RegistryEvents
+import TestSupport
 import Testing
 
 /// What subscriptions receive — delivery bodies in both schemas, batches,
@@ -175,18 +176,8 @@ struct DeliveryBodySchemaTests {
     }
 
     static func runValidator(_ directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", root.appendingPathComponent("scripts/validate-json.py").path, root.appendingPathComponent("schemas").path,
-            directory.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runPythonScript(
+            "validate-json.py", [root.appendingPathComponent("schemas").path, directory.path])
+        return (result.status, result.output)
     }
 }

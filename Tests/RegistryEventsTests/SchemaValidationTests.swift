@@ -1,5 +1,6 @@
 import Foundation
 import RegistryEvents
+import TestSupport
 import Testing
 
 /// Every payload we emit, for every action, and every captured registry
@@ -59,15 +60,7 @@ struct SchemaValidationTests {
     }
 
     static func runValidator(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root.appendingPathComponent("scripts/validate-json.py").path] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runPythonScript("validate-json.py", arguments)
+        return (result.status, result.output)
     }
 }

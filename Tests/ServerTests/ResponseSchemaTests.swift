@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Server
 import Synchronization
+import TestSupport
 import Testing
 
 /// The API's own answers — ingest results and error bodies — checked against
@@ -38,19 +39,9 @@ struct ResponseSchemaTests {
         for (name, data) in samples.withLock({ $0 }) {
             try data.write(to: directory.appendingPathComponent("\(name).json"))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Self.root.appendingPathComponent("scripts/validate-json.py").path,
-            Self.root.appendingPathComponent("schemas").path, directory.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let result = try runPythonScript("validate-json.py", [Self.root.appendingPathComponent("schemas").path, directory.path])
+        let output = result.output
+        #expect(result.status == 0, "\(output)")
         #expect(output.contains("6 passed, 0 failed"), "\(output)")
     }
 }

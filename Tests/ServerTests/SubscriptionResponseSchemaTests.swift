@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import RegistryEvents
 import Server
+import TestSupport
 import Testing
 
 /// The subscription and custom topic APIs' real answers, and the validation
@@ -172,18 +173,7 @@ struct SubscriptionResponseSchemaTests {
         for (name, text) in samples {
             try Data(text.utf8).write(to: directory.appendingPathComponent("\(name).json"))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", root.appendingPathComponent("scripts/validate-json.py").path, root.appendingPathComponent("schemas").path,
-            directory.path,
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let result = try runPythonScript("validate-json.py", [root.appendingPathComponent("schemas").path, directory.path])
+        return (result.status, result.output)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Azure's own management SDK (azure-mgmt-containerregistry, from PyPI),
@@ -10,23 +11,10 @@ struct AzureSDKTests {
         defer { receiver.stop() }
         let server = try await RunningServer.start(extraArguments: ["--admin-token", "adm1n", "--allow-private-targets"])
         defer { server.process.terminateQuietly() }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", root.appendingPathComponent("scripts/azure-sdk-webhooks.py").path, server.baseURL, "adm1n",
-            receiver.url("/sdk"),
-        ]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(String(decoding: errorData, as: UTF8.self))")
-        let result = try jsonObject(outputData)
+        let run = try runPythonScript(
+            "azure-sdk-webhooks.py", [server.baseURL, "adm1n", receiver.url("/sdk")], separateErrors: true)
+        #expect(run.status == 0, "\(run.errors)")
+        let result = try jsonObject(Data(run.output.utf8))
         let created = try #require(result["created"] as? [String: Any])
         #expect(created["type"] as? String == "Microsoft.ContainerRegistry/registries/webhooks")
         #expect(created["provisioningState"] as? String == "Succeeded")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Custom topics: Event Grid's publish API (with Azure's own SDK), and every

@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// The real `regevents` binary, started as a child process, with its standard
 /// output read line by line so a test can wait for what it announces.
 final class RegeventsProcess: Sendable {
-    private let process: Process
+    private let process: ChildProcess
     /// Standard output and error go to files, read as they grow: pipes read by
     /// handlers lost tails under load, and files are complete once the process exits.
     private let outputFile: URL
@@ -22,26 +23,20 @@ final class RegeventsProcess: Sendable {
     }
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["REGEVENTS_LOG_LEVEL"] = env["REGEVENTS_LOG_LEVEL"] ?? "warning"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-process-\(UUID().uuidString)")
         outputFile = scratch.appendingPathExtension("out")
         errorFile = scratch.appendingPathExtension("err")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            Self.binary.path, arguments, environment: env, standardOutput: outputFile.path, standardError: errorFile.path)
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        process.send(SIGTERM)
         try? FileManager.default.removeItem(at: outputFile)
         try? FileManager.default.removeItem(at: errorFile)
     }
@@ -64,7 +59,7 @@ final class RegeventsProcess: Sendable {
         while ContinuousClock.now < deadline {
             if let line = output.first(where: { $0.contains(text) }) { return line }
             if !process.isRunning, output.first(where: { $0.contains(text) }) == nil {
-                throw ProcessFailure("regevents exited (\(process.terminationStatus)) before printing \"\(text)\"; stderr: \(standardError)")
+                throw ProcessFailure("regevents exited (\(process.exitStatus() ?? -1)) before printing \"\(text)\"; stderr: \(standardError)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -74,20 +69,16 @@ final class RegeventsProcess: Sendable {
     /// Sends `signal` and waits for the exit; returns the exit status.
     @discardableResult
     func stop(_ signal: Int32 = SIGTERM, limit: Duration = .seconds(30)) async throws -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
+        process.send(signal)
         return try await waitForExit(limit: limit)
     }
 
     func waitForExit(limit: Duration = .seconds(60)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                process.terminate()
-                throw ProcessFailure("regevents did not exit within \(limit)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        do {
+            return try await process.waitForExit(limit: limit)
+        } catch let failure as ChildProcessFailure {
+            throw ProcessFailure("regevents did not exit: \(failure)")
         }
-        return process.terminationStatus
     }
 
     /// Runs a short command to completion and returns (status, stdout lines, stderr).
@@ -131,24 +122,12 @@ struct RunningServer {
 
 /// Runs a program other than regevents (kcat) to completion.
 func runTool(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
     let candidates = ["/usr/bin/\(executable)", "/usr/local/bin/\(executable)", "/bin/\(executable)"]
     guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
         throw ProcessFailure("\(executable) is not installed (.ci/run installs it: apt-get install -y \(executable))")
     }
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    let inputPipe = Pipe()
-    process.standardInput = inputPipe
-    try process.run()
-    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inputPipe.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try runToCompletion(path, arguments, input: input)
+    return (result.status, result.output)
 }
 
 /// A value behind a lock that closures can share.
@@ -156,14 +135,6 @@ final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}
-
-/// Runs `scripts/<name>` with the `python3` on PATH (where .ci/run installs
-/// the independent checks).
-func runPythonScript(_ name: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/\(name)").path
-    return try runTool("env", ["python3", script] + arguments, input: input)
 }
 
 /// Reads a topic from the beginning (with `regevents tail`) until it holds

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A real CNCF Distribution registry (Debian's `docker-registry`) notifying a
@@ -178,27 +179,11 @@ struct RegistryEndToEndTests {
     /// Output goes through files, not pipes: the registry it starts outlives
     /// the script and could hold a pipe's write end open forever.
     func scenario(_ arguments: [String]) throws -> [String: String] {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString)")
-        let outputFile = scratch.appendingPathExtension("out")
-        let errorFile = scratch.appendingPathExtension("err")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outputFile)
-            try? FileManager.default.removeItem(at: errorFile)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.root.appendingPathComponent("scripts/registry-scenario.sh").path] + arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: outputFile)
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: (try? Data(contentsOf: outputFile)) ?? Data(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
-            throw ProcessFailure("registry-scenario.sh \(arguments.first ?? "") failed: \(errors)")
+        let run = try runToCompletion(
+            "/bin/bash", [Self.root.appendingPathComponent("scripts/registry-scenario.sh").path] + arguments, separateErrors: true)
+        let output = run.output
+        guard run.status == 0 else {
+            throw ProcessFailure("registry-scenario.sh \(arguments.first ?? "") failed: \(run.errors)")
         }
         var values: [String: String] = [:]
         for line in output.split(separator: "\n") {

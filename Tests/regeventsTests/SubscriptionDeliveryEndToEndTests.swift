@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Event subscriptions through the real server to real HTTP receivers.
