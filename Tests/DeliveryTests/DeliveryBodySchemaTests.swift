@@ -76,7 +76,7 @@ struct DeliveryBodySchemaTests {
             + EventGridPublishing.events(in: Array(cloudBody.utf8), kind: .cloudEventBatch, topic: topic)
     }
 
-    @Test func deliveriesBatchesAndDeadLettersMatchTheirSchemas() throws {
+    @Test func deliveriesBatchesAndDeadLettersMatchTheirSchemas() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-deliveries-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -146,13 +146,13 @@ struct DeliveryBodySchemaTests {
             outcome: S.outcome(401), reason: "NonRetriableStatusCode: HTTP 401 is not retried", at: Date())
         try write("cloudevents-delivery", "deadletters", SubscriptionBody.render(cloudLetters, schema: .cloudEvents).body)
 
-        let result = try Self.runValidator(directory)
+        let result = try await Self.runValidator(directory)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("\(count) passed, 0 failed"), "\(result.output)")
     }
 
     /// The schemas bite: what we must never send fails them.
-    @Test func theDeliverySchemasRefuseWhatEventGridWouldNotSend() throws {
+    @Test func theDeliverySchemasRefuseWhatEventGridWouldNotSend() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-bad-deliveries-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -170,13 +170,13 @@ struct DeliveryBodySchemaTests {
         for (name, value) in samples {
             try Data(value.jsonBytes).write(to: directory.appendingPathComponent("\(name).json"))
         }
-        let result = try Self.runValidator(directory)
+        let result = try await Self.runValidator(directory)
         #expect(result.status == 1)
         #expect(result.output.contains("0 passed, \(samples.count) failed"), "\(result.output)")
     }
 
-    static func runValidator(_ directory: URL) throws -> (status: Int32, output: String) {
-        let result = try runPythonScript(
+    static func runValidator(_ directory: URL) async throws -> (status: Int32, output: String) {
+        let result = try await runPythonScript(
             "validate-json.py", [root.appendingPathComponent("schemas").path, directory.path])
         return (result.status, result.output)
     }

@@ -10,7 +10,7 @@ import Testing
 struct SchemaValidationTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func everyRenderedPayloadMatchesItsSchema() throws {
+    @Test func everyRenderedPayloadMatchesItsSchema() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-samples-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -46,21 +46,21 @@ struct SchemaValidationTests {
             try write("cloudevent", label, JSONRendering.encode(CloudEvent(grid)))
         }
         try write("acr-ping", "ping", JSONRendering.encode(ACRPayload.ping(id: "p-1", timestamp: "2026-11-25T16:29:30.123Z")))
-        let result = try Self.runValidator([Self.root.appendingPathComponent("schemas").path, directory.path])
+        let result = try await Self.runValidator([Self.root.appendingPathComponent("schemas").path, directory.path])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(" 0 failed"), "\(result.output)")
     }
 
-    @Test func everyCapturedEnvelopeMatchesTheAcceptedSchema() throws {
-        let result = try Self.runValidator([
+    @Test func everyCapturedEnvelopeMatchesTheAcceptedSchema() async throws {
+        let result = try await Self.runValidator([
             Self.root.appendingPathComponent("schemas").path, "--fixtures", Fixtures.directory.path,
         ])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(" 0 failed"))
     }
 
-    static func runValidator(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let result = try runPythonScript("validate-json.py", arguments)
+    static func runValidator(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await runPythonScript("validate-json.py", arguments)
         return (result.status, result.output)
     }
 }

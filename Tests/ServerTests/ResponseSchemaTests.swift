@@ -39,7 +39,7 @@ struct ResponseSchemaTests {
         for (name, data) in samples.withLock({ $0 }) {
             try data.write(to: directory.appendingPathComponent("\(name).json"))
         }
-        let result = try runPythonScript("validate-json.py", [Self.root.appendingPathComponent("schemas").path, directory.path])
+        let result = try await runPythonScript("validate-json.py", [Self.root.appendingPathComponent("schemas").path, directory.path])
         let output = result.output
         #expect(result.status == 0, "\(output)")
         #expect(output.contains("6 passed, 0 failed"), "\(output)")

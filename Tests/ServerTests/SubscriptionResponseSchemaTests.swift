@@ -112,7 +112,7 @@ struct SubscriptionResponseSchemaTests {
         }
         let all = samples.withLock { $0 }
         #expect(!all.contains { $0.1.contains("top-secret") || $0.1.contains("s3cret") || $0.1.contains("sig=abc") }, "no secret in any read")
-        let result = try Self.validate(all)
+        let result = try await Self.validate(all)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("\(all.count) passed, 0 failed"), "\(result.output)")
     }
@@ -140,14 +140,15 @@ struct SubscriptionResponseSchemaTests {
             try await receiver.test(.live) { client in
                 let port = try #require(client.port)
                 let validator = SubscriptionValidator(
-                    sender: WebhookSender(httpClient: httpClient, timeout: .seconds(10), targetGuard: TargetGuard(allowPrivate: true)),
+                    sender: WebhookSender(httpClient: httpClient, timeout: .seconds(30), targetGuard: TargetGuard(allowPrivate: true)),
                     topic: { $0.kind == .registry ? "/registries/\($0.name)" : CustomTopic.eventSource($0.name) },
                     publicBaseURL: { "http://127.0.0.1:8080/" })
                 let sync = EventSubscription(scope: .registry("myreg"), name: "eg-sync", endpointURL: "http://localhost:\(port)/sync")
                 #expect(await validator.validate(sync) == .validated)
                 let manual = EventSubscription(scope: .topic("orders"), name: "eg-manual", endpointURL: "http://localhost:\(port)/manual")
-                guard case .awaitingManualAction(let code, _) = await validator.validate(manual) else {
-                    Issue.record("an answer without the code leaves the validation URL to visit")
+                let verdict = await validator.validate(manual)
+                guard case .awaitingManualAction(let code, _) = verdict else {
+                    Issue.record("an answer without the code leaves the validation URL to visit; got \(verdict)")
                     return
                 }
                 let body = try #require(received.withLock { $0.last }?.body)
@@ -161,19 +162,19 @@ struct SubscriptionResponseSchemaTests {
         let handshakes = received.withLock { $0 }
         #expect(handshakes.map(\.path) == ["sync", "manual"])
         #expect(handshakes.allSatisfy { $0.eventType == "SubscriptionValidation" })
-        let result = try Self.validate(handshakes.map { ("subscription-validation-event--\($0.path)", $0.body) })
+        let result = try await Self.validate(handshakes.map { ("subscription-validation-event--\($0.path)", $0.body) })
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("2 passed, 0 failed"), "\(result.output)")
     }
 
-    static func validate(_ samples: [(String, String)]) throws -> (status: Int32, output: String) {
+    static func validate(_ samples: [(String, String)]) async throws -> (status: Int32, output: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-eg-answers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         for (name, text) in samples {
             try Data(text.utf8).write(to: directory.appendingPathComponent("\(name).json"))
         }
-        let result = try runPythonScript("validate-json.py", [root.appendingPathComponent("schemas").path, directory.path])
+        let result = try await runPythonScript("validate-json.py", [root.appendingPathComponent("schemas").path, directory.path])
         return (result.status, result.output)
     }
 }

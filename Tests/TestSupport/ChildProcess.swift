@@ -73,9 +73,12 @@ public final class ChildProcess: Sendable {
         status.withLock { known in
             if known == nil {
                 var raw: Int32 = 0
-                if waitpid(processIdentifier, &raw, WNOHANG) == processIdentifier {
+                let reaped = waitpid(processIdentifier, &raw, WNOHANG)
+                if reaped == processIdentifier {
                     // WIFEXITED: the low 7 bits are 0, and the code is in the next byte.
                     known = raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
+                } else if reaped == -1 && errno != EINTR {
+                    known = -1  // not ours to wait for any more (ECHILD): gone
                 }
             }
             return known
@@ -86,24 +89,26 @@ public final class ChildProcess: Sendable {
         if isRunning { kill(processIdentifier, signal) }
     }
 
-    /// The exit code (or ending signal); after `limit`, SIGKILL and a failure.
-    public func waitForExit(limit: Duration = .seconds(60)) async throws -> Int32 {
+    /// The exit code (or ending signal); after `limit`, a failure (and SIGKILL
+    /// unless `killWhenLate` is false).
+    public func waitForExit(limit: Duration = .seconds(60), killWhenLate: Bool = true) async throws -> Int32 {
         let deadline = ContinuousClock.now + limit
         while true {
             if let status = exitStatus() { return status }
             guard ContinuousClock.now < deadline else {
-                send(SIGKILL)
+                if killWhenLate { send(SIGKILL) }
                 throw ChildProcessFailure("pid \(processIdentifier) did not exit within \(limit)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    /// The same, for synchronous callers: blocks the calling thread.
-    public func waitForExitBlocking() -> Int32 {
-        while true {
-            if let status = exitStatus() { return status }
-            usleep(10_000)
+    /// Nothing outlives its test: a child still running is killed and reaped.
+    deinit {
+        if exitStatus() == nil {
+            kill(processIdentifier, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(processIdentifier, &raw, 0) == -1 && errno == EINTR {}
         }
     }
 }

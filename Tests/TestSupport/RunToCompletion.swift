@@ -13,12 +13,12 @@ public struct Completed: Sendable {
     public let errors: String
 }
 
-/// Runs a program to its end (blocking the calling thread), with `input` on
-/// its standard input.
+/// Runs a program to its end, with `input` on its standard input; after
+/// `limit` it is killed and the call fails.
 public func runToCompletion(
     _ executable: String, _ arguments: [String], input: String? = nil, separateErrors: Bool = false,
-    environment: [String: String] = ProcessInfo.processInfo.environment
-) throws -> Completed {
+    environment: [String: String] = ProcessInfo.processInfo.environment, limit: Duration = .seconds(600)
+) async throws -> Completed {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)")
     let inputFile = scratch.appendingPathExtension("in")
     let outputFile = scratch.appendingPathExtension("out")
@@ -28,17 +28,17 @@ public func runToCompletion(
     let child = try ChildProcess(
         executable, arguments, environment: environment, standardInput: input == nil ? nil : inputFile.path,
         standardOutput: outputFile.path, standardError: separateErrors ? errorFile.path : nil)
-    let status = child.waitForExitBlocking()
+    let status = try await child.waitForExit(limit: limit)
     let read = { (file: URL) in (try? String(contentsOf: file, encoding: .utf8)) ?? "" }
     return Completed(status: status, output: read(outputFile), errors: separateErrors ? read(errorFile) : "")
 }
 
 /// Runs `scripts/<name>` with the `python3` on PATH (where .ci/run installs
 /// the independent checks).
-public func runPythonScript(_ name: String, _ arguments: [String], input: String? = nil, separateErrors: Bool = false) throws
-    -> Completed
+public func runPythonScript(_ name: String, _ arguments: [String], input: String? = nil, separateErrors: Bool = false)
+    async throws -> Completed
 {
-    try runToCompletion(
+    try await runToCompletion(
         "/usr/bin/env", ["python3", repositoryRoot.appendingPathComponent("scripts/\(name)").path] + arguments, input: input,
         separateErrors: separateErrors)
 }

@@ -11,7 +11,7 @@ struct AzureSDKTests {
         defer { receiver.stop() }
         let server = try await RunningServer.start(extraArguments: ["--admin-token", "adm1n", "--allow-private-targets"])
         defer { server.process.terminateQuietly() }
-        let run = try runPythonScript(
+        let run = try await runPythonScript(
             "azure-sdk-webhooks.py", [server.baseURL, "adm1n", receiver.url("/sdk")], separateErrors: true)
         #expect(run.status == 0, "\(run.errors)")
         let result = try jsonObject(Data(run.output.utf8))

@@ -36,7 +36,7 @@ struct CustomTopicEndToEndTests {
             ["--schema", "eventgrid"], ["--schema", "eventgrid", "--sas"], ["--schema", "cloudevents"],
             ["--schema", "cloudevents", "--sas"],
         ] {
-            let result = try runPythonScript("eventgrid-sdk-publish.py", ["--endpoint", endpoint, "--key", key1] + arguments)
+            let result = try await runPythonScript("eventgrid-sdk-publish.py", ["--endpoint", endpoint, "--key", key1] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.output)")
         }
         let eventGrid = try await receiver.waitForEvents("/eg", count: 8).flatMap(\.events)
@@ -50,11 +50,11 @@ struct CustomTopicEndToEndTests {
         #expect(cloudEvents.allSatisfy { $0["specversion"] as? String == "1.0" && $0["type"] as? String == "Contoso.Items.ItemReceived" })
 
         // Wrong key, expired token: 401 as the SDK understands it.
-        let wrong = try runPythonScript(
+        let wrong = try await runPythonScript(
             "eventgrid-sdk-publish.py",
             ["--endpoint", endpoint, "--key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "--schema", "eventgrid", "--expect-error", "401"])
         #expect(wrong.status == 0, "\(wrong.output)")
-        let expired = try runPythonScript(
+        let expired = try await runPythonScript(
             "eventgrid-sdk-publish.py",
             ["--endpoint", endpoint, "--key", key1, "--schema", "eventgrid", "--sas", "--sas-expires-in", "-60", "--expect-error", "401"])
         #expect(expired.status == 0, "\(expired.output)")
@@ -63,10 +63,10 @@ struct CustomTopicEndToEndTests {
         let regenerated = try await API.send(.POST, "\(base)/v1/topics/sdk-topic/regenerateKey", json: ["keyName": "key1"])
         #expect(regenerated.body["key2"] as? String == key2)
         #expect(regenerated.body["key1"] as? String != key1)
-        let retired = try runPythonScript(
+        let retired = try await runPythonScript(
             "eventgrid-sdk-publish.py", ["--endpoint", endpoint, "--key", key1, "--schema", "eventgrid", "--expect-error", "401"])
         #expect(retired.status == 0, "\(retired.output)")
-        let stillGood = try runPythonScript("eventgrid-sdk-publish.py", ["--endpoint", endpoint, "--key", key2, "--schema", "eventgrid"])
+        let stillGood = try await runPythonScript("eventgrid-sdk-publish.py", ["--endpoint", endpoint, "--key", key2, "--schema", "eventgrid"])
         #expect(stillGood.status == 0, "\(stillGood.output)")
 
         // Bad publishes: 400 naming the field, 413 over 1 MB, 404 for no topic.

@@ -28,9 +28,17 @@ struct DocsTests {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("docs-check-\(UUID().uuidString).out")
         defer { try? FileManager.default.removeItem(at: output) }
         let check = try ChildProcess(
-            "/usr/bin/env", ["python3", Self.root.appendingPathComponent("scripts/docs-check").path, "--bin", binaryDirectory],
+            "/usr/bin/env", ["python3", "-u", Self.root.appendingPathComponent("scripts/docs-check").path, "--bin", binaryDirectory],
             standardOutput: output.path, standardError: nil)
-        let status = try await check.waitForExit(limit: .seconds(1800))
+        let status: Int32
+        do {
+            status = try await check.waitForExit(limit: .seconds(1200), killWhenLate: false)
+        } catch {
+            // SIGTERM first: docs-check then stops its server and whatever the page started.
+            check.send(SIGTERM)
+            _ = try? await check.waitForExit(limit: .seconds(60))
+            throw error
+        }
         let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         #expect(status == 0, "\(printed)")
     }

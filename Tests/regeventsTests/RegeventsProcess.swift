@@ -121,12 +121,12 @@ struct RunningServer {
 }
 
 /// Runs a program other than regevents (kcat) to completion.
-func runTool(_ executable: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+func runTool(_ executable: String, _ arguments: [String], input: String? = nil) async throws -> (status: Int32, output: String) {
     let candidates = ["/usr/bin/\(executable)", "/usr/local/bin/\(executable)", "/bin/\(executable)"]
     guard let path = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
         throw ProcessFailure("\(executable) is not installed (.ci/run installs it: apt-get install -y \(executable))")
     }
-    let result = try runToCompletion(path, arguments, input: input)
+    let result = try await runToCompletion(path, arguments, input: input)
     return (result.status, result.output)
 }
 

@@ -25,17 +25,26 @@ struct RegistryEndToEndTests {
         let work = URL(fileURLWithPath: "/tmp").appendingPathComponent("regevents-registry-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let port = try freePort()
-        _ = try scenario(["start", work.path, port, "\(server.baseURL)/v1/registries/myregistry/notifications", "e2e-token"])
-        defer {
-            _ = try? scenario(["stop", work.path])
+        _ = try await scenario(["start", work.path, port, "\(server.baseURL)/v1/registries/myregistry/notifications", "e2e-token"])
+        do {
+            try await pushChartAndDelete(server: server, receiver: receiver, work: work, port: port)
+        } catch {
+            _ = try? await scenario(["stop", work.path])
             try? FileManager.default.removeItem(at: work)
+            throw error
         }
-        let first = try scenario(["push-image", work.path, port, "library/hello", "v1"])
-        _ = try scenario(["push-image", work.path, port, "library/hello", "v2"])
-        let docker = try scenario(["push-image", work.path, port, "team/world", "1.0", "v2s2"])
+        _ = try? await scenario(["stop", work.path])
+        try? FileManager.default.removeItem(at: work)
+    }
+
+    /// The body of the test above, against the registry it started.
+    func pushChartAndDelete(server: RunningServer, receiver: WebhookReceiver, work: URL, port: String) async throws {
+        let first = try await scenario(["push-image", work.path, port, "library/hello", "v1"])
+        _ = try await scenario(["push-image", work.path, port, "library/hello", "v2"])
+        let docker = try await scenario(["push-image", work.path, port, "team/world", "1.0", "v2s2"])
         // The chart's own name (in its config blob) differs from the repository's.
-        let chart = try scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0", "wordpress"])
-        _ = try scenario(["delete", work.path, port, "library/hello", try #require(first["digest"])])
+        let chart = try await scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0", "wordpress"])
+        _ = try await scenario(["delete", work.path, port, "library/hello", try #require(first["digest"])])
         let helloDigest = try #require(first["digest"])
 
         // Five events: three image pushes (one per tag), one chart, one delete.
@@ -75,7 +84,7 @@ struct RegistryEndToEndTests {
         // The same five facts as CloudEvents, decoded by the CloudEvents SDK.
         let cloudEvents = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 5)
         #expect(cloudEvents.count == 5)
-        let decoded = try decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
+        let decoded = try await decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
         #expect(decoded.count == 5)
         let subjects = Set(decoded.compactMap { ($0["attributes"] as? [String: Any])?["subject"] as? String })
         #expect(subjects == ["library/hello:v1", "library/hello:v2", "team/world:1.0", "charts/mychart:0.1.0", "library/hello"])
@@ -100,7 +109,7 @@ struct RegistryEndToEndTests {
         #expect(delivered.allSatisfy { $0.headers["x-token"] == "reg-e2e" && $0.headers["content-type"] == "application/json" })
 
         // Nothing arrives twice: the registry's notifications are all in, and the counts hold.
-        _ = try scenario(["stop", work.path])
+        _ = try await scenario(["stop", work.path])
         let again = try await readAll(server.bootstrapServers, "registry-events.acr", count: 6, limit: .seconds(3))
         #expect(again.count == 5)
         let ids = Set(bodies.compactMap { $0["id"] as? String })
@@ -119,7 +128,7 @@ struct RegistryEndToEndTests {
         #expect(published.status == 0, "\(published.errors)")
         #expect(published.output.first?.contains("bin-1") == true)
         _ = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 1)
-        let decoded = try decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
+        let decoded = try await decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
         #expect(decoded.count == 1)
         let event = try #require(decoded.first)
         #expect(event["mode"] as? String == "binary")
@@ -154,7 +163,7 @@ struct RegistryEndToEndTests {
         let deadline = ContinuousClock.now + limit
         var records: [KafkaRecord] = []
         repeat {
-            let result = try runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
+            let result = try await runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
             records = try result.output.split(separator: "\n").filter { $0.hasPrefix("{") }.map { line in
                 let object = try jsonObject(Data(line.utf8))
                 let raw = object["headers"] as? [String] ?? []
@@ -168,9 +177,9 @@ struct RegistryEndToEndTests {
         return records
     }
 
-    func decodeCloudEvents(_ bootstrap: String, _ topic: String) throws -> [[String: Any]] {
-        let dump = try runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
-        let result = try runPythonScript("check-cloudevents.py", [], input: dump.output)
+    func decodeCloudEvents(_ bootstrap: String, _ topic: String) async throws -> [[String: Any]] {
+        let dump = try await runTool("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-J", "-q"])
+        let result = try await runPythonScript("check-cloudevents.py", [], input: dump.output)
         guard result.status == 0 else { throw ProcessFailure("CloudEvents SDK check failed: \(result.output)") }
         return try result.output.split(separator: "\n").map { try jsonObject(Data($0.utf8)) }
     }
@@ -178,8 +187,8 @@ struct RegistryEndToEndTests {
     /// Runs scripts/registry-scenario.sh and returns its key=value lines.
     /// Output goes through files, not pipes: the registry it starts outlives
     /// the script and could hold a pipe's write end open forever.
-    func scenario(_ arguments: [String]) throws -> [String: String] {
-        let run = try runToCompletion(
+    func scenario(_ arguments: [String]) async throws -> [String: String] {
+        let run = try await runToCompletion(
             "/bin/bash", [Self.root.appendingPathComponent("scripts/registry-scenario.sh").path] + arguments, separateErrors: true)
         let output = run.output
         guard run.status == 0 else {

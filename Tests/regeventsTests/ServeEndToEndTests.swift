@@ -36,7 +36,7 @@ struct ServeEndToEndTests {
         defer { server.process.terminateQuietly() }
 
         // kcat sees every topic the server created.
-        let listing = try runTool("kcat", ["-L", "-b", server.bootstrapServers])
+        let listing = try await runTool("kcat", ["-L", "-b", server.bootstrapServers])
         #expect(listing.status == 0)
         for topic in ["registry-events.acr", "registry-events.cloudevents", "registry-events.deliveries",
                       "registry-events.deadletter", "registry-events.retry.10s", "registry-events.retry.12h"] {
@@ -44,7 +44,7 @@ struct ServeEndToEndTests {
         }
 
         // A record produced by kcat shows up in regevents tail, parsed.
-        let produced = try runTool(
+        let produced = try await runTool(
             "kcat", ["-P", "-b", server.bootstrapServers, "-t", "registry-events.acr", "-k", "myregistry/hello-world", "-H", "action=push"],
             input: #"{"id":"kcat-1","action":"push"}"# + "\n")
         #expect(produced.status == 0, "kcat -P failed: \(produced.output)")
@@ -92,7 +92,7 @@ struct ServeEndToEndTests {
         #expect(table.output.contains { $0.hasPrefix("registry-events.acr ") && $0.contains("registry-events.webhooks") })
 
         // A record regevents tail reads from kcat's consumer side too.
-        let consumed = try runTool("kcat", ["-C", "-b", server.bootstrapServers, "-t", "registry-events.acr", "-c", "1", "-e", "-f", "%k %s\n"])
+        let consumed = try await runTool("kcat", ["-C", "-b", server.bootstrapServers, "-t", "registry-events.acr", "-c", "1", "-e", "-f", "%k %s\n"])
         #expect(consumed.output.contains(#"myregistry/hello-world {"id":"kcat-1","action":"push"}"#))
     }
 
@@ -101,7 +101,7 @@ struct ServeEndToEndTests {
         defer { broker.terminateQuietly() }
         let line = try await broker.waitForLine(containing: "embedded Kafka broker")
         let bootstrap = String(line.split(separator: " ").last ?? "")
-        let produced = try runTool(
+        let produced = try await runTool(
             "kcat", ["-P", "-b", bootstrap, "-t", "registry-events.deadletter", "-k", "r/x"], input: "plain text\n")
         #expect(produced.status == 0)
         let tail = try await RegeventsProcess.run([
@@ -130,7 +130,7 @@ struct ServeEndToEndTests {
 
         // While serve is down, records keep arriving in Kafka.
         for index in 0..<3 {
-            let produced = try runTool(
+            let produced = try await runTool(
                 "kcat", ["-P", "-b", bootstrap, "-t", "registry-events.acr", "-k", "reg/repo"], input: "{\"n\":\(index)}\n")
             #expect(produced.status == 0)
         }

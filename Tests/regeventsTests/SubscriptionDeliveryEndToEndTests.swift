@@ -101,7 +101,7 @@ struct SubscriptionDeliveryEndToEndTests {
             let type = batch.headers["content-type"]
             #expect(batch.events.count == 1 ? type == "application/cloudevents+json; charset=utf-8" : type == "application/cloudevents-batch+json; charset=utf-8")
         }
-        let decoded = try decodeWithCloudEventsSDK(single + batches)
+        let decoded = try await decodeWithCloudEventsSDK(single + batches)
         #expect(decoded.count == 12)
 
         // Batches stay within the preferred size; more than one event fits.
@@ -290,7 +290,7 @@ struct SubscriptionDeliveryEndToEndTests {
         // While serve is down, events keep arriving in Kafka.
         for index in 0..<3 {
             let body = String(decoding: try JSONSerialization.data(withJSONObject: event("while-down-\(index)")), as: UTF8.self)
-            let produced = try runTool(
+            let produced = try await runTool(
                 "kcat",
                 ["-P", "-b", bootstrap, "-t", "registry-events.topic.shop", "-k", "orders", "-H", "regevents-schema=EventGridSchema",
                  "-H", "eventgrid-topic=shop"],
@@ -332,9 +332,9 @@ struct SubscriptionDeliveryEndToEndTests {
     }
 
     /// The delivered CloudEvents, decoded by the CloudEvents SDK (Python).
-    func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) throws -> [[String: Any]] {
+    func decodeWithCloudEventsSDK(_ deliveries: [EventGridReceiver.Received]) async throws -> [[String: Any]] {
         let input = try JSONSerialization.data(withJSONObject: deliveries.map { ["headers": $0.headers, "body": $0.body] })
-        let result = try runPythonScript(
+        let result = try await runPythonScript(
             "check-delivered-cloudevents.py", ["--require", "subject"], input: String(decoding: input, as: UTF8.self))
         guard result.status == 0 else { throw ProcessFailure("CloudEvents SDK refused: \(result.output)") }
         return try jsonObject(Data(result.output.utf8))["events"] as? [[String: Any]] ?? []

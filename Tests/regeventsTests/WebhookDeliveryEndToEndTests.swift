@@ -112,7 +112,7 @@ struct WebhookDeliveryEndToEndTests {
         // While serve is down, events keep arriving in Kafka.
         for index in 0..<3 {
             let body = #"{"action":"push","id":"while-down-\#(index)","request":{"host":"","id":"","method":"","useragent":""},"target":{"digest":"\#(Self.digest)","length":1,"mediaType":"application/vnd.oci.image.manifest.v1+json","repository":"hello","size":1,"tag":"v\#(index)"},"timestamp":"2026-11-25T18:00:00Z"}"#
-            let produced = try runTool(
+            let produced = try await runTool(
                 "kcat",
                 ["-P", "-b", bootstrap, "-t", "registry-events.acr", "-k", "myregistry/hello", "-H", "registry=myregistry",
                  "-H", "location=local", "-H", "action=push"],
