@@ -71,7 +71,7 @@ public struct ServerConfiguration: Sendable {
         guard (1024...(64 << 20)).contains(ingest.maxBodyBytes) else {
             throw ConfigurationError(flag: "--max-body-bytes", message: "must be between 1024 and 67108864, got \(ingest.maxBodyBytes)")
         }
-        guard ingest.defaultLocation.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+        guard OCINames.isValidLocation(ingest.defaultLocation) else {
             throw ConfigurationError(flag: "--location", message: "\"\(ingest.defaultLocation)\" is not a location name")
         }
         guard ingest.deduplication.capacity >= 0 else {

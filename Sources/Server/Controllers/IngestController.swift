@@ -58,7 +58,7 @@ struct IngestController<Context: RequestContext> {
 
     static func location(_ request: Request, default location: String) throws -> String {
         guard let value = request.uri.queryParameters.get("location") else { return location }
-        guard value.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+        guard OCINames.isValidLocation(value) else {
             throw APIError.badRequest("location \"\(value)\" is invalid: letters, digits, '.', '_' and '-'", code: "InvalidLocation")
         }
         return value

@@ -95,7 +95,7 @@ struct WebhookController<Context: RequestContext> {
         let name = try Self.name(context)
         let body = try await Self.decode(WebhookResource.CreateParameters.self, request, context)
         let location = body.location ?? defaultLocation
-        guard location.wholeMatch(of: #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#) != nil else {
+        guard OCINames.isValidLocation(location) else {
             throw APIError.badRequest("location \"\(location)\" is not a location name", code: "InvalidLocation")
         }
         let existing = try await store.webhook(registry: registry, name: name)
