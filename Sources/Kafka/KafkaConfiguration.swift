@@ -121,6 +121,12 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var sessionTimeout: Duration = .seconds(10)
     /// The most records one poll hands to the application at once.
     public var maxPollRecords = 500
+    /// How long a broker may hold a fetch that found no new records. Short, so
+    /// a delivery starts within milliseconds of its record (librdkafka's 500 ms
+    /// put about 200 ms on every idle partition's first event); the price is
+    /// more fetches while idle: about 4 % of a core per server at 25 ms on the
+    /// embedded cluster, against 2 %. `--kafka-property fetch.wait.max.ms=…` overrides it.
+    public var fetchMaxWait: Duration = .milliseconds(25)
 
     public init(client: KafkaClientConfiguration, groupID: String?) {
         self.client = client
@@ -132,6 +138,9 @@ public struct KafkaConsumerConfiguration: Sendable {
             ("auto.offset.reset", autoOffsetReset.rawValue),
             ("session.timeout.ms", String(sessionTimeout.wholeMilliseconds)),
             ("heartbeat.interval.ms", String(max(100, sessionTimeout.wholeMilliseconds / 4))),
+            ("fetch.wait.max.ms", String(fetchMaxWait.wholeMilliseconds)),
+            // Answered as soon as one record is there.
+            ("fetch.min.bytes", "1"),
         ]
         // librdkafka wants a group id even to assign partitions by hand; a
         // reader outside any group gets a throwaway one and never commits.
