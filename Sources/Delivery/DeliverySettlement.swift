@@ -132,11 +132,15 @@ public struct DeliverySettlement: Sendable {
         let backoff = min(wait * Double(1 << min(deferrals, 6)), max(wait, .seconds(10)))
         let wait = min(backoff + backoff * Double.random(in: 0...0.5), remaining)
         guard remaining > .zero else {
-            let outcome = AttemptOutcome.failure("not attempted: \(reason)")
+            // The dead letter tells the last real attempt's answer (Event
+            // Grid's lastHttpStatusCode), not this deferral's.
+            var lastAttempt = AttemptOutcome.failure(record.lastError ?? "not attempted: \(reason)")
+            lastAttempt.statusCode = record.lastStatusCode
             let deadLetters = policy.deadLetters(
-                record, outcome: outcome,
+                record, outcome: lastAttempt,
                 reason: "TimeToLiveExceeded: not attempted (\(reason)) within the time to live (\(policy.schedule.timeToLive))", at: now)
-            let audit = auditRecord(record, outcome: outcome, result: .deadLettered, at: nowMilliseconds, extra: [:])
+            let notAttempted = AttemptOutcome.failure("not attempted: \(reason)")
+            let audit = auditRecord(record, outcome: notAttempted, result: .deadLettered, at: nowMilliseconds, extra: [:])
             let durable = await produceDurably(deadLetters + [audit], for: record)
             return Settled(result: .deadLettered, deadLetters: deadLetters, isDurable: durable)
         }

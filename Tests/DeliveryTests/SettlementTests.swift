@@ -53,6 +53,46 @@ struct SettlementTests {
         await producer.shutdown()
     }
 
+    /// A policy that records the outcome its dead letters are made from.
+    final class RecordingExpiry: DeliveryPolicy, @unchecked Sendable {
+        var schedule: RetrySchedule { RetrySchedule(delays: [.milliseconds(100)], maxAttempts: 30, timeToLive: .seconds(4)) }
+        var jitter: Double { 0 }
+        var deadLetterOutcome: AttemptOutcome?
+        func isDelivered(_ outcome: AttemptOutcome) -> Bool { false }
+        func terminalReason(_ outcome: AttemptOutcome) -> String? { nil }
+        func deadLetters(_ record: DeliveryRecord, outcome: AttemptOutcome, reason: String, at now: Date) -> [KafkaProducerRecord] {
+            deadLetterOutcome = outcome
+            return []
+        }
+    }
+
+    /// Deferred past its time to live (the breaker stayed open), a delivery's
+    /// dead letter still tells its last real attempt's answer: Event Grid's
+    /// lastHttpStatusCode is the endpoint's, not the deferral's.
+    @Test func aDeliveryDeferredPastItsTimeToLiveKeepsItsLastAnswer() async throws {
+        var logger = Logger(label: "settlement-tests")
+        logger.logLevel = .critical
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        defer { cluster.shutdown() }
+        let layout = TopicLayout(prefix: "expire-\(UUID().uuidString.prefix(6).lowercased())")
+        for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
+        let producing = Task { try await producer.run() }
+        defer { producing.cancel() }
+
+        let startedLongAgo = Int64(Date().timeIntervalSince1970 * 1000) - 10_000
+        let record = DeliveryRecord(
+            targetKind: .subscription, registry: "", target: "expiring", eventID: "e1", attempt: 11, dueAtMilliseconds: 0,
+            firstAttemptAtMilliseconds: startedLongAgo, body: "[]", originTopic: "registry-events.cloudevents", originPartition: 0,
+            originOffset: 7, lastStatusCode: 500, lastError: nil, scope: "registry/r")
+        let policy = RecordingExpiry()
+        let settled = await DeliverySettlement(producer: producer, layout: layout, logger: logger)
+            .defer(record, wait: .seconds(1), reason: "circuit breaker open", policy: policy)
+        #expect(settled.result == .deadLettered)
+        #expect(policy.deadLetterOutcome?.statusCode == 500)
+        await producer.shutdown()
+    }
+
     /// Also the regression test for librdkafka#4627: records with headers
     /// refused at enqueue crashed the process (headers freed twice).
     @Test func aRetryRecordKafkaRefusesForGoodIsNeverTakenAsDurableAndReadinessSaysWhy() async throws {
