@@ -17,7 +17,11 @@ struct SettlementTests {
         func deadLetters(_ record: DeliveryRecord, outcome: AttemptOutcome, reason: String, at now: Date) -> [KafkaProducerRecord] { [] }
     }
 
-    @Test func aRetryRecordKafkaRefusesBecomesAPointerDeadLetter() async throws {
+    /// A fresh embedded cluster with a layout's topics and a running
+    /// producer, shut down after `body`.
+    static func withProducer(
+        _ body: (EmbeddedKafkaCluster, TopicLayout, KafkaProducer, Logger) async throws -> Void
+    ) async throws {
         var logger = Logger(label: "settlement-tests")
         logger.logLevel = .critical
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
@@ -27,30 +31,35 @@ struct SettlementTests {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
         let producing = Task { try await producer.run() }
         defer { producing.cancel() }
-
-        // A 2 MB body cannot ride in a retry record (librdkafka's limit is 1 MB).
-        let record = DeliveryRecord(
-            targetKind: .subscription, registry: "", target: "big", eventID: "e1", attempt: 1, dueAtMilliseconds: 0,
-            firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: String(repeating: "x", count: 2_000_000),
-            originTopic: "registry-events.topic.shop", originPartition: 3, originOffset: 42, scope: "topic/shop")
-        let outcome = AttemptOutcome(statusCode: 500, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
-        let settled = await DeliverySettlement(producer: producer, layout: layout, logger: logger)
-            .settle(record, outcome: outcome, policy: AlwaysFailing())
-        #expect(settled.isDurable, "settled instead of retrying Kafka forever")
-        #expect(settled.result == .retrying)
-
-        let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: cluster.testClientConfiguration, groupID: nil), logger: logger)
-        try reader.assign([KafkaTopicPartition(topic: layout.deadLetter, partition: 0): .beginning])
-        var pointer: KafkaConsumerRecord?
-        let deadline = ContinuousClock.now + .seconds(20)
-        while pointer == nil, ContinuousClock.now < deadline { pointer = try await reader.poll(timeout: .milliseconds(200)).first }
-        await reader.close()
-        let body = try #require(JSONValue(parsing: pointer?.value ?? []))
-        #expect(body["deadLetterReason"] == "UndeliverableRecord")
-        #expect(body["originTopic"] == "registry-events.topic.shop")
-        #expect(body["originOffset"] == 42)
-        #expect(pointer?.header("regevents-pointer")?.stringValue == "true")
+        try await body(cluster, layout, producer, logger)
         await producer.shutdown()
+    }
+
+    @Test func aRetryRecordKafkaRefusesBecomesAPointerDeadLetter() async throws {
+        try await Self.withProducer { cluster, layout, producer, logger in
+            // A 2 MB body cannot ride in a retry record (librdkafka's limit is 1 MB).
+            let record = DeliveryRecord(
+                targetKind: .subscription, registry: "", target: "big", eventID: "e1", attempt: 1, dueAtMilliseconds: 0,
+                firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: String(repeating: "x", count: 2_000_000),
+                originTopic: "registry-events.topic.shop", originPartition: 3, originOffset: 42, scope: "topic/shop")
+            let outcome = AttemptOutcome(statusCode: 500, reasonPhrase: "", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+            let settled = await DeliverySettlement(producer: producer, layout: layout, logger: logger)
+                .settle(record, outcome: outcome, policy: AlwaysFailing())
+            #expect(settled.isDurable, "settled instead of retrying Kafka forever")
+            #expect(settled.result == .retrying)
+
+            let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: cluster.testClientConfiguration, groupID: nil), logger: logger)
+            try reader.assign([KafkaTopicPartition(topic: layout.deadLetter, partition: 0): .beginning])
+            var pointer: KafkaConsumerRecord?
+            let deadline = ContinuousClock.now + .seconds(20)
+            while pointer == nil, ContinuousClock.now < deadline { pointer = try await reader.poll(timeout: .milliseconds(200)).first }
+            await reader.close()
+            let body = try #require(JSONValue(parsing: pointer?.value ?? []))
+            #expect(body["deadLetterReason"] == "UndeliverableRecord")
+            #expect(body["originTopic"] == "registry-events.topic.shop")
+            #expect(body["originOffset"] == 42)
+            #expect(pointer?.header("regevents-pointer")?.stringValue == "true")
+        }
     }
 
     /// A policy that records the outcome its dead letters are made from.
@@ -70,27 +79,18 @@ struct SettlementTests {
     /// dead letter still tells its last real attempt's answer: Event Grid's
     /// lastHttpStatusCode is the endpoint's, not the deferral's.
     @Test func aDeliveryDeferredPastItsTimeToLiveKeepsItsLastAnswer() async throws {
-        var logger = Logger(label: "settlement-tests")
-        logger.logLevel = .critical
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        defer { cluster.shutdown() }
-        let layout = TopicLayout(prefix: "expire-\(UUID().uuidString.prefix(6).lowercased())")
-        for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
-        let producing = Task { try await producer.run() }
-        defer { producing.cancel() }
-
-        let startedLongAgo = Int64(Date().timeIntervalSince1970 * 1000) - 10_000
-        let record = DeliveryRecord(
-            targetKind: .subscription, registry: "", target: "expiring", eventID: "e1", attempt: 11, dueAtMilliseconds: 0,
-            firstAttemptAtMilliseconds: startedLongAgo, body: "[]", originTopic: "registry-events.cloudevents", originPartition: 0,
-            originOffset: 7, lastStatusCode: 500, lastError: nil, scope: "registry/r")
-        let policy = RecordingExpiry()
-        let settled = await DeliverySettlement(producer: producer, layout: layout, logger: logger)
-            .defer(record, wait: .seconds(1), reason: "circuit breaker open", policy: policy)
-        #expect(settled.result == .deadLettered)
-        #expect(policy.deadLetterOutcome?.statusCode == 500)
-        await producer.shutdown()
+        try await Self.withProducer { _, layout, producer, logger in
+            let startedLongAgo = Int64(Date().timeIntervalSince1970 * 1000) - 10_000
+            let record = DeliveryRecord(
+                targetKind: .subscription, registry: "", target: "expiring", eventID: "e1", attempt: 11, dueAtMilliseconds: 0,
+                firstAttemptAtMilliseconds: startedLongAgo, body: "[]", originTopic: "registry-events.cloudevents", originPartition: 0,
+                originOffset: 7, lastStatusCode: 500, lastError: nil, scope: "registry/r")
+            let policy = RecordingExpiry()
+            let settled = await DeliverySettlement(producer: producer, layout: layout, logger: logger)
+                .defer(record, wait: .seconds(1), reason: "circuit breaker open", policy: policy)
+            #expect(settled.result == .deadLettered)
+            #expect(policy.deadLetterOutcome?.statusCode == 500)
+        }
     }
 
     /// Also the regression test for librdkafka#4627: records with headers
