@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "Delivery", "Kafka", "RegistryEvents", "TestSupport",
+                "Delivery", "Kafka", "RegistryEvents", "Store", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

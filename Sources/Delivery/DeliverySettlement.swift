@@ -21,12 +21,27 @@ public struct DeliverySettlement: Sendable {
     /// Where Kafka's refusals are reported (readiness); `nil` in tools.
     let health: DeliveryHealth?
     let logger: Logger
+    /// `regevents_delivery_attempts_total` by kind and result, looked up
+    /// once (a lookup per attempt was a lock and a hash of its labels).
+    let attemptCounters: [DeliveryRecord.TargetKind: [Result: Counter]]
 
     public init(producer: KafkaProducer, layout: TopicLayout, health: DeliveryHealth? = nil, logger: Logger) {
         self.producer = producer
         self.layout = layout
         self.health = health
         self.logger = logger
+        var counters: [DeliveryRecord.TargetKind: [Result: Counter]] = [:]
+        for kind in [DeliveryRecord.TargetKind.webhook, .subscription, .handler] {
+            for result in [Result.delivered, .retrying, .deadLettered, .skipped] {
+                counters[kind, default: [:]][result] = Counter(
+                    label: "regevents_delivery_attempts_total", dimensions: [("kind", kind.rawValue), ("result", result.rawValue)])
+            }
+        }
+        attemptCounters = counters
+    }
+
+    private func countAttempt(_ kind: DeliveryRecord.TargetKind, _ result: Result) {
+        attemptCounters[kind]?[result]?.increment()
     }
 
     /// What became of an attempt, with the dead letters written (if any).
@@ -45,14 +60,15 @@ public struct DeliverySettlement: Sendable {
         }
     }
 
+    /// - Parameter events: how many events the attempt carried (a
+    ///   subscription's batch), for its audit record.
     /// - Parameter inPlace: for ordered targets: a retry is not written to a
     ///   tier (later events of its key would overtake it) but handed back
     ///   in `retryInPlace` for the caller to wait out; the attempt is still
     ///   audited.
     @discardableResult
     public func settle(
-        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, audit extra: [String: any Sendable] = [:],
-        inPlace: Bool = false
+        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, events: Int? = nil, inPlace: Bool = false
     ) async -> Settled {
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
@@ -97,9 +113,8 @@ public struct DeliverySettlement: Sendable {
             }
         }
         let isDurable = await produceDurably(
-            durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, extra: extra)], for: record)
-        Counter(label: "regevents_delivery_attempts_total", dimensions: [("kind", record.targetKind.rawValue), ("result", result.rawValue)])
-            .increment()
+            durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, events: events)], for: record)
+        countAttempt(record.targetKind, result)
         logger.log(
             level: result == .delivered ? .debug : .notice, "Delivery attempt",
             metadata: [
@@ -140,7 +155,7 @@ public struct DeliverySettlement: Sendable {
                 record, outcome: lastAttempt,
                 reason: "TimeToLiveExceeded: not attempted (\(reason)) within the time to live (\(policy.schedule.timeToLive))", at: now)
             let notAttempted = AttemptOutcome.failure("not attempted: \(reason)")
-            let audit = auditRecord(record, outcome: notAttempted, result: .deadLettered, at: nowMilliseconds, extra: [:])
+            let audit = auditRecord(record, outcome: notAttempted, result: .deadLettered, at: nowMilliseconds)
             let durable = await produceDurably(deadLetters + [audit], for: record)
             return Settled(result: .deadLettered, deadLetters: deadLetters, isDurable: durable)
         }
@@ -157,10 +172,9 @@ public struct DeliverySettlement: Sendable {
     /// on `.deliveries` (nothing leaves silently).
     public func skip(_ record: DeliveryRecord, reason: String) async -> Settled {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let audit = auditRecord(record, outcome: .failure(reason), result: .skipped, at: now, extra: [:])
+        let audit = auditRecord(record, outcome: .failure(reason), result: .skipped, at: now)
         let durable = await produceDurably([audit], for: record)
-        Counter(label: "regevents_delivery_attempts_total", dimensions: [("kind", record.targetKind.rawValue), ("result", "skipped")])
-            .increment()
+        countAttempt(record.targetKind, .skipped)
         logger.notice(
             "Retry skipped", metadata: ["target": "\(record.laneKey)", "event": "\(record.eventID)", "reason": "\(reason)"])
         return Settled(result: .skipped, deadLetters: [], isDurable: durable)
@@ -177,26 +191,21 @@ public struct DeliverySettlement: Sendable {
         let tier = DeliveryRecord.tier(for: wait, tiers: TopicLayout.retryTierDelays) ?? .seconds(10)
         return KafkaProducerRecord(
             topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
-            value: Array((try? JSONEncoder().encode(record)) ?? Data()),
+            value: SettlementValues.encode(record),
             headers: KafkaRecordFormat.retryHeaders.map(KafkaHeader.init))
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.
     private func auditRecord(
-        _ record: DeliveryRecord, outcome: AttemptOutcome, result: Result, at now: Int64, extra: [String: any Sendable]
+        _ record: DeliveryRecord, outcome: AttemptOutcome, result: Result, at now: Int64, events: Int? = nil
     ) -> KafkaProducerRecord {
-        var value: [String: Any?] = [
-            "kind": record.targetKind.rawValue, "registry": record.registry, "eventID": record.eventID,
-            "attempt": record.attempt, "statusCode": outcome.statusCode, "error": outcome.error, "result": result.rawValue,
-            "at": now,
-        ]
-        // Webhook attempts have always named their target `webhook`.
-        value[record.targetKind == .webhook ? "webhook" : "target"] = record.target
-        if let scope = record.scope { value["scope"] = scope }
-        for (key, extraValue) in extra { value[key] = extraValue }
-        let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
+        let isWebhook = record.targetKind == .webhook
+        let value = DeliveryAttemptValue(
+            kind: record.targetKind.rawValue, registry: record.registry, eventID: record.eventID, attempt: record.attempt,
+            statusCode: outcome.statusCode, error: outcome.error, result: result.rawValue, at: now,
+            webhook: isWebhook ? record.target : nil, target: isWebhook ? nil : record.target, scope: record.scope, events: events)
         return KafkaProducerRecord(
-            topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: Array(data),
+            topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: SettlementValues.encode(value),
             headers: KafkaRecordFormat.attemptHeaders.map(KafkaHeader.init))
     }
 
@@ -277,15 +286,13 @@ public struct DeliverySettlement: Sendable {
     }
 
     private func pointerDeadLetter(_ delivery: DeliveryRecord, refused: KafkaProducerRecord, error: KafkaError) -> KafkaProducerRecord {
-        let value: [String: Any?] = [
-            "deadLetterReason": "UndeliverableRecord", "kafkaError": error.reason, "refusedTopic": refused.topic,
-            "refusedBytes": refused.value.count, "kind": delivery.targetKind.rawValue, "scope": delivery.scopeDescription,
-            "target": delivery.target, "eventID": delivery.eventID, "deliveryAttempts": delivery.attempt,
-            "originTopic": delivery.originTopic, "originPartition": delivery.originPartition, "originOffset": delivery.originOffset,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
+        let value = PointerDeadLetterValue(
+            kafkaError: error.reason, refusedTopic: refused.topic, refusedBytes: refused.value.count,
+            kind: delivery.targetKind.rawValue, scope: delivery.scopeDescription, target: delivery.target, eventID: delivery.eventID,
+            deliveryAttempts: delivery.attempt, originTopic: delivery.originTopic, originPartition: delivery.originPartition,
+            originOffset: delivery.originOffset)
         return KafkaProducerRecord(
-            topic: layout.deadLetter, key: Array(delivery.partitionKey.utf8), value: Array(data),
+            topic: layout.deadLetter, key: Array(delivery.partitionKey.utf8), value: SettlementValues.encode(value),
             headers: DeadLetterHeaders(.pointer, reason: "UndeliverableRecord: \(error.reason)").headers.map(KafkaHeader.init))
     }
 }

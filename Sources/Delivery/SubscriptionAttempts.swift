@@ -54,7 +54,7 @@ public struct SubscriptionAttempts: Sendable {
         case .admitted(let ticket):
             let outcome = await send(record, to: subscription)
             ticket.finish(outcome)
-            settled = await settlement.settle(record, outcome: outcome, policy: policy, audit: ["events": record.eventCount ?? 1])
+            settled = await settlement.settle(record, outcome: outcome, policy: policy, events: record.eventCount ?? 1)
         }
         afterSettling(settled, subscription: subscription)
         return settled
@@ -68,7 +68,7 @@ public struct SubscriptionAttempts: Sendable {
             record, lanes: lanes, limit: subscription.maxConcurrentDeliveries,
             attempt: { current in await send(current, to: subscription) },
             settle: { current, outcome in
-                await settlement.settle(current, outcome: outcome, policy: policy, audit: ["events": current.eventCount ?? 1], inPlace: true)
+                await settlement.settle(current, outcome: outcome, policy: policy, events: current.eventCount ?? 1, inPlace: true)
             })
         afterSettling(settled, subscription: subscription)
         return settled

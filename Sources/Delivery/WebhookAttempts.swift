@@ -6,7 +6,8 @@ import Store
 
 /// One delivery attempt to a webhook and its durable outcome (see
 /// `DeliverySettlement`), under the webhook policy. Every attempt is also
-/// written to the webhook's delivery log.
+/// handed to the webhook's delivery log, which is written behind it
+/// (`DeliveryLogWriter`).
 public struct WebhookAttempts: Sendable {
     public struct Settings: Sendable {
         public var schedule: RetrySchedule
@@ -23,7 +24,9 @@ public struct WebhookAttempts: Sendable {
     public let settlement: DeliverySettlement
     /// Each webhook's lane (in-flight limit and circuit breaker).
     public let lanes: DeliveryLanes
-    let store: any WebhookStore
+    /// Where attempts go for `list-events`; run it as a service (before
+    /// the dispatchers) so what waits is written on shutdown.
+    public let deliveryLog: DeliveryLogWriter
     let layout: TopicLayout
     let settings: Settings
     let logger: Logger
@@ -35,7 +38,7 @@ public struct WebhookAttempts: Sendable {
         self.sender = sender
         settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
         self.lanes = lanes
-        self.store = store
+        deliveryLog = DeliveryLogWriter(store: store, settings: .init(keep: settings.logSize), logger: logger)
         self.layout = layout
         self.settings = settings
         self.logger = logger
@@ -54,7 +57,7 @@ public struct WebhookAttempts: Sendable {
         case .admitted(let ticket):
             let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
             ticket.finish(outcome)
-            await log(record, webhook: webhook, outcome: outcome)
+            log(record, webhook: webhook, outcome: outcome)
             return await settlement.settle(record, outcome: outcome, policy: policy)
         }
     }
@@ -66,7 +69,7 @@ public struct WebhookAttempts: Sendable {
             record, lanes: lanes, limit: webhook.maxConcurrentDeliveries,
             attempt: { current in
                 let outcome = await sender.send(body: current.body, to: webhook, eventID: current.eventID)
-                await log(current, webhook: webhook, outcome: outcome)
+                log(current, webhook: webhook, outcome: outcome)
                 return outcome
             },
             settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) })
@@ -79,7 +82,7 @@ public struct WebhookAttempts: Sendable {
     }
 
     /// The attempt in the webhook's delivery log, custom header values masked.
-    func log(_ record: DeliveryRecord, webhook: Webhook, outcome: AttemptOutcome) async {
+    func log(_ record: DeliveryRecord, webhook: Webhook, outcome: AttemptOutcome) {
         var headers: [String: String] = [:]
         for (name, value) in WebhookSender.headers(for: webhook) {
             headers[name] = webhook.customHeaders[name] == nil ? value : "***"
@@ -92,11 +95,7 @@ public struct WebhookAttempts: Sendable {
                 : .init(
                     statusCode: outcome.statusCode.map(String.init) ?? "", reasonPhrase: outcome.reasonPhrase,
                     headers: outcome.responseHeaders, content: outcome.responseBody))
-        do {
-            try await store.appendDeliveryLog(entry, keep: settings.logSize)
-        } catch {
-            logger.error("Cannot write the delivery log", metadata: ["error": "\(error)"])
-        }
+        deliveryLog.append(entry)
     }
 
     /// A ping: the ping payload POSTed now, logged like a delivery, never retried.
@@ -108,7 +107,9 @@ public struct WebhookAttempts: Sendable {
             dueAtMilliseconds: 0, firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: body,
             originTopic: "", originPartition: -1, originOffset: -1)
         let outcome = await sender.send(body: body, to: webhook, eventID: id)
-        await log(record, webhook: webhook, outcome: outcome)
+        log(record, webhook: webhook, outcome: outcome)
+        // The caller's next list-events shows the ping.
+        await deliveryLog.flush()
         return (id, outcome)
     }
 }

@@ -15,19 +15,17 @@ struct WebhookPolicy: DeliveryPolicy {
 
     /// Event Grid's dead-letter fields, plus what is needed to replay.
     func deadLetters(_ record: DeliveryRecord, outcome: AttemptOutcome, reason: String, at now: Date) -> [KafkaProducerRecord] {
-        let value: [String: Any?] = [
-            "deadLetterReason": reason, "deliveryAttempts": record.attempt,
-            "lastDeliveryOutcome": outcome.statusCode.map { "HTTP \($0)" } ?? (outcome.error ?? "no response"),
-            "lastHttpStatusCode": outcome.statusCode,
-            "publishTime": DeadLetterFields.timestamp(milliseconds: record.startMilliseconds),
-            "lastDeliveryAttemptTime": DeadLetterFields.timestamp(now), "registry": record.registry, "webhook": record.target,
-            "eventID": record.eventID, "body": record.body, "originTopic": record.originTopic,
-            "originPartition": record.originPartition, "originOffset": record.originOffset,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: value.compactMapValues { $0 }, options: [.sortedKeys])) ?? Data()
+        let value = WebhookDeadLetterValue(
+            deadLetterReason: reason, deliveryAttempts: record.attempt,
+            lastDeliveryOutcome: outcome.statusCode.map { "HTTP \($0)" } ?? (outcome.error ?? "no response"),
+            lastHttpStatusCode: outcome.statusCode,
+            publishTime: DeadLetterFields.timestamp(milliseconds: record.startMilliseconds),
+            lastDeliveryAttemptTime: DeadLetterFields.timestamp(now), registry: record.registry, webhook: record.target,
+            eventID: record.eventID, body: record.body, originTopic: record.originTopic,
+            originPartition: record.originPartition, originOffset: record.originOffset)
         return [
             KafkaProducerRecord(
-                topic: deadLetterTopic, key: Array(record.partitionKey.utf8), value: Array(data),
+                topic: deadLetterTopic, key: Array(record.partitionKey.utf8), value: SettlementValues.encode(value),
                 headers: DeadLetterHeaders(.webhook(registry: record.registry, webhook: record.target), reason: reason)
                     .headers.map(KafkaHeader.init))
         ]

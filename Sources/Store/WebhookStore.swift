@@ -17,11 +17,32 @@ public protocol WebhookStore: Sendable {
     /// Throws when the store cannot answer (readiness).
     func ping() async throws
 
-    /// Appends an attempt to a webhook's log, keeping its newest `keep` entries.
-    /// Nothing is written for a webhook that no longer exists.
-    func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws
+    /// Appends attempts to their webhooks' logs, in order, in one
+    /// transaction. Nothing is written for a webhook that no longer exists.
+    func appendDeliveryLog(_ entries: [DeliveryLogEntry]) async throws
+    /// Deletes all but the newest `keep` entries of each webhook's log.
+    func trimDeliveryLog(of webhooks: Set<WebhookKey>, keep: Int) async throws
     /// A webhook's log, newest first, `limit` entries before the `before` sequence.
     func deliveryLog(registry: String, webhook: String, limit: Int, before: Int64?) async throws -> [DeliveryLogEntry]
+}
+
+extension WebhookStore {
+    /// Appends one attempt and trims its webhook's log to `keep` entries at once.
+    public func appendDeliveryLog(_ entry: DeliveryLogEntry, keep: Int) async throws {
+        try await appendDeliveryLog([entry])
+        try await trimDeliveryLog(of: [WebhookKey(registry: entry.registry, webhook: entry.webhook)], keep: keep)
+    }
+}
+
+/// A webhook's identity: its registry and name.
+public struct WebhookKey: Hashable, Sendable {
+    public var registry: String
+    public var webhook: String
+
+    public init(registry: String, webhook: String) {
+        self.registry = registry
+        self.webhook = webhook
+    }
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

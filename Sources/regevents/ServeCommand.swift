@@ -239,6 +239,8 @@ struct ServeCommand: AsyncParsableCommand {
         let client = connection.clientConfiguration
         let layout = configuration.layout
         dependencies.backgroundServices = [
+            // First, so it stops last: the dispatchers' final attempts are logged.
+            attempts.deliveryLog,
             directory,
             subscriptionDirectory,
             WebhookDispatcher(

@@ -62,13 +62,18 @@ struct WebhookDeliveryEndToEndTests {
         let deadLetters = try await tailUntil(server, topic: "deadletter", containing: "failhook1")
         #expect(deadLetters.contains("MaxDeliveryAttemptsExceeded"))
 
-        // list-events: newest first, the endpoint's answers, header values masked.
-        let events = try await RegeventsProcess.run([
-            "webhook", "list-events", "--server", base, "--registry", "myregistry", "--name", "flakyhk1",
-        ])
-        let listed = try jsonObject(Data(events.output.joined(separator: "\n").utf8))
-        let statuses = (listed["value"] as? [[String: Any]] ?? []).compactMap {
-            ($0["eventResponseMessage"] as? [String: Any])?["statusCode"] as? String
+        // list-events: newest first, the endpoint's answers, header values
+        // masked. The log is written just behind the attempts: wait for all three.
+        var statuses: [String] = []
+        for _ in 0..<150 where statuses.count < 3 {
+            let events = try await RegeventsProcess.run([
+                "webhook", "list-events", "--server", base, "--registry", "myregistry", "--name", "flakyhk1",
+            ])
+            let listed = try jsonObject(Data(events.output.joined(separator: "\n").utf8))
+            statuses = (listed["value"] as? [[String: Any]] ?? []).compactMap {
+                ($0["eventResponseMessage"] as? [String: Any])?["statusCode"] as? String
+            }
+            if statuses.count < 3 { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(statuses == ["200", "503", "503"])
         let okEvents = try await RegeventsProcess.run([
