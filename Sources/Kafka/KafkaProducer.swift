@@ -69,23 +69,12 @@ public final class KafkaProducer: Service, Sendable {
     ///   the record was in flight (it may or may not have been written; the
     ///   producer has replaced the handle, so sending again works).
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
-        try await send(record, enqueued: nil)
-    }
-
-    /// - Parameter enqueued: fired once librdkafka holds the record (or the
-    ///   send gave up), so a caller can enqueue the next record after it.
-    private func send(_ record: KafkaProducerRecord, enqueued: EnqueueSignal?) async throws -> KafkaDeliveryReceipt {
-        defer { enqueued?.fire() }
         let deadline = ContinuousClock.now + configuration.messageTimeout
         while true {
             do {
-                return try await sendOnce(record, enqueued: enqueued)
-            } catch let error as KafkaError
-                where error.code == .produce && (error.isFatal || error.rdKafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue)
-            {
-                // librdkafka did not take the record: a full queue, or a handle
-                // that failed fatally and is being replaced. Trying again cannot
-                // write it twice.
+                return try await sendOnce(record)
+            } catch let error as KafkaError where Self.notTaken(error) {
+                // librdkafka did not take the record: trying again cannot write it twice.
                 guard ContinuousClock.now < deadline else { throw error }
                 try? await Task.sleep(for: .milliseconds(2))
             }
@@ -94,42 +83,42 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Produces every record and returns their receipts in order. Records are
     /// handed to librdkafka one after another, in order (so one key's records
-    /// keep their order in their partition), and are all in flight together.
-    /// It waits for all of them even when one fails, then throws the first
-    /// error, so a caller never reports a half-produced batch as done.
+    /// keep their order in their partition), and are all in flight together;
+    /// the caller waits once, for all their reports. It waits for all of
+    /// them even when one fails, then throws the first error, so a caller
+    /// never reports a half-produced batch as done.
     public func send(contentsOf records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReceipt] {
-        // Sends are not cancellable once enqueued, so plain tasks lose nothing here.
-        var sends: [Task<KafkaDeliveryReceipt, any Error>] = []
-        sends.reserveCapacity(records.count)
-        for record in records {
-            await withCheckedContinuation { (enqueued: CheckedContinuation<Void, Never>) in
-                let signal = EnqueueSignal { enqueued.resume() }
-                sends.append(Task { try await self.send(record, enqueued: signal) })
-            }
+        let batch = BatchDelivery(count: records.count)
+        for (index, record) in records.enumerated() {
+            await enqueue(record, into: batch, at: index)
         }
         var receipts: [KafkaDeliveryReceipt] = []
         receipts.reserveCapacity(records.count)
         var firstError: (any Error)?
-        for send in sends {
-            do {
-                receipts.append(try await send.value)
-            } catch {
-                firstError = firstError ?? error
+        for result in await batch.results() {
+            switch result {
+            case .success(let receipt): receipts.append(receipt)
+            case .failure(let error): firstError = firstError ?? error
             }
         }
         if let firstError { throw firstError }
         return receipts
     }
 
-    private func sendOnce(_ record: KafkaProducerRecord, enqueued: EnqueueSignal?) async throws -> KafkaDeliveryReceipt {
+    /// A refusal that means librdkafka did not take the record: a full
+    /// queue, or a handle that failed fatally and is being replaced.
+    private static func notTaken(_ error: KafkaError) -> Bool {
+        error.code == .produce && (error.isFatal || error.rdKafkaCode == RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue)
+    }
+
+    private func sendOnce(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReceipt {
         try await withCheckedThrowingContinuation { continuation in
-            switch state.withLock({ $0.register(continuation) }) {
+            switch state.withLock({ $0.register(.single(continuation)) }) {
             case .reject:
                 continuation.resume(throwing: KafkaError.make(.shutdown, reason: "the producer is shutting down"))
             case .produce(let id, let handle):
                 do {
                     try produce(record, id: id, on: handle)
-                    enqueued?.fire()
                 } catch {
                     state.withLock { $0.complete(id) }?.resume(throwing: error)
                 }
@@ -137,78 +126,92 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
+    /// Hands `record` to librdkafka as slot `index` of `batch`, waiting out
+    /// a full queue or a handle being replaced (up to the message timeout);
+    /// a record it cannot hand over completes its slot with the error.
+    private func enqueue(_ record: KafkaProducerRecord, into batch: BatchDelivery, at index: Int) async {
+        let deadline = ContinuousClock.now + configuration.messageTimeout
+        while true {
+            switch state.withLock({ $0.register(.batch(batch, index: index)) }) {
+            case .reject:
+                batch.complete(index, with: .failure(KafkaError.make(.shutdown, reason: "the producer is shutting down")))
+                return
+            case .produce(let id, let handle):
+                do {
+                    try produce(record, id: id, on: handle)
+                    return
+                } catch let error as KafkaError where Self.notTaken(error) && ContinuousClock.now < deadline {
+                    // Not taken: unregister and try again. If a fatal error
+                    // already failed the slot, open it again (its sender
+                    // waits only after every record is enqueued).
+                    if state.withLock({ $0.complete(id) }) == nil { batch.reopen(index) }
+                    try? await Task.sleep(for: .milliseconds(2))
+                } catch {
+                    state.withLock { $0.complete(id) }?.resume(throwing: error)
+                    return
+                }
+            }
+        }
+    }
+
     private func produce(_ record: KafkaProducerRecord, id: UInt, on handle: ProducerHandle) throws {
         let client = handle.client
-        var cStrings: [UnsafeMutablePointer<CChar>] = []
-        defer { cStrings.forEach { free($0) } }
-        let topic = strdup(record.topic)!
-        cStrings.append(topic)
-        let headerNames = record.headers.map { header -> UnsafeMutablePointer<CChar> in
-            let name = strdup(header.key)!
-            cStrings.append(name)
-            return name
+        // Headers go as one list we own until the record is enqueued
+        // (VTYPE_HEADERS): with VTYPE_HEADER, librdkafka 2.0.2 frees them
+        // twice when the enqueue fails (a refused topic), librdkafka#4627.
+        // On failure the list is still ours. `header_add` copies names and values.
+        let headers: OpaquePointer? = record.headers.isEmpty ? nil : rd_kafka_headers_new(record.headers.count)
+        for header in record.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in _ = rd_kafka_header_add(headers, header.key, -1, bytes.baseAddress, bytes.count) }
+            } else {
+                _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+            }
         }
-        let err: rd_kafka_resp_err_t = record.value.withUnsafeBytes { value in
-            withOptionalBytes(record.key) { key in
-                withHeaderValues(record.headers) { headerValues in
-                    var arguments: [rd_kafka_vu_t] = []
-                    var argument = rd_kafka_vu_t()
-                    argument.vtype = RD_KAFKA_VTYPE_TOPIC
-                    argument.u.cstr = UnsafePointer(topic)
-                    arguments.append(argument)
-                    argument = rd_kafka_vu_t()
-                    argument.vtype = RD_KAFKA_VTYPE_PARTITION
-                    argument.u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-                    arguments.append(argument)
-                    argument = rd_kafka_vu_t()
-                    argument.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    argument.u.i = RD_KAFKA_MSG_F_COPY
-                    arguments.append(argument)
-                    argument = rd_kafka_vu_t()
-                    argument.vtype = RD_KAFKA_VTYPE_VALUE
-                    argument.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    argument.u.mem.size = value.count
-                    arguments.append(argument)
-                    if let key {
-                        argument = rd_kafka_vu_t()
-                        argument.vtype = RD_KAFKA_VTYPE_KEY
-                        argument.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        argument.u.mem.size = key.count
-                        arguments.append(argument)
-                    }
-                    argument = rd_kafka_vu_t()
-                    argument.vtype = RD_KAFKA_VTYPE_OPAQUE
-                    argument.u.ptr = UnsafeMutableRawPointer(bitPattern: id)
-                    arguments.append(argument)
-                    // Headers go as one list we own until the record is
-                    // enqueued (VTYPE_HEADERS): with VTYPE_HEADER, librdkafka
-                    // 2.0.2 frees them twice when the enqueue fails (a refused
-                    // topic), librdkafka#4627. On failure the list is still ours.
-                    var headers: OpaquePointer?
-                    if !headerNames.isEmpty {
-                        let list = rd_kafka_headers_new(headerNames.count)
-                        for (index, name) in headerNames.enumerated() {
-                            _ = rd_kafka_header_add(
-                                list, name, -1, headerValues[index]?.baseAddress, headerValues[index].map { $0.count } ?? 0)
+        let err: rd_kafka_resp_err_t = record.topic.withCString { topic in
+            record.value.withUnsafeBytes { value in
+                withOptionalBytes(record.key) { key in
+                    var arguments: (rd_kafka_vu_t, rd_kafka_vu_t, rd_kafka_vu_t, rd_kafka_vu_t, rd_kafka_vu_t, rd_kafka_vu_t, rd_kafka_vu_t) =
+                        (rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t(), rd_kafka_vu_t())
+                    arguments.0.vtype = RD_KAFKA_VTYPE_TOPIC
+                    arguments.0.u.cstr = topic
+                    arguments.1.vtype = RD_KAFKA_VTYPE_PARTITION
+                    arguments.1.u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                    arguments.2.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    arguments.2.u.i = RD_KAFKA_MSG_F_COPY
+                    arguments.3.vtype = RD_KAFKA_VTYPE_VALUE
+                    arguments.3.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    arguments.3.u.mem.size = value.count
+                    arguments.4.vtype = RD_KAFKA_VTYPE_OPAQUE
+                    arguments.4.u.ptr = UnsafeMutableRawPointer(bitPattern: id)
+                    var count = 5
+                    // Optional arguments fill the slots in order.
+                    withUnsafeMutableBytes(of: &arguments) { raw in
+                        let slots = raw.bindMemory(to: rd_kafka_vu_t.self)
+                        if let key {
+                            slots[count].vtype = RD_KAFKA_VTYPE_KEY
+                            slots[count].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                            slots[count].u.mem.size = key.count
+                            count += 1
                         }
-                        argument = rd_kafka_vu_t()
-                        argument.vtype = RD_KAFKA_VTYPE_HEADERS
-                        argument.u.headers = list
-                        arguments.append(argument)
-                        headers = list
-                    }
-                    let error = client.withHandle { rd_kafka_produceva($0, arguments, arguments.count) }
-                    defer {
-                        if let error {
-                            rd_kafka_error_destroy(error)
-                            if let headers { rd_kafka_headers_destroy(headers) }
+                        if let headers {
+                            slots[count].vtype = RD_KAFKA_VTYPE_HEADERS
+                            slots[count].u.headers = headers
+                            count += 1
                         }
                     }
+                    let error = withUnsafePointer(to: &arguments) { pointer in
+                        pointer.withMemoryRebound(to: rd_kafka_vu_t.self, capacity: 7) { arguments in
+                            client.withHandle { rd_kafka_produceva($0, arguments, count) }
+                        }
+                    }
+                    defer { if let error { rd_kafka_error_destroy(error) } }
                     return error.map { rd_kafka_error_code($0) } ?? RD_KAFKA_RESP_ERR_NO_ERROR
                 }
             }
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if let headers { rd_kafka_headers_destroy(headers) }
             if let (fatal, reason) = handle.raisedFatalError() {
                 // A handle that failed fatally refuses every record with the
                 // underlying error (not `_FATAL`); the poll thread replaces it.
@@ -369,32 +372,4 @@ public final class KafkaProducer: Service, Sendable {
 private func withOptionalBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
     guard let bytes else { return body(nil) }
     return bytes.withUnsafeBytes { body($0) }
-}
-
-/// Gives every header value a stable buffer for the duration of the produce call.
-private func withHeaderValues<T>(_ headers: [KafkaHeader], _ body: ([UnsafeRawBufferPointer?]) -> T) -> T {
-    let buffers = headers.map { header -> UnsafeMutableRawBufferPointer? in
-        guard let value = header.value else { return nil }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: value.count, alignment: 1)
-        buffer.copyBytes(from: value)
-        return buffer
-    }
-    defer { buffers.forEach { $0?.deallocate() } }
-    return body(buffers.map { $0.map { UnsafeRawBufferPointer($0) } })
-}
-
-/// Fires its action once, however often it is fired.
-final class EnqueueSignal: Sendable {
-    private let action: Mutex<(@Sendable () -> Void)?>
-
-    init(_ action: @escaping @Sendable () -> Void) {
-        self.action = Mutex(action)
-    }
-
-    func fire() {
-        action.withLock { action in
-            defer { action = nil }
-            return action
-        }?()
-    }
 }

@@ -7,7 +7,7 @@
 /// builds a new one from the same configuration and installs it here; every
 /// send uses whichever handle is current when it registers.
 struct ProducerStateMachine {
-    typealias Continuation = CheckedContinuation<KafkaDeliveryReceipt, any Error>
+    typealias Continuation = DeliveryWaiter
 
     enum State {
         case started
