@@ -4,11 +4,17 @@ import Synchronization
 /// Per-target isolation: every webhook and every subscription has a lane of
 /// its own, with at most `limit` attempts in flight and a circuit breaker.
 ///
-/// A delivery that finds its lane full, or its breaker open, is not made to
-/// wait: it goes to a retry tier as a durable record (see
+/// A delivery that finds its lane full waits for a slot only while that is
+/// sure to be short: the lane's attempts are finishing (one did within
+/// `settings.queueWait`) and the deliveries already waiting would, at the
+/// lane's recent pace, get their slots within `queueWait`. A fast endpoint
+/// under a burst is so served in order, at its own pace. Otherwise (a slow
+/// or stalled endpoint, an open breaker) the delivery is not made to wait:
+/// it goes to a retry tier as a durable record (see
 /// `DeliverySettlement.defer`), so its Kafka record completes, and the
-/// partition commits, without waiting on that target. Only one attempt
-/// deadline can ever separate a record from its completion.
+/// partition commits, without waiting on that target. A delivery never
+/// waits for a slot longer than `queueWait`, so only one attempt deadline
+/// (plus that) can ever separate a record from its completion.
 public final class DeliveryLanes: Sendable {
     public struct Settings: Sendable, Hashable {
         /// Attempts in flight per target unless the target sets its own.
@@ -18,11 +24,18 @@ public final class DeliveryLanes: Sendable {
         /// (short: a busy lane usually frees up fast; the retry dispatcher
         /// holds such short waits in memory).
         public var fullLaneWait: Duration
+        /// The longest a delivery waits for a slot in a full lane before it
+        /// goes to the retry tier instead.
+        public var queueWait: Duration
 
-        public init(defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(1)) {
+        public init(
+            defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(1),
+            queueWait: Duration = .milliseconds(250)
+        ) {
             self.defaultLimit = defaultLimit
             self.breaker = breaker
             self.fullLaneWait = fullLaneWait
+            self.queueWait = queueWait
         }
     }
 
@@ -42,16 +55,52 @@ public final class DeliveryLanes: Sendable {
         case deferred(wait: Duration, reason: String)
     }
 
+    fileprivate struct Waiter {
+        let id: UInt64
+        let limit: Int
+        let deadline: ContinuousClock.Instant
+        let continuation: CheckedContinuation<Admission, Never>
+    }
+
     fileprivate struct Lane {
         var inFlight = 0
         var breaker: CircuitBreaker
         /// After recovery, the in-flight limit grows from 1 (doubling per
         /// success) back to the lane's limit.
         var ramp: Int?
+        /// Deliveries waiting for a slot, oldest first.
+        var waiters: [Waiter] = []
+        /// When an attempt last finished, or the lane last went from idle
+        /// to busy: a lane with neither for `queueWait` is not turning over.
+        var lastProgress: ContinuousClock.Instant?
+        /// The recent time between finished attempts (moving average), in
+        /// seconds: the pace a waiting delivery gets a slot at.
+        var finishInterval: Double?
+        var lastFinish: ContinuousClock.Instant?
+        let inFlightGauge: Gauge
+        let breakerGauge: Gauge
+
+        init(key: String, rule: CircuitBreaker.Rule) {
+            breaker = CircuitBreaker(rule: rule)
+            inFlightGauge = Gauge(label: "regevents_delivery_lane_in_flight", dimensions: [("lane", key)])
+            breakerGauge = Gauge(label: "regevents_delivery_breaker_state", dimensions: [("lane", key)])
+        }
+
+        /// Whether one more delivery may wait for a slot.
+        func canQueue(now: ContinuousClock.Instant, queueWait: Duration) -> Bool {
+            guard let lastProgress, now - lastProgress < queueWait else { return false }
+            // Until the lane has a pace, as many may wait as it has slots.
+            guard let finishInterval else { return waiters.count < max(inFlight, 1) }
+            return Double(waiters.count + 1) * finishInterval < queueWait / .seconds(1)
+        }
     }
 
     public let settings: Settings
     private let lanes = Mutex<[String: Lane]>([:])
+    /// Keys of lanes with waiters, for the sweep that expires them.
+    private let sweep = Mutex<(keys: Set<String>, running: Bool, nextID: UInt64)>(([], false, 0))
+    private let laneFullDeferrals = Counter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "laneFull")])
+    private let breakerDeferrals = Counter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "breakerOpen")])
 
     public init(settings: Settings = Settings()) {
         self.settings = settings
@@ -63,39 +112,78 @@ public final class DeliveryLanes: Sendable {
         "\(kind.rawValue):\(scope)/\(target)"
     }
 
-    /// Asks for a slot in `key`'s lane.
+    /// Asks for a slot in `key`'s lane, now.
     public func admit(_ key: String, limit: Int? = nil, now: ContinuousClock.Instant = .now) -> Admission {
         let limit = max(1, limit ?? settings.defaultLimit)
-        let rule = settings.breaker
-        let (admission, inFlight): (Admission, Int) = lanes.withLock { lanes in
-            var lane = lanes[key] ?? Lane(breaker: CircuitBreaker(rule: rule))
-            defer { lanes[key] = lane }
-            let effective = min(limit, lane.ramp ?? limit)
-            switch lane.breaker.decide(now: now) {
-            case .refuse(let until):
-                return (.deferred(wait: max(until - now, .seconds(1)), reason: "circuit breaker open"), lane.inFlight)
-            case .probe:
-                lane.inFlight += 1
-                return (.admitted(LaneTicket(lanes: self, key: key, probe: true)), lane.inFlight)
-            case .attempt:
-                guard lane.inFlight < effective else {
-                    return (.deferred(wait: settings.fullLaneWait, reason: "lane full (\(effective) in flight)"), lane.inFlight)
-                }
-                lane.inFlight += 1
-                return (.admitted(LaneTicket(lanes: self, key: key, probe: false)), lane.inFlight)
-            }
+        let admission = lanes.withLock { lanes in
+            decide(&lanes[key, default: Lane(key: key, rule: settings.breaker)], key: key, limit: limit, now: now)
         }
-        if case .deferred(_, let reason) = admission {
-            Counter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", reason.hasPrefix("lane") ? "laneFull" : "breakerOpen")])
-                .increment()
-        }
-        Gauge(label: "regevents_delivery_lane_in_flight", dimensions: [("lane", key)]).record(inFlight)
+        count(admission)
         return admission
     }
 
+    /// Asks for a slot in `key`'s lane, waiting up to `queueWait` for one
+    /// when the lane is full but turning over fast (see the type's comment).
+    public func admitOrWait(_ key: String, limit: Int? = nil) async -> Admission {
+        let limit = max(1, limit ?? settings.defaultLimit)
+        let admission = await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
+            let now = ContinuousClock.now
+            let id = sweep.withLock { state -> UInt64 in
+                state.nextID += 1
+                return state.nextID
+            }
+            let immediate: Admission? = lanes.withLock { lanes in
+                var lane = lanes[key] ?? Lane(key: key, rule: settings.breaker)
+                defer { lanes[key] = lane }
+                let admission = decide(&lane, key: key, limit: limit, now: now)
+                guard case .deferred(_, let reason) = admission, reason.hasPrefix("lane full"),
+                    lane.canQueue(now: now, queueWait: settings.queueWait)
+                else { return admission }
+                lane.waiters.append(Waiter(id: id, limit: limit, deadline: now + settings.queueWait, continuation: continuation))
+                return nil
+            }
+            if let immediate {
+                continuation.resume(returning: immediate)
+            } else {
+                startSweeping(key)
+            }
+        }
+        count(admission)
+        return admission
+    }
+
+    private func decide(_ lane: inout Lane, key: String, limit: Int, now: ContinuousClock.Instant) -> Admission {
+        let effective = min(limit, lane.ramp ?? limit)
+        switch lane.breaker.decide(now: now) {
+        case .refuse(let until):
+            return .deferred(wait: max(until - now, .seconds(1)), reason: "circuit breaker open")
+        case .probe:
+            return take(&lane, key: key, probe: true, now: now)
+        case .attempt:
+            guard lane.inFlight < effective, lane.waiters.isEmpty else {
+                return .deferred(wait: settings.fullLaneWait, reason: "lane full (\(effective) in flight)")
+            }
+            return take(&lane, key: key, probe: false, now: now)
+        }
+    }
+
+    private func take(_ lane: inout Lane, key: String, probe: Bool, now: ContinuousClock.Instant) -> Admission {
+        if lane.inFlight == 0 { lane.lastProgress = now }
+        lane.inFlight += 1
+        lane.inFlightGauge.record(lane.inFlight)
+        return .admitted(LaneTicket(lanes: self, key: key, probe: probe))
+    }
+
+    private func count(_ admission: Admission) {
+        guard case .deferred(_, let reason) = admission else { return }
+        (reason.hasPrefix("lane") ? laneFullDeferrals : breakerDeferrals).increment()
+    }
+
     fileprivate func finish(_ key: String, probe: Bool, failed: Bool, now: ContinuousClock.Instant = .now) {
-        let (inFlight, state): (Int, CircuitBreaker.State) = lanes.withLock { lanes in
-            guard var lane = lanes[key] else { return (0, .closed) }
+        var resumed: [(CheckedContinuation<Admission, Never>, Admission)] = []
+        lanes.withLock { lanes in
+            guard var lane = lanes[key] else { return }
+            defer { lanes[key] = lane }
             lane.inFlight = max(0, lane.inFlight - 1)
             if lane.breaker.record(failed: failed, probe: probe, now: now) {
                 lane.ramp = 1
@@ -103,12 +191,83 @@ public final class DeliveryLanes: Sendable {
                 lane.ramp = ramp * 2 >= 1024 ? nil : ramp * 2
             }
             if lane.breaker.state == .open { lane.ramp = nil }
-            lanes[key] = lane
-            return (lane.inFlight, lane.breaker.state)
+            if let last = lane.lastFinish {
+                let interval = (now - last) / .seconds(1)
+                lane.finishInterval = lane.finishInterval.map { $0 * 0.9 + interval * 0.1 } ?? interval
+            }
+            lane.lastFinish = now
+            lane.lastProgress = now
+            // The freed slot goes to the oldest waiter; an open breaker
+            // sends every waiter to the retry tier.
+            while let waiter = lane.waiters.first {
+                let effective = min(waiter.limit, lane.ramp ?? waiter.limit)
+                switch lane.breaker.decide(now: now) {
+                case .refuse(let until):
+                    lane.waiters.removeFirst()
+                    resumed.append((waiter.continuation, .deferred(wait: max(until - now, .seconds(1)), reason: "circuit breaker open")))
+                    continue
+                case .probe:
+                    lane.waiters.removeFirst()
+                    resumed.append((waiter.continuation, take(&lane, key: key, probe: true, now: now)))
+                case .attempt:
+                    guard lane.inFlight < effective else { break }
+                    lane.waiters.removeFirst()
+                    resumed.append((waiter.continuation, take(&lane, key: key, probe: false, now: now)))
+                }
+                break
+            }
+            lane.inFlightGauge.record(lane.inFlight)
+            lane.breakerGauge.record(lane.breaker.state == .closed ? 0 : lane.breaker.state == .halfOpen ? 1 : 2)
         }
-        Gauge(label: "regevents_delivery_lane_in_flight", dimensions: [("lane", key)]).record(inFlight)
-        Gauge(label: "regevents_delivery_breaker_state", dimensions: [("lane", key)])
-            .record(state == .closed ? 0 : state == .halfOpen ? 1 : 2)
+        for (continuation, admission) in resumed {
+            count(admission)
+            continuation.resume(returning: admission)
+        }
+    }
+
+    /// Sends waiters past their deadline to the retry tier, while any wait.
+    private func startSweeping(_ key: String) {
+        let start = sweep.withLock { state -> Bool in
+            state.keys.insert(key)
+            guard !state.running else { return false }
+            state.running = true
+            return true
+        }
+        guard start else { return }
+        Task {
+            while true {
+                try? await Task.sleep(for: settings.queueWait / 5)
+                let keys = sweep.withLock { $0.keys }
+                var stillWaiting: Set<String> = []
+                var expired: [CheckedContinuation<Admission, Never>] = []
+                let now = ContinuousClock.now
+                lanes.withLock { lanes in
+                    for key in keys {
+                        guard var lane = lanes[key] else { continue }
+                        while let first = lane.waiters.first, first.deadline <= now {
+                            expired.append(lane.waiters.removeFirst().continuation)
+                        }
+                        if !lane.waiters.isEmpty { stillWaiting.insert(key) }
+                        lanes[key] = lane
+                    }
+                }
+                for continuation in expired {
+                    continuation.resume(returning: .deferred(wait: settings.fullLaneWait, reason: "lane full (waited \(settings.queueWait))"))
+                }
+                let stop = sweep.withLock { state -> Bool in
+                    state.keys = state.keys.subtracting(keys).union(stillWaiting)
+                    guard state.keys.isEmpty else { return false }
+                    state.running = false
+                    return true
+                }
+                if stop { return }
+            }
+        }
+    }
+
+    /// Deliveries waiting for a slot in `key`'s lane.
+    public func waitingForTesting(_ key: String) -> Int {
+        lanes.withLock { $0[key]?.waiters.count ?? 0 }
     }
 
     public func snapshot(_ key: String, limit: Int? = nil, now: ContinuousClock.Instant = .now) -> Snapshot {

@@ -48,7 +48,7 @@ public struct SubscriptionAttempts: Sendable {
     public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         let policy = policy(for: subscription)
         let settled: DeliverySettlement.Settled
-        switch lanes.admit(record.laneKey, limit: subscription.maxConcurrentDeliveries) {
+        switch await lanes.admitOrWait(record.laneKey, limit: subscription.maxConcurrentDeliveries) {
         case .deferred(let wait, let reason):
             settled = await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):

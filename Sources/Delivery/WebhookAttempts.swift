@@ -47,11 +47,12 @@ public struct WebhookAttempts: Sendable {
     var policy: WebhookPolicy { WebhookPolicy(schedule: settings.schedule, deadLetterTopic: layout.deadLetter) }
 
     /// Delivers `record.body` to `webhook` as attempt `record.attempt`, if
-    /// its lane has room and its breaker lets it; otherwise the delivery
-    /// waits in a retry tier, not here.
+    /// its lane has room (or will have within the lane's short queue wait)
+    /// and its breaker lets it; otherwise the delivery waits in a retry
+    /// tier, not here.
     @discardableResult
     public func attempt(_ record: DeliveryRecord, webhook: Webhook) async -> DeliverySettlement.Settled {
-        switch lanes.admit(record.laneKey, limit: webhook.maxConcurrentDeliveries) {
+        switch await lanes.admitOrWait(record.laneKey, limit: webhook.maxConcurrentDeliveries) {
         case .deferred(let wait, let reason):
             return await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):

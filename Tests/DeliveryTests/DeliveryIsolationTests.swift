@@ -212,3 +212,60 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
+
+@Suite("Per-target isolation: a full lane's short queue")
+struct DeliveryLaneQueueTests {
+    static let ok = AttemptOutcome(statusCode: 200, reasonPhrase: "OK", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+
+    @Test func aFullLaneThatIsTurningOverHandsItsNextSlotToTheOldestWaiter() async throws {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 1, queueWait: .seconds(30)))
+        let key = "webhook:r/fast"
+        guard case .admitted(let first) = await lanes.admitOrWait(key) else {
+            Issue.record("an empty lane admits")
+            return
+        }
+        // The lane went busy just now, so a delivery may wait for its slot.
+        let waiting = Task { await lanes.admitOrWait(key) }
+        while lanes.waitingForTesting(key) == 0 { await Task.yield() }
+        first.finish(Self.ok)
+        guard case .admitted(let second) = await waiting.value else {
+            Issue.record("the waiter gets the freed slot")
+            return
+        }
+        #expect(lanes.snapshot(key).inFlight == 1)
+        second.finish(Self.ok)
+    }
+
+    @Test func aWaiterGoesToTheRetryTierAfterTheQueueWait() async throws {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 1, queueWait: .milliseconds(100)))
+        let key = "webhook:r/busy"
+        guard case .admitted(let held) = await lanes.admitOrWait(key) else {
+            Issue.record("an empty lane admits")
+            return
+        }
+        guard case .deferred(_, let reason) = await lanes.admitOrWait(key) else {
+            Issue.record("a lane whose slot is never freed defers its waiter")
+            return
+        }
+        #expect(reason.contains("lane full"))
+        held.finish(Self.ok)
+    }
+
+    @Test func aLaneThatStoppedTurningOverDefersAtOnce() async throws {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 1, queueWait: .milliseconds(50)))
+        let key = "webhook:r/stalled"
+        guard case .admitted(let held) = await lanes.admitOrWait(key) else {
+            Issue.record("an empty lane admits")
+            return
+        }
+        // Nothing finished for longer than the queue wait: no waiting at all.
+        try await Task.sleep(for: .milliseconds(80))
+        let admission = await lanes.admitOrWait(key)
+        guard case .deferred = admission else {
+            Issue.record("a stalled lane defers")
+            return
+        }
+        #expect(lanes.waitingForTesting(key) == 0)
+        held.finish(Self.ok)
+    }
+}
