@@ -12,8 +12,10 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Parses JSON text; `nil` when it is not JSON.
     public init?(parsing bytes: some Sequence<UInt8>) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
-        self = value
+        let parsed = bytes.withContiguousStorageIfAvailable(JSONValueParser.parse)
+            ?? Array(bytes).withUnsafeBufferPointer(JSONValueParser.parse)
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     /// The value at a dotted path's segments (`["data", "target", "tag"]`),
