@@ -29,20 +29,20 @@ public struct DistributionEventMapper: Sendable {
 
     public func map(_ event: DistributionEvent) -> IngestOutcome {
         guard let object = event.object else { return .rejected(reason: "event is not a JSON object", repository: nil) }
-        guard let action = object["action"] as? String else {
+        guard let action = object["action"]?.stringValue else {
             return .rejected(reason: "event.action is missing or not a string", repository: nil)
         }
-        guard let target = object["target"] as? [String: Any] else {
+        guard let target = object["target"]?.objectValue else {
             return .rejected(reason: "event.target is missing or not an object", repository: nil)
         }
-        guard let repository = target["repository"] as? String else {
+        guard let repository = target["repository"]?.stringValue else {
             return .rejected(reason: "event.target.repository is missing or not a string", repository: nil)
         }
         guard OCINames.isValidRepository(repository) else {
             return .rejected(reason: "event.target.repository \"\(repository)\" is not a valid repository name", repository: nil)
         }
-        let url = target["url"] as? String
-        let mediaType = target["mediaType"] as? String
+        let url = target["url"]?.stringValue
+        let mediaType = target["mediaType"]?.stringValue
         let isBlob = url?.contains("/blobs/") == true || (url == nil && mediaType == "application/octet-stream")
         switch action {
         case "pull": return .dropped(reason: .pull)
@@ -52,18 +52,18 @@ public struct DistributionEventMapper: Sendable {
         }
         if isBlob { return .dropped(reason: .blobEvent) }
 
-        guard let id = object["id"] as? String, !id.isEmpty else {
+        guard let id = object["id"]?.stringValue, !id.isEmpty else {
             return .rejected(reason: "event.id is missing or empty", repository: repository)
         }
-        let tag = target["tag"] as? String
+        let tag = target["tag"]?.stringValue
         if let tag, !OCINames.isValidTag(tag) {
             return .rejected(reason: "event.target.tag \"\(tag)\" is not a valid tag", repository: repository)
         }
-        let digest = target["digest"] as? String
+        let digest = target["digest"]?.stringValue
         if let digest, !OCINames.isValidDigest(digest) {
             return .rejected(reason: "event.target.digest \"\(digest)\" is not a valid digest", repository: repository)
         }
-        let timestamp = (object["timestamp"] as? String) ?? Timestamps.now()
+        let timestamp = object["timestamp"]?.stringValue ?? Timestamps.now()
         guard Timestamps.isRFC3339(timestamp) else {
             return .rejected(reason: "event.timestamp \"\(timestamp)\" is not an RFC 3339 time", repository: repository)
         }
@@ -101,14 +101,14 @@ public struct DistributionEventMapper: Sendable {
                 registryAction = .delete
             }
         }
-        let request = (object["request"] as? [String: Any]).map {
+        let request = object["request"]?.objectValue.map {
             RegistryEvent.Request(
-                id: $0["id"] as? String, addr: $0["addr"] as? String, host: $0["host"] as? String,
-                method: $0["method"] as? String, useragent: $0["useragent"] as? String)
+                id: $0["id"]?.stringValue, addr: $0["addr"]?.stringValue, host: $0["host"]?.stringValue,
+                method: $0["method"]?.stringValue, useragent: $0["useragent"]?.stringValue)
         }
-        let actorName = (object["actor"] as? [String: Any])?["name"] as? String
-        let source = (object["source"] as? [String: Any]).map {
-            RegistryEvent.Source(addr: $0["addr"] as? String, instanceID: $0["instanceID"] as? String)
+        let actorName = object["actor"]?["name"]?.stringValue
+        let source = object["source"]?.objectValue.map {
+            RegistryEvent.Source(addr: $0["addr"]?.stringValue, instanceID: $0["instanceID"]?.stringValue)
         }
         return .accepted(
             RegistryEvent(
@@ -116,30 +116,25 @@ public struct DistributionEventMapper: Sendable {
                 request: request, actor: actorName.map { RegistryEvent.Actor(name: $0) }, source: source))
     }
 
-    static func configDigest(_ target: [String: Any]) -> String? {
-        ((target["references"] as? [Any])?.first as? [String: Any])?["digest"] as? String
+    static func configDigest(_ target: [String: JSONValue]) -> String? {
+        target["references"]?.arrayValue?.first?["digest"]?.stringValue
     }
 
     /// The config media type, from the manifest's references (sent only
     /// with `notifications.events.includereferences: true`).
-    static func configMediaType(_ target: [String: Any]) -> String? {
-        ((target["references"] as? [Any])?.first as? [String: Any])?["mediaType"] as? String
+    static func configMediaType(_ target: [String: JSONValue]) -> String? {
+        target["references"]?.arrayValue?.first?["mediaType"]?.stringValue
     }
 
-    private struct Sizes: Decodable {
-        let size: Int64?
-        let length: Int64?
-    }
-
-    /// `size` and `length` as whole numbers (JSONDecoder refuses booleans,
-    /// fractions and text, which JSONSerialization's NSNumbers would blur).
-    static func sizes(of target: [String: Any]) -> (size: Int64?, length: Int64?)? {
-        let subset = target.filter { $0.key == "size" || $0.key == "length" }
-        guard !subset.isEmpty else { return (nil, nil) }
-        guard let data = try? JSONSerialization.data(withJSONObject: subset),
-            let sizes = try? JSONDecoder().decode(Sizes.self, from: data),
-            (sizes.size ?? 0) >= 0, (sizes.length ?? 0) >= 0
-        else { return nil }
-        return (sizes.size, sizes.length)
+    /// `size` and `length` as whole, non-negative numbers (not booleans,
+    /// fractions or text); `nil` when either is something else.
+    static func sizes(of target: [String: JSONValue]) -> (size: Int64?, length: Int64?)? {
+        func whole(_ value: JSONValue?) -> Int64?? {
+            guard let value, value != .null else { return .some(nil) }
+            guard case .number(let number) = value, number.rounded() == number, number >= 0, number < 0x1p63 else { return nil }
+            return .some(Int64(number))
+        }
+        guard let size = whole(target["size"]), let length = whole(target["length"]) else { return nil }
+        return (size, length)
     }
 }

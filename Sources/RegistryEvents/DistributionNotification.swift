@@ -19,21 +19,18 @@ public struct DistributionEnvelope: Sendable {
     }
 
     /// Parses the body; throws only when the whole body is unusable. Each
-    /// event is kept as its raw JSON object so a bad one can be dead-lettered.
+    /// event is kept as its raw JSON value so a bad one can be dead-lettered.
     public init(parsing body: [UInt8]) throws(DecodingError) {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(body))
-        } catch {
+        guard let root = JSONValue(parsing: body) else {
             throw .notJSON("expected a JSON object with an \"events\" array")
         }
-        guard let root = object as? [String: Any] else {
+        guard case .object(let members) = root else {
             throw .notAnEnvelope("expected an object with an \"events\" array at the top")
         }
-        guard let rawEvents = root["events"] else {
+        guard let rawEvents = members["events"] else {
             throw .notAnEnvelope("missing \"events\"")
         }
-        guard let list = rawEvents as? [Any] else {
+        guard case .array(let list) = rawEvents else {
             throw .notAnEnvelope("\"events\" must be an array")
         }
         events = list.map(DistributionEvent.init(raw:))
@@ -41,16 +38,10 @@ public struct DistributionEnvelope: Sendable {
 }
 
 /// One event of an envelope, as loosely typed as the registry sent it.
-public struct DistributionEvent: @unchecked Sendable {
-    // @unchecked: `raw` holds JSONSerialization values (immutable NSDictionary/
-    // NSArray/NSString/NSNumber trees) that nothing mutates after parsing.
-    public let raw: Any
+public struct DistributionEvent: Sendable {
+    public let raw: JSONValue
 
-    init(raw: Any) { self.raw = raw }
+    init(raw: JSONValue) { self.raw = raw }
 
-    var object: [String: Any]? { raw as? [String: Any] }
-    var id: String? { object?["id"] as? String }
-    var action: String? { object?["action"] as? String }
-    var target: [String: Any]? { object?["target"] as? [String: Any] }
-    var request: [String: Any]? { object?["request"] as? [String: Any] }
+    var object: [String: JSONValue]? { raw.objectValue }
 }
