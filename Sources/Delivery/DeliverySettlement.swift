@@ -205,7 +205,7 @@ public struct DeliverySettlement: Sendable {
             statusCode: outcome.statusCode, error: outcome.error, result: result.rawValue, at: now,
             webhook: isWebhook ? record.target : nil, target: isWebhook ? nil : record.target, scope: record.scope, events: events)
         return KafkaProducerRecord(
-            topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: SettlementValues.encode(value),
+            topic: layout.deliveries, key: Array(record.partitionKey.utf8), value: value.jsonBytes,
             headers: KafkaRecordFormat.attemptHeaders.map(KafkaHeader.init))
     }
 

@@ -44,7 +44,7 @@ public struct EventRecordRenderer: Sendable {
     public func records(for event: RegistryEvent) -> [RenderedRecord] {
         var records = [
             RenderedRecord(
-                topic: layout.acr, key: event.recordKey, value: JSONRendering.encode(ACRPayload(event)),
+                topic: layout.acr, key: event.recordKey, value: ACRPayload(event).jsonBytes,
                 headers: KafkaRecordFormat.acrHeaders(for: event))
         ]
         if let cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
@@ -55,8 +55,8 @@ public struct EventRecordRenderer: Sendable {
 
     private func cloudEventRecord(_ cloudEvent: CloudEvent, event: RegistryEvent) -> RenderedRecord {
         let value = switch cloudEventsMode {
-        case .structured: JSONRendering.encode(cloudEvent)
-        case .binary: JSONRendering.encode(cloudEvent.data)
+        case .structured: cloudEvent.jsonBytes
+        case .binary: cloudEvent.data.jsonBytes
         }
         return RenderedRecord(
             topic: layout.cloudEvents, key: event.recordKey, value: value,

@@ -138,3 +138,20 @@ struct SettlementTests {
         cluster.shutdown()
     }
 }
+
+@Suite("The audit record is written by hand as the encoder wrote it")
+struct AuditValueTests {
+    @Test func everyShapeOfAnAttemptIsTheEncodersBytes() {
+        for statusCode in [nil, 200, 503] as [Int?] {
+            for error in [nil, "timeout: \"slow\"\n/x"] as [String?] {
+                for kind in ["webhook", "subscription"] {
+                    let value = DeliveryAttemptValue(
+                        kind: kind, registry: "r", eventID: "e-1", attempt: 3, statusCode: statusCode, error: error, result: "retrying",
+                        at: 1_764_000_000_000, webhook: kind == "webhook" ? "hook1" : nil, target: kind == "webhook" ? nil : "sub-1",
+                        scope: kind == "webhook" ? nil : "registry/r", events: kind == "webhook" ? nil : 2)
+                    #expect(value.jsonBytes == SettlementValues.encode(value), "\(String(decoding: SettlementValues.encode(value), as: UTF8.self))")
+                }
+            }
+        }
+    }
+}

@@ -73,8 +73,33 @@ public enum JSONValue: Sendable, Hashable {
         return String(number)
     }
 
-    /// Compact JSON, keys sorted.
-    public var jsonBytes: [UInt8] { JSONRendering.encode(self) }
+}
+
+extension JSONValue: JSONWritable {
+    /// Compact JSON, keys sorted by their UTF-8 bytes (as `JSONEncoder`'s
+    /// `.sortedKeys`), integral numbers without a fraction.
+    public func write(to writer: inout JSONWriter) {
+        switch self {
+        case .null: writer.literal("null")
+        case .bool(let bool): writer.literal(bool ? "true" : "false")
+        case .number(let number):
+            if number.rounded() == number, abs(number) < 9.007_199_254_740_992e15 {
+                writer.integer(Int64(number))
+            } else {
+                writer.number(number)
+            }
+        case .string(let string): writer.string(string)
+        case .array(let elements):
+            writer.array { w in for element in elements { element.write(to: &w) } }
+        case .object(let members):
+            writer.object { w in
+                for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                    w.key(key)
+                    members[key]!.write(to: &w)
+                }
+            }
+        }
+    }
 }
 
 extension JSONValue: Codable {
