@@ -51,6 +51,10 @@ public final class SubscriptionDirectory: Service, Sendable {
         snapshot.withLock { $0.subscriptions[scope] ?? [] }.filter { $0.isActive && $0.matches(event.envelope) }
     }
 
+    public func hasSubscriptions(in scope: SubscriptionScope) -> Bool {
+        snapshot.withLock { !($0.subscriptions[scope]?.isEmpty ?? true) }
+    }
+
     public func subscription(scope: SubscriptionScope, name: String) -> EventSubscription? {
         snapshot.withLock { $0.subscriptions[scope]?.first { $0.name == name } }
     }

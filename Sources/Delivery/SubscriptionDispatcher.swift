@@ -73,6 +73,11 @@ public final class SubscriptionDispatcher: Service, Sendable {
                 }
             },
             { record, group in
+                // Most records of a busy cluster concern nobody: no parse for them.
+                if let scope = reader.scope(of: record), !routing.hasSubscriptions(in: scope) {
+                    _ = RecordLifecycle(record, targets: 0, commits: commits)
+                    return
+                }
                 guard let (scope, event) = reader.event(from: record) else {
                     logger.warning(
                         "Skipping a record that is not an event",

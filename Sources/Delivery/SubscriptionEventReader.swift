@@ -9,6 +9,17 @@ import RegistryEvents
 struct SubscriptionEventReader: Sendable {
     let layout: TopicLayout
 
+    /// The scope of `record`'s event, from its topic and headers alone
+    /// (`nil` when a `.cloudevents` record has no registry header).
+    func scope(of record: KafkaConsumerRecord) -> SubscriptionScope? {
+        let headers = record.recordHeaders
+        if record.topic.hasPrefix(layout.customTopicPrefix) {
+            return .topic(
+                headers.value(named: KafkaRecordFormat.Header.eventGridTopic) ?? String(record.topic.dropFirst(layout.customTopicPrefix.count)))
+        }
+        return headers.value(named: KafkaRecordFormat.Header.registry).map(SubscriptionScope.registry)
+    }
+
     func event(from record: KafkaConsumerRecord) -> (scope: SubscriptionScope, event: PublishedEvent)? {
         let headers = record.recordHeaders
         if record.topic.hasPrefix(layout.customTopicPrefix) {

@@ -4,6 +4,9 @@ import RegistryEvents
 /// the server's directory, or the one subscription of an in-process consumer.
 public protocol SubscriptionRouting: Sendable {
     func matches(_ event: PublishedEvent, in scope: SubscriptionScope) -> [EventSubscription]
+    /// Whether any subscription could match an event of `scope`: when none
+    /// can, the dispatcher does not parse the record at all.
+    func hasSubscriptions(in scope: SubscriptionScope) -> Bool
     func subscription(scope: SubscriptionScope, name: String) -> EventSubscription?
     /// The custom topics whose Kafka topics are read.
     var topicNames: [String] { get }
@@ -15,6 +18,7 @@ public protocol SubscriptionRouting: Sendable {
 
 extension SubscriptionRouting {
     public func waitUntilLoaded() async {}
+    public func hasSubscriptions(in scope: SubscriptionScope) -> Bool { true }
 }
 
 extension SubscriptionDirectory: SubscriptionRouting {

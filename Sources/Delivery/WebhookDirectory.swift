@@ -42,6 +42,11 @@ public final class WebhookDirectory: Service, Sendable {
         webhooks.withLock { $0[event.registry] ?? [] }.filter { $0.matches(event) }
     }
 
+    /// Whether `registry` has any webhook (else its records are not parsed).
+    public func hasWebhooks(registry: String) -> Bool {
+        webhooks.withLock { !($0[registry]?.isEmpty ?? true) }
+    }
+
     public func webhook(registry: String, name: String) -> Webhook? {
         webhooks.withLock { $0[registry]?.first { $0.name == name } }
     }

@@ -42,6 +42,13 @@ public final class WebhookDispatcher: Service, Sendable {
         let commits = CommitCoordinator()
         let sequencer = KeySequencer()
         await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
+            // A registry without webhooks: nothing to parse or match.
+            if let registry = record.recordHeaders.value(named: KafkaRecordFormat.Header.registry),
+                !directory.hasWebhooks(registry: registry)
+            {
+                _ = RecordLifecycle(record, targets: 0, commits: commits)
+                return
+            }
             guard let event = Self.event(from: record) else {
                 logger.warning(
                     "Skipping a record that is not an ACR event",

@@ -72,6 +72,31 @@ struct RendererTests {
         #expect(first.wholeMatch(of: #/[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/#) != nil)
     }
 
+    /// Ids already delivered must not change: the first implementation, kept
+    /// here as the reference, gives the same id for any event.
+    @Test func theEventGridIDIsTheOneEveryEarlierVersionGave() {
+        func fnv1a(_ bytes: [UInt8], seed: UInt64) -> UInt64 {
+            bytes.reduce(seed) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+        }
+        func reference(_ event: RegistryEvent) -> String {
+            let text = Array("\(event.registry)\u{0}\(event.id)\u{0}\(event.action.rawValue)".utf8)
+            let high = fnv1a(text, seed: 0xcbf2_9ce4_8422_2325)
+            let low = fnv1a(text, seed: 0x8422_2325_cbf2_9ce4)
+            var bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+            bytes[6] = (bytes[6] & 0x0f) | 0x80
+            bytes[8] = (bytes[8] & 0x3f) | 0x80
+            let hex = Array(bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined())
+            return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }.joined(separator: "-")
+        }
+        for index in 0..<200 {
+            var event = Samples.event([RegistryAction.push, .delete, .chartPush, .chartDelete][index % 4])
+            event.id = "event-\(index)-é"
+            event.registry = "registry\(index % 7)"
+            #expect(EventIdentity.eventGridID(for: event) == reference(event))
+        }
+    }
+
     @Test func bothRecordsShareTheKeyAndCarryTheirHeaders() throws {
         let records = EventRecordRenderer(layout: TopicLayout(), topics: RegistryTopics(overrides: ["myregistry": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/myregistry"]))
             .records(for: Samples.event(.push))

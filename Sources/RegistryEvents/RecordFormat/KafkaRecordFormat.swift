@@ -89,14 +89,16 @@ public enum KafkaRecordFormat {
     /// with the registry and location from the headers (location `local`
     /// when absent). `nil` when the record is not an ACR event.
     public static func acrEvent(value: [UInt8], headers: [RecordHeader]) -> RegistryEvent? {
-        guard let payload = try? JSONDecoder().decode(ACRPayload.self, from: Data(value)),
-            let action = RegistryAction(rawValue: payload.action), let target = payload.target,
-            let registry = headers.value(named: Header.registry)
+        // The one-pass parser: JSONDecoder into ACRPayload cost ~25 µs a record.
+        guard let registry = headers.value(named: Header.registry), let payload = JSONValue(parsing: value),
+            let id = payload["id"]?.stringValue, let timestamp = payload["timestamp"]?.stringValue,
+            let action = payload["action"]?.stringValue.flatMap(RegistryAction.init(rawValue:)), let target = payload["target"],
+            let repository = target["repository"]?.stringValue
         else { return nil }
         return RegistryEvent(
-            id: payload.id, timestamp: payload.timestamp, action: action, registry: registry,
+            id: id, timestamp: timestamp, action: action, registry: registry,
             location: headers.value(named: Header.location) ?? "local",
-            target: RegistryEvent.Target(digest: target.digest, repository: target.repository, tag: target.tag))
+            target: RegistryEvent.Target(digest: target["digest"]?.stringValue, repository: repository, tag: target["tag"]?.stringValue))
     }
 
     // MARK: .cloudevents
