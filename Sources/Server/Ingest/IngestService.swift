@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Metrics
 import RegistryEvents
+import Synchronization
 
 /// Puts registry events into Kafka: both records of every kept event, and a
 /// dead-letter record for every malformed one, acknowledged by Kafka before
@@ -45,6 +46,7 @@ public final class IngestService: Sendable {
     private let renderer: EventRecordRenderer
     private let recent: RecentEvents
     private let chartDigests = ChartDigests()
+    private let counters = IngestCounters()
     private let chartConfigReader: ChartConfigReader?
     private let logger: Logger
 
@@ -109,7 +111,7 @@ public final class IngestService: Sendable {
         try await produce(records, claimed: accepted)
         try await awaitFirstCopies(waiting)
         for event in accepted { chartDigests.remember(event) }
-        for _ in accepted { count(registry, "produced") }
+        if !accepted.isEmpty { count(registry, "produced", by: accepted.count) }
         return NotificationResult(received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejected)
     }
 
@@ -165,7 +167,26 @@ public final class IngestService: Sendable {
             headers: DeadLetterHeaders(.ingest(registry: registry, eventIndex: index), reason: reason).headers)
     }
 
-    private func count(_ registry: String, _ outcome: String) {
-        Counter(label: "regevents_ingest_events_total", dimensions: [("registry", registry), ("outcome", outcome)]).increment()
+    private func count(_ registry: String, _ outcome: String, by amount: Int = 1) {
+        counters.counter(registry, outcome).increment(by: amount)
+    }
+}
+
+/// `regevents_ingest_events_total` by registry and outcome, kept once made:
+/// a lookup in the metrics factory per event was a lock and a hash of its
+/// labels. Bounded; past the bound it starts over (the factory keeps the
+/// series).
+final class IngestCounters: Sendable {
+    private let counters = Mutex<[String: Counter]>([:])
+
+    func counter(_ registry: String, _ outcome: String) -> Counter {
+        let key = "\(registry)\u{0}\(outcome)"
+        if let counter = counters.withLock({ $0[key] }) { return counter }
+        let counter = Counter(label: "regevents_ingest_events_total", dimensions: [("registry", registry), ("outcome", outcome)])
+        counters.withLock { counters in
+            if counters.count >= 10_000 { counters.removeAll() }
+            counters[key] = counter
+        }
+        return counter
     }
 }
