@@ -86,11 +86,14 @@ public final class DeliveryLanes: Sendable {
             breakerGauge = Gauge(label: "regevents_delivery_breaker_state", dimensions: [("lane", key)])
         }
 
+        static let waitersBeforeAPace = 1024
+
         /// Whether one more delivery may wait for a slot.
         func canQueue(now: ContinuousClock.Instant, queueWait: Duration) -> Bool {
             guard let lastProgress, now - lastProgress < queueWait else { return false }
-            // Until the lane has a pace, as many may wait as it has slots.
-            guard let finishInterval else { return waiters.count < max(inFlight, 1) }
+            // Until the lane has a pace (its first burst), a few dispatcher
+            // polls' worth may wait; at most `queueWait`, as always.
+            guard let finishInterval else { return waiters.count < Self.waitersBeforeAPace }
             return Double(waiters.count + 1) * finishInterval < queueWait / .seconds(1)
         }
     }
