@@ -86,11 +86,19 @@ public final class SQLiteStore: WebhookStore {
                     exists[key] = try WebhookRecord.exists(db, key: ["registry": entry.registry, "name": entry.webhook])
                 }
                 guard exists[key] == true else { continue }
-                var record = DeliveryLogRecord(entry)
-                try record.insert(db)
+                // One prepared statement, JSON columns written by hand: the
+                // Codable record encoded each column with JSONEncoder.
+                try db.cachedStatement(sql: Self.insertLogEntry).execute(arguments: [
+                    entry.registry, entry.webhook, entry.eventID, entry.attempt,
+                    String(decoding: entry.request.jsonBytes, as: UTF8.self),
+                    entry.response.map { String(decoding: $0.jsonBytes, as: UTF8.self) }, entry.createdAt,
+                ])
             }
         }
     }
+
+    private static let insertLogEntry =
+        "INSERT INTO deliveryLog (registry, webhook, eventID, attempt, request, response, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"
 
     public func trimDeliveryLog(of webhooks: Set<WebhookKey>, keep: Int) async throws {
         guard !webhooks.isEmpty else { return }

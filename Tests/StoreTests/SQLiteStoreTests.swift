@@ -78,6 +78,32 @@ struct DeliveryLogTests {
         #expect(next.first?.request.headers["Authorization"] == "***")
     }
 
+    @Test func anEntryReadsBackAsItWasWritten() async throws {
+        let store = try SQLiteStore.inMemory()
+        _ = try await store.put(
+            Webhook(registry: "r", name: "alpha1", serviceURI: "https://x", actions: [.push], location: "local"), quota: 10)
+        let written = [
+            DeliveryLogEntry(
+                registry: "r", webhook: "alpha1", eventID: "e1", attempt: 2,
+                request: .init(
+                    method: "POST", requestUri: "https://x/a?b=c", headers: ["Content-Type": "application/json", "X-Key": "***"],
+                    content: "{\"id\":\"e1\",\"q\":\"\\\"é\n\"}"),
+                response: .init(statusCode: "503", reasonPhrase: "Service Unavailable", headers: ["Retry-After": "5"], content: "busy"),
+                createdAt: Date(timeIntervalSince1970: 1_764_000_000.5)),
+            DeliveryLogEntry(
+                registry: "r", webhook: "alpha1", eventID: "e2", attempt: 1,
+                request: .init(method: "POST", requestUri: "https://x/", headers: [:], content: ""), response: nil,
+                createdAt: Date(timeIntervalSince1970: 1_764_000_001.25)),
+        ]
+        try await store.appendDeliveryLog(written)
+        let read = try await store.deliveryLog(registry: "r", webhook: "alpha1", limit: 10, before: nil).reversed().map { entry in
+            var entry = entry
+            entry.sequence = nil
+            return entry
+        }
+        #expect(read == written)
+    }
+
     @Test func entriesGoWithTheirWebhook() async throws {
         let store = try SQLiteStore.inMemory()
         try await store.appendDeliveryLog(entry(1, webhook: "ghost1"), keep: 10)

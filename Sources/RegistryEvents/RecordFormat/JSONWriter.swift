@@ -75,6 +75,16 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// An object of strings, keys sorted by their UTF-8 bytes.
+    public mutating func stringObject(_ members: [String: String]) {
+        object { w in
+            for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                w.key(key)
+                w.string(members[key]!)
+            }
+        }
+    }
+
     public mutating func member(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
