@@ -11,6 +11,9 @@ final class CommitCoordinator: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Deliveries (record × target) received and not yet settled: what the
+    /// dispatch loop bounds, so a record going to 100 targets weighs 100.
+    let pendingDeliveries = Atomic<Int>(0)
 
     func start(_ record: KafkaConsumerRecord) {
         state.withLock { $0.trackers[record.topicPartition, default: OffsetTracker()].start(record.offset) }

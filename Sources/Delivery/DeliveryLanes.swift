@@ -30,7 +30,7 @@ public final class DeliveryLanes: Sendable {
 
         public init(
             defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(1),
-            queueWait: Duration = .milliseconds(250)
+            queueWait: Duration = .seconds(1)
         ) {
             self.defaultLimit = defaultLimit
             self.breaker = breaker

@@ -8,8 +8,12 @@ import ServiceLifecycle
 enum DispatchLoop {
     /// - Parameter tick: called once per pass (and a last time with `true`
     ///   on the way out), for work that is due by time rather than by record.
+    /// - Parameter maxInFlight: records received and not yet settled, at most.
+    /// - Parameter maxPendingDeliveries: their deliveries (record × target)
+    ///   not yet settled, at most: this bounds tasks and memory whatever the
+    ///   fan-out.
     static func run(
-        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, logger: Logger,
+        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, maxPendingDeliveries: Int = 4096, logger: Logger,
         tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
         _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
     ) async {
@@ -17,7 +21,9 @@ enum DispatchLoop {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 tick(&group, false)
                 await commit(commits, consumer: consumer, logger: logger)
-                guard commits.inFlight < maxInFlight else {
+                guard commits.inFlight < maxInFlight,
+                    commits.pendingDeliveries.load(ordering: .relaxed) < maxPendingDeliveries
+                else {
                     try? await Task.sleep(for: .milliseconds(20))
                     continue
                 }

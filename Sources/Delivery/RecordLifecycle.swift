@@ -30,16 +30,19 @@ final class RecordLifecycle: Sendable {
         self.commits = commits
         state = Mutex(State(waiting: targets))
         commits.start(record)
+        commits.pendingDeliveries.add(targets, ordering: .relaxed)
         if targets == 0 { settleNow() }
     }
 
     /// One more target found after receiving (a batch the record joins).
     func expectOneMore() {
         state.withLock { $0.waiting += 1 }
+        commits.pendingDeliveries.add(1, ordering: .relaxed)
     }
 
     /// One target's outcome.
     func record(_ settled: DeliverySettlement.Settled) {
+        commits.pendingDeliveries.subtract(1, ordering: .relaxed)
         let done = state.withLock { state -> Bool in
             state.outcomes.append(settled.result)
             if !settled.isDurable { state.failedDurability = true }

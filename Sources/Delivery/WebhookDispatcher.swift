@@ -22,7 +22,7 @@ public final class WebhookDispatcher: Service, Sendable {
 
     public init(
         client: KafkaClientConfiguration, layout: TopicLayout, directory: WebhookDirectory, attempts: WebhookAttempts,
-        maxInFlight: Int = 256, lossMonitor: DataLossMonitor?, logger: Logger
+        maxInFlight: Int = 4096, lossMonitor: DataLossMonitor?, logger: Logger
     ) {
         consumerConfiguration = KafkaConsumerConfiguration(client: client, groupID: layout.webhookDispatcherGroup)
         self.layout = layout
