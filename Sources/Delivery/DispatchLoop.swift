@@ -13,7 +13,7 @@ enum DispatchLoop {
     ///   not yet settled, at most: this bounds tasks and memory whatever the
     ///   fan-out.
     static func run(
-        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, maxPendingDeliveries: Int = 4096, logger: Logger,
+        consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, maxPendingDeliveries: Int = 1024, logger: Logger,
         tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
         _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
     ) async {
