@@ -28,7 +28,17 @@ enum DispatchLoop {
                     continue
                 }
                 do {
-                    for record in try await consumer.poll(timeout: .milliseconds(100)) { handle(record, &group) }
+                    for record in try await consumer.poll(timeout: .milliseconds(100)) {
+                        // One poll can bring hundreds of records, each going to
+                        // many targets: hand each over only while the bound holds.
+                        while commits.pendingDeliveries.load(ordering: .relaxed) >= maxPendingDeliveries,
+                            !Task.isShuttingDownGracefully, !Task.isCancelled
+                        {
+                            await commit(commits, consumer: consumer, logger: logger)
+                            try? await Task.sleep(for: .milliseconds(2))
+                        }
+                        handle(record, &group)
+                    }
                 } catch {
                     logger.error("Dispatcher cannot poll Kafka", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
