@@ -247,7 +247,13 @@ public final class DeliveryLanes: Sendable {
                 lanes.withLock { lanes in
                     for key in keys {
                         guard var lane = lanes[key] else { continue }
-                        while let first = lane.waiters.first, first.deadline <= now {
+                        // A lane still finishing attempts keeps its waiters
+                        // (they joined at its pace) up to 5× the wait; a lane
+                        // that stopped sends them to the retry tier at once.
+                        let progressing = lane.lastProgress.map { now - $0 < settings.queueWait } ?? false
+                        while let first = lane.waiters.first,
+                            progressing ? first.deadline + settings.queueWait * 4 <= now : first.deadline <= now
+                        {
                             expired.append(lane.waiters.removeFirst().continuation)
                         }
                         if !lane.waiters.isEmpty { stillWaiting.insert(key) }
