@@ -102,8 +102,8 @@ public final class DeliveryLanes: Sendable {
     private let lanes = Mutex<[String: Lane]>([:])
     /// Keys of lanes with waiters, for the sweep that expires them.
     private let sweep = Mutex<(keys: Set<String>, running: Bool, nextID: UInt64)>(([], false, 0))
-    private let laneFullDeferrals = Counter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "laneFull")])
-    private let breakerDeferrals = Counter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "breakerOpen")])
+    private let laneFullDeferrals = LazyCounter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "laneFull")])
+    private let breakerDeferrals = LazyCounter(label: "regevents_delivery_deferrals_total", dimensions: [("reason", "breakerOpen")])
 
     public init(settings: Settings = Settings()) {
         self.settings = settings

@@ -46,7 +46,7 @@ public final class DeliveryLogWriter: Service, Sendable {
     let settings: Settings
     let logger: Logger
     private let state = Mutex(State())
-    private let dropped = Counter(label: "regevents_delivery_log_dropped_total")
+    private let dropped = LazyCounter(label: "regevents_delivery_log_dropped_total")
 
     public init(store: any WebhookStore, settings: Settings, logger: Logger) {
         self.store = store

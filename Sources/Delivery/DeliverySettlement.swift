@@ -22,18 +22,18 @@ public struct DeliverySettlement: Sendable {
     let health: DeliveryHealth?
     let logger: Logger
     /// `regevents_delivery_attempts_total` by kind and result, looked up
-    /// once (a lookup per attempt was a lock and a hash of its labels).
-    let attemptCounters: [DeliveryRecord.TargetKind: [Result: Counter]]
+    /// once each (a lookup per attempt was a lock and a hash of its labels).
+    let attemptCounters: [DeliveryRecord.TargetKind: [Result: LazyCounter]]
 
     public init(producer: KafkaProducer, layout: TopicLayout, health: DeliveryHealth? = nil, logger: Logger) {
         self.producer = producer
         self.layout = layout
         self.health = health
         self.logger = logger
-        var counters: [DeliveryRecord.TargetKind: [Result: Counter]] = [:]
+        var counters: [DeliveryRecord.TargetKind: [Result: LazyCounter]] = [:]
         for kind in [DeliveryRecord.TargetKind.webhook, .subscription, .handler] {
             for result in [Result.delivered, .retrying, .deadLettered, .skipped] {
-                counters[kind, default: [:]][result] = Counter(
+                counters[kind, default: [:]][result] = LazyCounter(
                     label: "regevents_delivery_attempts_total", dimensions: [("kind", kind.rawValue), ("result", result.rawValue)])
             }
         }
