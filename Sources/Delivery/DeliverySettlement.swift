@@ -7,8 +7,8 @@ import RegistryEvents
 /// Turns an attempt's outcome into its durable consequence, the same way for
 /// every kind of target: delivered; or the next attempt produced to its
 /// retry tier; or dead-lettered. The attempt itself always goes to
-/// `.deliveries`. Returns only once Kafka has acknowledged, so the caller
-/// may then commit.
+/// `.deliveries`. Returns once Kafka has acknowledged, so the caller may
+/// then commit; or, asked not to wait, with an acknowledgement to wait on.
 public struct DeliverySettlement: Sendable {
     /// A delivery's named outcome. `skipped`: its target was deleted or
     /// disabled while it waited; the audit record says so.
@@ -52,6 +52,9 @@ public struct DeliverySettlement: Sendable {
         public var isDurable: Bool
         /// Retried in place (ordered targets): the next attempt and its wait.
         public var retryInPlace: (next: DeliveryRecord, after: Duration)? = nil
+        /// Settled without waiting for Kafka: `isDurable` is known only once
+        /// this resolves (`RecordLifecycle` waits for it before completing).
+        var acknowledgement: SettlementAcknowledgement? = nil
 
         public init(result: Result, deadLetters: [KafkaProducerRecord], isDurable: Bool) {
             self.result = result
@@ -66,9 +69,14 @@ public struct DeliverySettlement: Sendable {
     ///   tier (later events of its key would overtake it) but handed back
     ///   in `retryInPlace` for the caller to wait out; the attempt is still
     ///   audited.
+    /// - Parameter waitForKafka: false: a delivered attempt returns once its
+    ///   audit record is handed to Kafka, with `acknowledgement` to wait on
+    ///   (for callers that hand the result to a `RecordLifecycle`). Retries,
+    ///   dead letters and `inPlace` are always waited for.
     @discardableResult
     public func settle(
-        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, events: Int? = nil, inPlace: Bool = false
+        _ record: DeliveryRecord, outcome: AttemptOutcome, policy: some DeliveryPolicy, events: Int? = nil, inPlace: Bool = false,
+        waitForKafka: Bool = true
     ) async -> Settled {
         let now = Date()
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
@@ -112,8 +120,18 @@ public struct DeliverySettlement: Sendable {
                 durable = policy.deadLetters(record, outcome: outcome, reason: reason, at: now)
             }
         }
-        let isDurable = await produceDurably(
-            durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, events: events)], for: record)
+        let records = durable + [auditRecord(record, outcome: outcome, result: result, at: nowMilliseconds, events: events)]
+        var acknowledgement: SettlementAcknowledgement?
+        let isDurable: Bool
+        // Only a delivery's audit record goes without waiting: a retry or a
+        // dead letter is waited for (its callers act on it being in Kafka).
+        if waitForKafka || inPlace || result != .delivered {
+            isDurable = await produceDurably(records, for: record)
+        } else {
+            let batch = await producer.enqueue(contentsOf: records)
+            acknowledgement = SettlementAcknowledgement(batch, records: records, for: record, settlement: self)
+            isDurable = true
+        }
         countAttempt(record.targetKind, result)
         logger.log(
             level: result == .delivered ? .debug : .notice, "Delivery attempt",
@@ -124,6 +142,7 @@ public struct DeliverySettlement: Sendable {
             ])
         var settled = Settled(result: result, deadLetters: result == .deadLettered ? durable : [], isDurable: isDurable)
         settled.retryInPlace = retryInPlace
+        settled.acknowledgement = acknowledgement
         return settled
     }
 
@@ -229,6 +248,10 @@ public struct DeliverySettlement: Sendable {
                 _ = try await producer.send(contentsOf: pending)
                 for topic in refused { health?.clear(.kafkaRefuses(topic: topic)) }
                 return true
+            } catch let error as KafkaError where error.code == .shutdown {
+                // Nothing more reaches Kafka through this producer: not
+                // durable, so the attempt's record is read again on restart.
+                return false
             } catch let error as KafkaError where !error.isRetriable {
                 pending = await producingWhatKafkaTakes(pending, for: delivery, refused: &refused)
                 if pending.isEmpty {

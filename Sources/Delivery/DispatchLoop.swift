@@ -46,6 +46,12 @@ enum DispatchLoop {
             }
             tick(&group, true)
         }
+        // Audit records settled without waiting may still be on their way:
+        // a moment for their acknowledgements, so the last commit covers them.
+        let patience = ContinuousClock.now + .seconds(5)
+        while commits.pendingDeliveries.load(ordering: .relaxed) > 0, !Task.isCancelled, ContinuousClock.now < patience {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         await commit(commits, consumer: consumer, logger: logger)
         await consumer.close()
     }

@@ -40,8 +40,19 @@ final class RecordLifecycle: Sendable {
         commits.pendingDeliveries.add(1, ordering: .relaxed)
     }
 
-    /// One target's outcome.
+    /// One target's outcome; one still waiting for Kafka counts once Kafka
+    /// acknowledged it (and stays pending, within the dispatcher's bound,
+    /// until then).
     func record(_ settled: DeliverySettlement.Settled) {
+        if let acknowledgement = settled.acknowledgement {
+            acknowledgement.whenDurable { [self] durable in
+                var known = settled
+                known.acknowledgement = nil
+                known.isDurable = durable
+                record(known)
+            }
+            return
+        }
         commits.pendingDeliveries.subtract(1, ordering: .relaxed)
         let done = state.withLock { state -> Bool in
             state.outcomes.append(settled.result)

@@ -54,7 +54,8 @@ public struct SubscriptionAttempts: Sendable {
         case .admitted(let ticket):
             let outcome = await send(record, to: subscription)
             ticket.finish(outcome)
-            settled = await settlement.settle(record, outcome: outcome, policy: policy, events: record.eventCount ?? 1)
+            settled = await settlement.settle(
+                record, outcome: outcome, policy: policy, events: record.eventCount ?? 1, waitForKafka: false)
         }
         afterSettling(settled, subscription: subscription)
         return settled

@@ -59,7 +59,7 @@ public struct WebhookAttempts: Sendable {
             let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
             ticket.finish(outcome)
             log(record, webhook: webhook, outcome: outcome)
-            return await settlement.settle(record, outcome: outcome, policy: policy)
+            return await settlement.settle(record, outcome: outcome, policy: policy, waitForKafka: false)
         }
     }
 

@@ -20,12 +20,16 @@ enum DeliveryWaiter: Sendable {
 
 /// The reports of a batch of records, gathered: its sender waits once for
 /// all of them instead of once per record (a task and a continuation per
-/// record were most of a busy producer's cost).
-final class BatchDelivery: Sendable {
+/// record were most of a busy producer's cost), or is called back when the
+/// last one arrives, without waiting at all (`whenComplete`).
+public final class BatchDelivery: Sendable {
+    public typealias Results = [Result<KafkaDeliveryReceipt, any Error>]
+
     private struct State {
         var results: [Result<KafkaDeliveryReceipt, any Error>?]
         var remaining: Int
-        var waiter: CheckedContinuation<[Result<KafkaDeliveryReceipt, any Error>], Never>?
+        var waiter: CheckedContinuation<Results, Never>?
+        var observers: [@Sendable (Results) -> Void] = []
     }
 
     private let state: Mutex<State>
@@ -36,15 +40,19 @@ final class BatchDelivery: Sendable {
 
     /// Records slot `index`'s outcome (only its first counts).
     func complete(_ index: Int, with result: Result<KafkaDeliveryReceipt, any Error>) {
-        let ready = state.withLock { state -> (CheckedContinuation<[Result<KafkaDeliveryReceipt, any Error>], Never>, [Result<KafkaDeliveryReceipt, any Error>])? in
+        let ready = state.withLock { state -> (CheckedContinuation<Results, Never>?, [@Sendable (Results) -> Void], Results)? in
             guard state.results[index] == nil else { return nil }
             state.results[index] = result
             state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.results.map { $0! })
+            guard state.remaining == 0, state.waiter != nil || !state.observers.isEmpty else { return nil }
+            defer { (state.waiter, state.observers) = (nil, []) }
+            return (state.waiter, state.observers, state.results.map { $0! })
         }
-        if let (waiter, results) = ready { waiter.resume(returning: results) }
+        // Called outside the lock: an observer may do work of its own.
+        if let (waiter, observers, results) = ready {
+            waiter?.resume(returning: results)
+            for observer in observers { observer(results) }
+        }
     }
 
     /// Empties slot `index` again (a fatal error failed it before
@@ -57,8 +65,20 @@ final class BatchDelivery: Sendable {
         }
     }
 
+    /// Calls `observer` with every slot's outcome, in order, once all are
+    /// known: at once if they are, otherwise on the thread that delivers the
+    /// last report (keep it short).
+    public func whenComplete(_ observer: @escaping @Sendable (Results) -> Void) {
+        let done = state.withLock { state -> Results? in
+            guard state.remaining > 0 else { return state.results.map { $0! } }
+            state.observers.append(observer)
+            return nil
+        }
+        if let done { observer(done) }
+    }
+
     /// Every slot's outcome, in order, once all are known.
-    func results() async -> [Result<KafkaDeliveryReceipt, any Error>] {
+    public func results() async -> Results {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state -> [Result<KafkaDeliveryReceipt, any Error>]? in
                 guard state.remaining > 0 else { return state.results.map { $0! } }

@@ -88,10 +88,7 @@ public final class KafkaProducer: Service, Sendable {
     /// them even when one fails, then throws the first error, so a caller
     /// never reports a half-produced batch as done.
     public func send(contentsOf records: [KafkaProducerRecord]) async throws -> [KafkaDeliveryReceipt] {
-        let batch = BatchDelivery(count: records.count)
-        for (index, record) in records.enumerated() {
-            await enqueue(record, into: batch, at: index)
-        }
+        let batch = await enqueue(contentsOf: records)
         var receipts: [KafkaDeliveryReceipt] = []
         receipts.reserveCapacity(records.count)
         var firstError: (any Error)?
@@ -103,6 +100,19 @@ public final class KafkaProducer: Service, Sendable {
         }
         if let firstError { throw firstError }
         return receipts
+    }
+
+    /// Hands every record to librdkafka, in order, and returns without
+    /// waiting for their acknowledgements: the batch reports them
+    /// (`BatchDelivery.whenComplete` or `results()`). A full local queue is
+    /// waited out as in `send`; a record that cannot be handed over fails
+    /// its slot.
+    public func enqueue(contentsOf records: [KafkaProducerRecord]) async -> BatchDelivery {
+        let batch = BatchDelivery(count: records.count)
+        for (index, record) in records.enumerated() {
+            await enqueue(record, into: batch, at: index)
+        }
+        return batch
     }
 
     /// A refusal that means librdkafka did not take the record: a full

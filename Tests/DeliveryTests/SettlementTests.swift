@@ -154,4 +154,60 @@ struct AuditValueTests {
             }
         }
     }
+
+    struct AlwaysDelivering: DeliveryPolicy {
+        var schedule: RetrySchedule { .webhookDefault }
+        var jitter: Double { 0 }
+        func isDelivered(_ outcome: AttemptOutcome) -> Bool { true }
+        func terminalReason(_ outcome: AttemptOutcome) -> String? { nil }
+        func deadLetters(_ record: DeliveryRecord, outcome: AttemptOutcome, reason: String, at now: Date) -> [KafkaProducerRecord] { [] }
+    }
+
+    /// A delivered attempt does not wait for its audit record's
+    /// acknowledgement, but its Kafka record is never committed past an
+    /// audit record Kafka refuses: it completes only once Kafka takes it.
+    @Test func aDeliveredAttemptSettlesBeforeItsAuditIsAcknowledgedButIsNotCommittedPastARefusedOne() async throws {
+        var logger = Logger(label: "settlement-tests")
+        logger.logLevel = .critical
+        let cluster = try EmbeddedKafkaCluster.reservingRefusingBroker(logger: logger)
+        let layout = TopicLayout(prefix: "audit-\(UUID().uuidString.prefix(6).lowercased())")
+        for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
+        _ = try await producer.send(KafkaProducerRecord(topic: layout.deliveries, key: nil, value: Array("warm".utf8), headers: []))
+        try await cluster.refuseProduce(to: layout.deliveries)
+
+        let health = DeliveryHealth(logger: logger)
+        let settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
+        let commits = CommitCoordinator()
+        let origin = KafkaConsumerRecord(
+            topic: layout.acr, partition: 0, offset: 7, key: nil, value: [], headers: [], timestampMilliseconds: nil)
+        let lifecycle = RecordLifecycle(origin, targets: 1, commits: commits)
+        let record = DeliveryRecord(
+            targetKind: .webhook, registry: "r", target: "audited", eventID: "e1", attempt: 1, dueAtMilliseconds: 0,
+            firstAttemptAtMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), body: "{}", originTopic: layout.acr,
+            originPartition: 0, originOffset: 7)
+        let outcome = AttemptOutcome(statusCode: 200, reasonPhrase: "OK", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+
+        // Returns with the audit record handed over, not acknowledged.
+        let settled = await settlement.settle(record, outcome: outcome, policy: AlwaysDelivering(), waitForKafka: false)
+        #expect(settled.result == .delivered)
+        #expect(settled.acknowledgement != nil)
+        lifecycle.record(settled)
+
+        // Refused: readiness names `.deliveries`, and the commit stays at the record.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while health.reasons.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(health.reasons.contains { $0.contains(layout.deliveries) }, "readiness names the refused topic: \(health.reasons)")
+        #expect(commits.committable().map(\.offset) == [7], "never committed past a refused audit record")
+        #expect(commits.pendingDeliveries.load(ordering: .relaxed) == 1, "still within the dispatcher's bound")
+
+        // Taken again: the record completes, and its next offset is committable.
+        try cluster.allowProduce(to: layout.deliveries)
+        while commits.committable().map(\.offset) != [8], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(commits.committable().map(\.offset) == [8])
+        #expect(commits.pendingDeliveries.load(ordering: .relaxed) == 0)
+        #expect(lifecycle.outcomes == [.delivered])
+        await producer.shutdown()
+        cluster.shutdown()
+    }
 }
