@@ -1,6 +1,9 @@
+import Foundation
 import AsyncHTTPClient
 import Delivery
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Store
 import Kafka
 import Logging
@@ -38,9 +41,20 @@ public struct ServerDependencies: Sendable {
         self.connection = connection
         self.producer = producer
         self.metrics = metrics
+        // Only registries something listens to get a metric series of their
+        // own: the name in an ingest URL is the caller's to invent.
+        let webhooks = delivery?.directory
+        let subscriptionDirectory = subscriptions?.directory
+        let listensToAll = delivery == nil && subscriptions == nil
+        let isKnownRegistry: @Sendable (String) -> Bool = { registry in
+            if listensToAll { return true }
+            if let webhooks, webhooks.hasWebhooks(registry: registry) { return true }
+            guard let subscriptionDirectory else { return false }
+            return subscriptionDirectory.hasSubscriptions(in: SubscriptionScope.registry(registry))
+        }
         ingest = IngestService(
             producer: producer, layout: configuration.layout, settings: configuration.ingest, httpClient: httpClient,
-            logger: logger)
+            isKnownRegistry: isKnownRegistry, logger: logger)
     }
 
     /// Long-running parts besides HTTP and the producer (dispatchers), in
@@ -66,15 +80,29 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
-    HealthController(producer: dependencies.producer, store: dependencies.store, deliveryHealth: dependencies.deliveryHealth).addRoutes(to: router)
-    MetricsController(registry: dependencies.metrics).addRoutes(to: router)
-    let v1 = router.group("v1")
-    InfoController(info: dependencies.info).addRoutes(to: v1)
-    KafkaTopicsController(connection: dependencies.connection, layout: dependencies.configuration.layout)
-        .addRoutes(to: v1)
-    IngestController(service: dependencies.ingest).addRoutes(to: v1)
     let configuration = dependencies.configuration
-    let management = BearerTokenMiddleware<AppRequestContext>.admin(configuration.adminToken)
+    let publicHost = configuration.publicBaseURL.flatMap { URLComponents(string: $0)?.host }
+    // Routes with no token of their own answer only to the server's own
+    // host names (DNS rebinding), unless told to run open. Publishing and
+    // the validation URL carry their own keys and codes.
+    func browserGuard(tokenless: Bool, jsonBodies: Bool) -> BrowserGuardMiddleware<AppRequestContext> {
+        BrowserGuardMiddleware(
+            listenHost: configuration.listen.host, publicHost: publicHost, checkHost: tokenless && !configuration.insecureNoAuth,
+            requireJSONBodies: jsonBodies)
+    }
+    let probes = router.group().add(middleware: browserGuard(tokenless: configuration.adminToken == nil, jsonBodies: false))
+    HealthController(producer: dependencies.producer, store: dependencies.store, deliveryHealth: dependencies.deliveryHealth)
+        .addRoutes(to: probes)
+    MetricsController(registry: dependencies.metrics).addRoutes(to: probes)
+    let v1 = router.group("v1")
+    IngestController(service: dependencies.ingest)
+        .addRoutes(to: v1.group().add(middleware: browserGuard(tokenless: configuration.ingest.token == nil, jsonBodies: false)))
+    let management = ManagementMiddleware(
+        token: BearerTokenMiddleware<AppRequestContext>.admin(configuration.adminToken),
+        browserGuard: browserGuard(tokenless: configuration.adminToken == nil, jsonBodies: true))
+    InfoController(info: dependencies.info).addRoutes(to: v1.group().add(middleware: management))
+    KafkaTopicsController(connection: dependencies.connection, layout: dependencies.configuration.layout)
+        .addRoutes(to: v1.group().add(middleware: management))
     let webhooks = WebhookController<AppRequestContext>(
         store: dependencies.store, quota: configuration.webhookQuota, defaultLocation: configuration.ingest.defaultLocation,
         delivery: dependencies.delivery, logger: Logger(label: "regevents.webhooks"))
@@ -90,7 +118,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
 /// their publish endpoints, and the validation URL.
 private func addEventGridRoutes(
     _ dependencies: ServerDependencies, router: Router<AppRequestContext>, v1: RouterGroup<AppRequestContext>,
-    management: BearerTokenMiddleware<AppRequestContext>
+    management: ManagementMiddleware<AppRequestContext>
 ) {
     let configuration = dependencies.configuration
     let logger = Logger(label: "regevents.subscriptions")
@@ -98,12 +126,12 @@ private func addEventGridRoutes(
     for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
         EventSubscriptionController<AppRequestContext>(
             store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics, layout: configuration.layout,
-            hooks: dependencies.subscriptions, topicCreator: creator, logger: logger
+            hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.subscriptionQuota, logger: logger
         ).addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
     }
     CustomTopicController<AppRequestContext>(
         store: dependencies.store, layout: configuration.layout, publicBaseURL: configuration.publicBaseURL,
-        hooks: dependencies.subscriptions, topicCreator: creator, logger: logger
+        hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.customTopicQuota, logger: logger
     ).addRoutes(to: v1.group("topics").add(middleware: management))
     TopicPublishController<AppRequestContext>(
         store: dependencies.store, producer: dependencies.producer, layout: configuration.layout, logger: logger
@@ -129,6 +157,7 @@ public func buildApplication(
     let listen = dependencies.configuration.listen
     return Application(
         router: buildRouter(dependencies),
+        server: .http1(configuration: httpConfiguration(dependencies.configuration)),
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "regevents"),
         services: services,
         onServerRunning: { channel in
@@ -137,4 +166,14 @@ public func buildApplication(
         },
         logger: logger
     )
+}
+
+/// The HTTP server's own bounds: a request must arrive in full within the
+/// read timeout (slowloris), and its headers stay small.
+func httpConfiguration(_ configuration: ServerConfiguration) -> HTTP1Channel.Configuration {
+    let (seconds, attoseconds) = configuration.requestReadTimeout.components
+    let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    return HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestReadDeadline(timeout: timeout)], idleTimeout: timeout,
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 100))
 }

@@ -24,8 +24,18 @@ public struct ServerConfiguration: Sendable {
     public var kafkaMessageTimeout: Duration = .seconds(30)
     /// When set, management routes need `Authorization: Bearer <token>`.
     public var adminToken: String?
+    /// Allows a non-loopback listen address without both tokens, and turns
+    /// off the loopback server's browser guard (`BrowserGuardMiddleware`).
+    public var insecureNoAuth = false
     /// Webhooks per registry.
     public var webhookQuota = 500
+    /// Event subscriptions per scope (a registry or a custom topic): Event Grid's 500 per topic.
+    public var subscriptionQuota = 500
+    /// Custom topics: Event Grid's 100 per region and subscription.
+    public var customTopicQuota = 100
+    /// How long a request (head and body) may take to arrive, and a
+    /// keep-alive connection may stay idle.
+    public var requestReadTimeout: Duration = .seconds(30)
     /// The URL clients reach this server by (topic endpoints, validation
     /// URLs); `nil` uses the request's host, or the listen address.
     public var publicBaseURL: String?
@@ -79,6 +89,12 @@ public struct ServerConfiguration: Sendable {
         }
         if let token = ingest.token, token.isEmpty || token.contains(where: \.isWhitespace) {
             throw ConfigurationError(flag: "--ingest-token", message: "must be non-empty and contain no spaces")
+        }
+        if !listen.isLoopback, !insecureNoAuth, adminToken == nil || ingest.token == nil {
+            let missing = [adminToken == nil ? "--admin-token" : nil, ingest.token == nil ? "--ingest-token" : nil].compactMap { $0 }
+            throw ConfigurationError(
+                flag: missing[0],
+                message: "listening on \(listen), not a loopback address, needs \(missing.joined(separator: " and ")) (or \(missing.map { "\($0)-file" }.joined(separator: " and "))); give --insecure-no-auth to run without them on purpose")
         }
         if kafkaBrokers == nil && replicationFactor > embeddedBrokers {
             throw ConfigurationError(

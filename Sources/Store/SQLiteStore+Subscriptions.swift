@@ -3,11 +3,17 @@ import GRDB
 import RegistryEvents
 
 extension SQLiteStore: SubscriptionStore {
-    public func putSubscription(_ subscription: EventSubscription) async throws -> EventSubscription {
+    public func putSubscription(_ subscription: EventSubscription, quota: Int) async throws -> EventSubscription {
         try await writer.write { db in
             var stored = subscription
             if let existing = try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(subscription.scope, subscription.name)) {
                 stored.createdAt = existing.createdAt
+            } else {
+                let scope = subscription.scope
+                let count = try EventSubscriptionRecord
+                    .filter(EventSubscriptionRecord.Columns.scopeKind == scope.kind.rawValue && EventSubscriptionRecord.Columns.scopeName == scope.name)
+                    .fetchCount(db)
+                guard count < quota else { throw StoreError.subscriptionQuotaExceeded(scope: scope.description, quota: quota) }
             }
             try EventSubscriptionRecord(stored).save(db)
             return stored
@@ -50,10 +56,14 @@ extension SQLiteStore: SubscriptionStore {
         }
     }
 
-    public func putTopic(_ topic: CustomTopic) async throws -> CustomTopic {
+    public func putTopic(_ topic: CustomTopic, quota: Int) async throws -> CustomTopic {
         try await writer.write { db in
             var stored = topic
-            if let existing = try CustomTopicRecord.fetchOne(db, key: topic.name) { stored.createdAt = existing.createdAt }
+            if let existing = try CustomTopicRecord.fetchOne(db, key: topic.name) {
+                stored.createdAt = existing.createdAt
+            } else {
+                guard try CustomTopicRecord.fetchCount(db) < quota else { throw StoreError.topicQuotaExceeded(quota: quota) }
+            }
             try CustomTopicRecord(stored).save(db)
             return stored
         }

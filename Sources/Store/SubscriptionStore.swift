@@ -4,8 +4,10 @@ import RegistryEvents
 /// Where event subscriptions and custom topics live (same database as the
 /// webhooks).
 public protocol SubscriptionStore: Sendable {
-    /// Creates or replaces, keeping the original creation time.
-    func putSubscription(_ subscription: EventSubscription) async throws -> EventSubscription
+    /// Creates or replaces, keeping the original creation time. Throws
+    /// `StoreError.subscriptionQuotaExceeded` when a new one would pass
+    /// `quota` subscriptions in its scope (checked in the same transaction).
+    func putSubscription(_ subscription: EventSubscription, quota: Int) async throws -> EventSubscription
     func subscription(scope: SubscriptionScope, name: String) async throws -> EventSubscription?
     func subscriptions(scope: SubscriptionScope) async throws -> [EventSubscription]
     /// Every subscription of every scope (what the dispatcher keeps in memory).
@@ -20,8 +22,9 @@ public protocol SubscriptionStore: Sendable {
         _ change: @escaping @Sendable (inout EventSubscription) -> Void
     ) async throws -> EventSubscription?
 
-    /// Creates or replaces a custom topic, keeping its creation time.
-    func putTopic(_ topic: CustomTopic) async throws -> CustomTopic
+    /// Creates or replaces a custom topic, keeping its creation time. Throws
+    /// `StoreError.topicQuotaExceeded` when a new one would pass `quota` topics.
+    func putTopic(_ topic: CustomTopic, quota: Int) async throws -> CustomTopic
     func topic(name: String) async throws -> CustomTopic?
     func topics() async throws -> [CustomTopic]
     /// Deletes the topic and its subscriptions; true when it existed.
@@ -30,3 +33,14 @@ public protocol SubscriptionStore: Sendable {
 
 /// Everything the control plane keeps.
 public typealias ControlPlaneStore = WebhookStore & SubscriptionStore
+
+extension SubscriptionStore {
+    /// With no quota (tools and tests).
+    public func putSubscription(_ subscription: EventSubscription) async throws -> EventSubscription {
+        try await putSubscription(subscription, quota: .max)
+    }
+
+    public func putTopic(_ topic: CustomTopic) async throws -> CustomTopic {
+        try await putTopic(topic, quota: .max)
+    }
+}

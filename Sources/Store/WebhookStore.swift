@@ -47,11 +47,17 @@ public struct WebhookKey: Hashable, Sendable {
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {
     case quotaExceeded(registry: String, quota: Int)
+    case subscriptionQuotaExceeded(scope: String, quota: Int)
+    case topicQuotaExceeded(quota: Int)
 
     public var description: String {
         switch self {
         case .quotaExceeded(let registry, let quota):
             "registry \(registry) already has \(quota) webhooks, its quota; delete one or raise --webhook-quota"
+        case .subscriptionQuotaExceeded(let scope, let quota):
+            "\(scope) already has \(quota) event subscriptions, its quota; delete one or raise --subscription-quota"
+        case .topicQuotaExceeded(let quota):
+            "there are already \(quota) custom topics, the quota; delete one or raise --topic-quota"
         }
     }
 }

@@ -53,8 +53,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Token the management routes (webhooks, event subscriptions, topics) need as Authorization: Bearer <token> (env REGEVENTS_ADMIN_TOKEN).")
     var adminToken: String?
 
+    @Option(help: "File holding the admin token, e.g. a mounted secret (env REGEVENTS_ADMIN_TOKEN_FILE); trailing newlines are ignored.")
+    var adminTokenFile: String?
+
+    @Flag(help: "Listen on a non-loopback address without --admin-token and --ingest-token: anyone who reaches the port can manage and inject. Never in production.")
+    var insecureNoAuth = false
+
     @Option(help: "Webhooks allowed per registry (default 500).")
     var webhookQuota: Int = 500
+
+    @Option(help: "Event subscriptions allowed per registry or custom topic (default 500, Event Grid's).")
+    var subscriptionQuota: Int = 500
+
+    @Option(help: "Custom topics allowed (default 100, Event Grid's).")
+    var topicQuota: Int = 100
+
+    @Option(help: .hidden)
+    var requestReadTimeout: Int = 30
 
     @Flag(help: "Allow webhooks to loopback, private, link-local and metadata addresses (refused by default).")
     var allowPrivateTargets = false
@@ -103,6 +118,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Token registries must send as Authorization: Bearer <token> on ingest routes (env REGEVENTS_INGEST_TOKEN).")
     var ingestToken: String?
+
+    @Option(help: "File holding the ingest token (env REGEVENTS_INGEST_TOKEN_FILE); trailing newlines are ignored.")
+    var ingestTokenFile: String?
+
+    @Option(help: "Events one ingest request may carry; more are answered 413 (default 1000).")
+    var maxEventsPerRequest: Int = 1000
 
     @Option(help: "Largest accepted request body in bytes (env REGEVENTS_MAX_BODY_BYTES; default 1048576).")
     var maxBodyBytes: Int?
@@ -175,9 +196,9 @@ struct ServeCommand: AsyncParsableCommand {
     private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let flags = try deliveryFlags()
         try prepareDataDirectory(configuration.dataDirectory)
-        if !configuration.listen.isLoopback && configuration.adminToken == nil {
+        if !configuration.listen.isLoopback && (configuration.adminToken == nil || configuration.ingest.token == nil) {
             logger.warning(
-                "Listening on a non-loopback address without --admin-token: anyone who can reach it can manage webhooks, event subscriptions and topics",
+                "--insecure-no-auth: listening on a non-loopback address without --admin-token or --ingest-token; anyone who can reach it can manage webhooks, event subscriptions and topics, read their secrets, and inject events",
                 metadata: ["listen": "\(configuration.listen)"])
         }
         let connection = try await KafkaConnection.connect(configuration, logger: logger)
@@ -335,14 +356,28 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
             }
             configuration.ingest = try makeIngestSettings()
-            configuration.adminToken = adminToken ?? EnvironmentDefaults.value("REGEVENTS_ADMIN_TOKEN")
+            configuration.adminToken = try TokenSource.read(
+                value: adminToken, file: adminTokenFile, flag: "--admin-token", environment: "REGEVENTS_ADMIN_TOKEN")
             if let token = configuration.adminToken, token.isEmpty || token.contains(where: \.isWhitespace) {
                 throw ConfigurationError(flag: "--admin-token", message: "must be non-empty and contain no spaces")
             }
+            configuration.insecureNoAuth = insecureNoAuth
             guard (1...100_000).contains(webhookQuota) else {
                 throw ConfigurationError(flag: "--webhook-quota", message: "must be between 1 and 100000, got \(webhookQuota)")
             }
             configuration.webhookQuota = webhookQuota
+            guard (1...100_000).contains(subscriptionQuota) else {
+                throw ConfigurationError(flag: "--subscription-quota", message: "must be between 1 and 100000, got \(subscriptionQuota)")
+            }
+            configuration.subscriptionQuota = subscriptionQuota
+            guard (1...10_000).contains(topicQuota) else {
+                throw ConfigurationError(flag: "--topic-quota", message: "must be between 1 and 10000, got \(topicQuota)")
+            }
+            configuration.customTopicQuota = topicQuota
+            guard (1...3600).contains(requestReadTimeout) else {
+                throw ConfigurationError(flag: "--request-read-timeout", message: "must be 1 to 3600 seconds, got \(requestReadTimeout)")
+            }
+            configuration.requestReadTimeout = .seconds(requestReadTimeout)
             configuration.publicBaseURL = publicURL ?? EnvironmentDefaults.value("REGEVENTS_PUBLIC_URL")
             if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
                 throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
@@ -356,7 +391,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func makeIngestSettings() throws -> IngestSettings {
         var settings = IngestSettings()
-        settings.token = ingestToken ?? EnvironmentDefaults.value("REGEVENTS_INGEST_TOKEN")
+        settings.token = try TokenSource.read(
+            value: ingestToken, file: ingestTokenFile, flag: "--ingest-token", environment: "REGEVENTS_INGEST_TOKEN")
+        guard (1...100_000).contains(maxEventsPerRequest) else {
+            throw ConfigurationError(
+                flag: "--max-events-per-request", message: "must be between 1 and 100000, got \(maxEventsPerRequest)")
+        }
+        settings.maxEventsPerRequest = maxEventsPerRequest
         settings.maxBodyBytes = try maxBodyBytes
             ?? integerFromEnvironment("REGEVENTS_MAX_BODY_BYTES", flag: "--max-body-bytes") ?? settings.maxBodyBytes
         settings.defaultLocation = location ?? EnvironmentDefaults.value("REGEVENTS_LOCATION") ?? "local"
@@ -464,5 +505,27 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: "--data-dir: cannot create \(path): \(error.localizedDescription)", exitCode: 64)
         }
+    }
+}
+
+/// Where a token comes from: its flag, its file (a mounted secret), or its
+/// environment variable (`NAME`, or `NAME_FILE` naming a file), in that order.
+enum TokenSource {
+    static func read(value: String?, file: String?, flag: String, environment: String) throws(ConfigurationError) -> String? {
+        if value != nil && file != nil {
+            throw ConfigurationError(flag: flag, message: "give \(flag) or \(flag)-file, not both")
+        }
+        if let value { return value }
+        if let path = file ?? EnvironmentDefaults.value("\(environment)_FILE") {
+            let fileFlag = file == nil ? "\(environment)_FILE" : "\(flag)-file"
+            guard let data = FileManager.default.contents(atPath: path), var text = String(data: data, encoding: .utf8) else {
+                throw ConfigurationError(flag: fileFlag, message: "cannot read \(path)")
+            }
+            // The newline an editor or `echo` leaves ("\r\n" is one Character).
+            while let last = text.unicodeScalars.last, last == "\n" || last == "\r" { text.unicodeScalars.removeLast() }
+            guard !text.isEmpty else { throw ConfigurationError(flag: fileFlag, message: "\(path) is empty") }
+            return text
+        }
+        return EnvironmentDefaults.value(environment)
     }
 }

@@ -17,6 +17,9 @@ struct TailCommand: AsyncParsableCommand {
 
     @OptionGroup var serverOptions: ServerOptions
 
+    @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with one: /v1/info needs it.")
+    var adminToken: String?
+
     @Option(help: "acr, cloudevents, deliveries, deadletter, retry.<delay>, or a full topic name.")
     var topic: String = "acr"
 
@@ -77,7 +80,7 @@ struct TailCommand: AsyncParsableCommand {
 
     private func locateKafka() async throws -> (String, TopicLayout) {
         if let kafkaBrokers { return (kafkaBrokers, TopicLayout(prefix: topicPrefix)) }
-        let info = try await APIClient(baseURL: serverOptions.baseURL).get("/v1/info", as: ServerInfo.self)
+        let info = try await APIClient(baseURL: serverOptions.baseURL, credential: .admin(adminToken)).get("/v1/info", as: ServerInfo.self)
         return (info.kafka.bootstrapServers, info.layout)
     }
 }

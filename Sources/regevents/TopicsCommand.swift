@@ -13,6 +13,9 @@ struct TopicsCommand: AsyncParsableCommand {
 
     @OptionGroup var serverOptions: ServerOptions
 
+    @Option(help: "Admin token (env REGEVENTS_ADMIN_TOKEN), when the server was started with one.")
+    var adminToken: String?
+
     @Option(help: "Ask Kafka directly (host:port,...) instead of the server.")
     var kafkaBrokers: String?
 
@@ -51,7 +54,7 @@ struct TopicsCommand: AsyncParsableCommand {
         }
         let query = groups.map { "group=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" }
             .joined(separator: "&")
-        return try await APIClient(baseURL: serverOptions.baseURL)
+        return try await APIClient(baseURL: serverOptions.baseURL, credential: .admin(adminToken))
             .get("/v1/kafka/topics" + (query.isEmpty ? "" : "?\(query)"), as: TopicReport.self)
     }
 }

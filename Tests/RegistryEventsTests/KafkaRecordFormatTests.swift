@@ -46,7 +46,7 @@ struct KafkaRecordFormatTests {
 
     /// Dead letters: DESIGN.md's shapes, plus `content-type` (the `.deadletter` row's "…").
     @Test func deadLettersCarryTheHeadersOfDesignsShapes() {
-        let ingest = DeadLetterHeaders(.ingest(registry: "myregistry", eventIndex: 2), reason: "r").headers
+        let ingest = DeadLetterHeaders(.ingest(registry: "myregistry", eventIndices: [2]), reason: "r").headers
         #expect(names(ingest) == ["content-type", "regevents-source", "registry", "regevents-reason", "regevents-event-index"])
         let webhook = DeadLetterHeaders(.webhook(registry: "myregistry", webhook: "hook"), reason: "r").headers
         #expect(names(webhook) == ["content-type", "regevents-source", "registry", "webhook", "regevents-reason"])
@@ -90,7 +90,7 @@ struct KafkaRecordFormatTests {
     }
 
     @Test func deadLetterHeadersAreExactlyWhatTheyWere() {
-        #expect(DeadLetterHeaders(.ingest(registry: "myregistry", eventIndex: 3), reason: "MalformedEvent: x").headers == [
+        #expect(DeadLetterHeaders(.ingest(registry: "myregistry", eventIndices: [3]), reason: "MalformedEvent: x").headers == [
             RecordHeader("content-type", "application/vnd.docker.distribution.events.v1+json"), RecordHeader("registry", "myregistry"),
             RecordHeader("regevents-source", "ingest"), RecordHeader("regevents-reason", "MalformedEvent: x"),
             RecordHeader("regevents-event-index", "3"),
@@ -155,7 +155,7 @@ struct KafkaRecordFormatTests {
 
     @Test func deadLettersReadBack() {
         let origins: [DeadLetterHeaders.Origin] = [
-            .ingest(registry: "myregistry", eventIndex: 0), .webhook(registry: "myregistry", webhook: "hook"),
+            .ingest(registry: "myregistry", eventIndices: [0]), .ingest(registry: "myregistry", eventIndices: [1, 4, 7]), .webhook(registry: "myregistry", webhook: "hook"),
             .subscription(scope: "registry/myregistry", subscription: "s", schema: .eventGrid),
             .subscription(scope: "topic/orders", subscription: "s", schema: .cloudEvents), .pointer,
         ]

@@ -16,11 +16,19 @@ let serverTestLogger: Logger = {
     return logger
 }()
 
+/// Settings of the test server beyond the common ones.
+struct TestServerOptions {
+    var insecureNoAuth = false
+    var subscriptionQuota = 500
+    var customTopicQuota = 100
+}
+
 /// A server wired to a fresh embedded cluster, as `regevents serve` wires it,
 /// tested through the router.
 func withTestServer(
     partitions: Int = 2, ingest: IngestSettings = IngestSettings(), messageTimeout: Duration = .seconds(30),
     adminToken: String? = nil, webhookQuota: Int = 500, deliveryHealth: DeliveryHealth? = nil,
+    options: TestServerOptions = TestServerOptions(),
     _ body: @escaping @Sendable (ServerDependencies, any TestClientProtocol) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration(partitions: partitions, ingest: ingest)
@@ -28,6 +36,9 @@ func withTestServer(
     configuration.kafkaMessageTimeout = messageTimeout
     configuration.adminToken = adminToken
     configuration.webhookQuota = webhookQuota
+    configuration.insecureNoAuth = options.insecureNoAuth
+    configuration.subscriptionQuota = options.subscriptionQuota
+    configuration.customTopicQuota = options.customTopicQuota
     let connection = try await KafkaConnection.connect(configuration, logger: serverTestLogger)
     let producer = try connection.makeProducer(logger: serverTestLogger)
     var wired = ServerDependencies(
@@ -91,4 +102,9 @@ extension KafkaConsumerRecord {
         try #require(try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any])
     }
     func headerValue(_ key: String) -> String? { header(key)?.stringValue }
+}
+
+extension HTTPFields {
+    /// What every management request with a body sends.
+    static let json: HTTPFields = [.contentType: "application/json"]
 }

@@ -32,6 +32,7 @@ struct JSONCall: Sendable {
     {
         var all = headers
         all.append(contentsOf: extra)
+        if body != nil, all[.contentType] == nil { all[.contentType] = "application/json" }
         return try await client.execute(uri: uri, method: method, headers: all, body: body.map { ByteBuffer(string: $0) }) {
             Answer(status: $0.status, text: String(buffer: $0.body))
         }

@@ -15,7 +15,7 @@ struct WebhookRoutesTests {
 
     @Test func createShowListUpdateDeleteInARMShapes() async throws {
         try await withTestServer { _, client in
-            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, headers: .json, body: ByteBuffer(string: Self.createBody)) {
                 #expect($0.status == .created)
                 let body = try json($0)
                 #expect(body["id"] as? String == "/v1/registries/myreg/webhooks/hook01")
@@ -31,7 +31,7 @@ struct WebhookRoutesTests {
                 #expect(!text.contains("top-secret"), "header values are write-only")
                 #expect(!text.contains("serviceUri"))
             }
-            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, headers: .json, body: ByteBuffer(string: Self.createBody)) {
                 #expect($0.status == .ok, "a second PUT replaces")
             }
             try await client.execute(uri: "/v1/registries/myreg/webhooks", method: .get) {
@@ -40,7 +40,7 @@ struct WebhookRoutesTests {
                 #expect(!String(buffer: $0.body).contains("top-secret"))
             }
             try await client.execute(
-                uri: "/v1/registries/myreg/webhooks/hook01", method: .patch,
+                uri: "/v1/registries/myreg/webhooks/hook01", method: .patch, headers: .json,
                 body: ByteBuffer(string: #"{"properties":{"status":"disabled","actions":["quarantine"]}}"#)
             ) {
                 #expect($0.status == .ok)
@@ -73,7 +73,7 @@ struct WebhookRoutesTests {
     @Test func theARMPathsServeTheSameResources() async throws {
         try await withTestServer { _, client in
             let base = "/subscriptions/0000/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myreg/webhooks"
-            try await client.execute(uri: "\(base)/armhook1?api-version=2025-11-01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+            try await client.execute(uri: "\(base)/armhook1?api-version=2025-11-01", method: .put, headers: .json, body: ByteBuffer(string: Self.createBody)) {
                 #expect($0.status == .created)
                 let id = try json($0)["id"] as? String
                 #expect(id == "\(base)/armhook1")
@@ -100,7 +100,7 @@ struct WebhookRoutesTests {
     ])
     func badInputIsAClear400(_ uri: String, _ body: String, _ status: Int, _ code: String) async throws {
         try await withTestServer { _, client in
-            try await client.execute(uri: uri, method: .put, body: ByteBuffer(string: body)) {
+            try await client.execute(uri: uri, method: .put, headers: .json, body: ByteBuffer(string: body)) {
                 #expect(Int($0.status.code) == status)
                 let error = try $0.decoded(ErrorBody.self).error
                 #expect(error.code == code, "\(error.message)")
@@ -110,10 +110,10 @@ struct WebhookRoutesTests {
 
     @Test func theQuotaAndTheAdminTokenAreEnforced() async throws {
         try await withTestServer(adminToken: "adm1n", webhookQuota: 1) { _, client in
-            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, headers: .json, body: ByteBuffer(string: Self.createBody)) {
                 #expect($0.status == .unauthorized)
             }
-            let auth: HTTPFields = [.authorization: "Bearer adm1n"]
+            let auth: HTTPFields = [.authorization: "Bearer adm1n", .contentType: "application/json"]
             try await client.execute(
                 uri: "/v1/registries/myreg/webhooks/hook01", method: .put, headers: auth, body: ByteBuffer(string: Self.createBody)
             ) { #expect($0.status == .created) }
@@ -130,7 +130,7 @@ struct WebhookRoutesTests {
 
     @Test func listEventsGivesANextLinkOnlyWhenThereIsANextPage() async throws {
         try await withTestServer { dependencies, client in
-            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, body: ByteBuffer(string: Self.createBody)) {
+            try await client.execute(uri: "/v1/registries/myreg/webhooks/hook01", method: .put, headers: .json, body: ByteBuffer(string: Self.createBody)) {
                 #expect($0.status == .created)
             }
             for id in ["e1", "e2", "e3"] {

@@ -2,8 +2,10 @@
 /// wrote it and why. Each origin keeps its own header order on the wire.
 public struct DeadLetterHeaders: Sendable, Hashable {
     public enum Origin: Sendable, Hashable {
-        /// A malformed event in a Distribution envelope; the value is the envelope as received.
-        case ingest(registry: String, eventIndex: Int)
+        /// Malformed events of a Distribution envelope; the value is the
+        /// envelope as received, once, whatever the number of bad events
+        /// (their indices, in order, are in `regevents-event-index`).
+        case ingest(registry: String, eventIndices: [Int])
         /// A webhook delivery past its last attempt or its time to live.
         case webhook(registry: String, webhook: String)
         /// One event of a subscription's (or handler's) delivery; `schema`
@@ -26,16 +28,17 @@ public struct DeadLetterHeaders: Sendable, Hashable {
     private typealias Source = KafkaRecordFormat.DeadLetterSource
 
     /// - ingest: `content-type`, `registry`, `regevents-source`, `regevents-reason`, `regevents-event-index`
+    ///   (comma-separated indices; the reason then gives each index's in turn)
     /// - webhook: `content-type`, `registry`, `regevents-source`, `webhook`, `regevents-reason`
     /// - subscription: `content-type`, `regevents-source`, `scope`, `subscription`, `regevents-reason`
     /// - pointer: `content-type`, `regevents-pointer`, `regevents-reason` (no source)
     public var headers: [RecordHeader] {
         switch origin {
-        case .ingest(let registry, let eventIndex):
+        case .ingest(let registry, let eventIndices):
             return [
                 RecordHeader(Header.contentType, ContentType.distributionEvents), RecordHeader(Header.registry, registry),
                 RecordHeader(Header.source, Source.ingest.rawValue), RecordHeader(Header.reason, reason),
-                RecordHeader(Header.eventIndex, String(eventIndex)),
+                RecordHeader(Header.eventIndex, eventIndices.map(String.init).joined(separator: ",")),
             ]
         case .webhook(let registry, let webhook):
             return [
@@ -68,9 +71,10 @@ public struct DeadLetterHeaders: Sendable, Hashable {
         switch headers.value(named: Header.source).flatMap(Source.init(rawValue:)) {
         case .ingest:
             guard let registry = headers.value(named: Header.registry),
-                let index = headers.value(named: Header.eventIndex).flatMap({ Int($0) })
+                let indices = headers.value(named: Header.eventIndex).map({ $0.split(separator: ",").compactMap { Int($0) } }),
+                !indices.isEmpty
             else { return nil }
-            self.init(.ingest(registry: registry, eventIndex: index), reason: reason)
+            self.init(.ingest(registry: registry, eventIndices: indices), reason: reason)
         case .webhook:
             guard let registry = headers.value(named: Header.registry), let webhook = headers.value(named: Header.webhook)
             else { return nil }

@@ -13,7 +13,7 @@ struct HealthController<Context: RequestContext> {
     /// directories not loaded); `nil` when the server runs without delivery.
     let deliveryHealth: DeliveryHealth?
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouterGroup<Context>) {
         router.get("healthz", use: health)
         router.get("readyz", use: ready)
     }

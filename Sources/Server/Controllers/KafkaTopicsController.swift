@@ -15,6 +15,13 @@ struct KafkaTopicsController<Context: RequestContext> {
 
     @Sendable func topics(_ request: Request, context: Context) async throws -> TopicReport {
         let extraGroups = request.uri.queryParameters.getAll("group").map { String($0) }
+        guard extraGroups.count <= 20 else {
+            throw APIError.badRequest("at most 20 group parameters, got \(extraGroups.count)", code: "TooManyGroups")
+        }
+        if let long = extraGroups.first(where: { $0.utf8.count > 249 || $0.isEmpty }) {
+            throw APIError.badRequest(
+                "group names are 1 to 249 bytes (Kafka's limit), got one of \(long.utf8.count)", code: "InvalidGroup")
+        }
         do {
             return try await TopicReportBuilder.report(
                 admin: connection.admin, layout: layout, extraGroups: extraGroups, lossMonitor: connection.lossMonitor)

@@ -5,7 +5,7 @@ import Prometheus
 struct MetricsController<Context: RequestContext> {
     let registry: PrometheusCollectorRegistry
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: RouterGroup<Context>) {
         router.get("metrics") { _, _ -> Response in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(4096)

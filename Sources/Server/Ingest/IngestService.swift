@@ -34,6 +34,15 @@ public final class IngestService: Sendable {
         }
     }
 
+    /// More events in one request than `IngestSettings.maxEventsPerRequest`.
+    public struct TooManyEvents: Error, CustomStringConvertible {
+        public let count: Int
+        public let limit: Int
+        public var description: String {
+            "the request carries \(count) events; at most \(limit) are accepted per request (serve --max-events-per-request)"
+        }
+    }
+
     /// Kafka did not acknowledge; nothing is reported as accepted.
     public struct KafkaUnavailable: Error, CustomStringConvertible {
         public let underlying: any Error
@@ -48,13 +57,18 @@ public final class IngestService: Sendable {
     private let chartDigests = ChartDigests()
     private let counters = IngestCounters()
     private let chartConfigReader: ChartConfigReader?
+    /// Whether a registry gets its own metric series (it has a webhook or a
+    /// subscription); any other name a caller sends counts as `other`.
+    private let isKnownRegistry: @Sendable (String) -> Bool
     private let logger: Logger
 
     /// - Parameter httpClient: reads chart configs from registries; `nil`
     ///   leaves chart name and version as the repository and tag suggest.
     public init(
-        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, httpClient: HTTPClient?, logger: Logger
+        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, httpClient: HTTPClient?,
+        isKnownRegistry: @escaping @Sendable (String) -> Bool = { _ in true }, logger: Logger
     ) {
+        self.isKnownRegistry = isKnownRegistry
         chartConfigReader = settings.readChartConfigs ? httpClient.map { ChartConfigReader(httpClient: $0, logger: logger) } : nil
         self.producer = producer
         self.layout = layout
@@ -67,6 +81,9 @@ public final class IngestService: Sendable {
     /// A Distribution notification envelope.
     public func ingestNotification(body: [UInt8], registry: String, location: String) async throws -> NotificationResult {
         let envelope = try DistributionEnvelope(parsing: body)
+        guard envelope.events.count <= settings.maxEventsPerRequest else {
+            throw TooManyEvents(count: envelope.events.count, limit: settings.maxEventsPerRequest)
+        }
         let chartDigests = self.chartDigests
         let mapper = DistributionEventMapper(
             registry: registry, location: location, ingestUntagged: settings.ingestUntagged,
@@ -75,7 +92,7 @@ public final class IngestService: Sendable {
         var records: [RenderedRecord] = []
         var waiting: [PendingClaim] = []
         var dropped = 0
-        var rejected = 0
+        var rejections: [(index: Int, reason: String, repository: String?)] = []
         for (index, event) in envelope.events.enumerated() {
             switch mapper.map(event) {
             case .accepted(var registryEvent):
@@ -100,23 +117,35 @@ public final class IngestService: Sendable {
                 count(registry, "dropped")
                 logger.debug("Dropped registry event", metadata: ["registry": "\(registry)", "reason": "\(reason.rawValue)"])
             case .rejected(let reason, let repository):
-                rejected += 1
-                count(registry, "rejected")
-                records.append(deadLetter(body: body, registry: registry, repository: repository, index: index, reason: reason))
-                logger.warning(
-                    "Rejected registry event: dead-lettered",
-                    metadata: ["registry": "\(registry)", "eventIndex": "\(index)", "reason": "\(reason)"])
+                rejections.append((index, reason, repository))
             }
+        }
+        if !rejections.isEmpty {
+            // One dead letter and one log line per envelope, however many of
+            // its events are bad: Kafka and the log grow with the body, not
+            // with the body times its events.
+            count(registry, "rejected", by: rejections.count)
+            records.append(deadLetter(body: body, registry: registry, rejections: rejections))
+            logger.warning(
+                "Rejected registry events: dead-lettered",
+                metadata: [
+                    "registry": "\(registry)", "rejected": "\(rejections.count)", "firstIndex": "\(rejections[0].index)",
+                    "firstReason": "\(Self.bounded(rejections[0].reason))",
+                ])
         }
         try await produce(records, claimed: accepted)
         try await awaitFirstCopies(waiting)
         for event in accepted { chartDigests.remember(event) }
         if !accepted.isEmpty { count(registry, "produced", by: accepted.count) }
-        return NotificationResult(received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejected)
+        return NotificationResult(
+            received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejections.count)
     }
 
     /// ACR-native events, already validated.
     public func ingestEvents(_ events: [RegistryEvent]) async throws -> EventsResult {
+        guard events.count <= settings.maxEventsPerRequest else {
+            throw TooManyEvents(count: events.count, limit: settings.maxEventsPerRequest)
+        }
         var claimed: [RegistryEvent] = []
         var waiting: [PendingClaim] = []
         for event in events {
@@ -159,16 +188,38 @@ public final class IngestService: Sendable {
         }
     }
 
-    /// A malformed event, kept whole: the envelope exactly as received, the
-    /// index of the bad event in it, and the reason.
-    private func deadLetter(body: [UInt8], registry: String, repository: String?, index: Int, reason: String) -> RenderedRecord {
-        RenderedRecord(
+    /// An envelope's malformed events, kept whole: the envelope exactly as
+    /// received (once), the index of every bad event in it, and each one's
+    /// reason (one reason as it is; several as `[index] reason; …`, each and
+    /// the whole bounded so a header stays small).
+    private func deadLetter(
+        body: [UInt8], registry: String, rejections: [(index: Int, reason: String, repository: String?)]
+    ) -> RenderedRecord {
+        var reason = rejections.count == 1 ? Self.bounded(rejections[0].reason) : ""
+        if rejections.count > 1 {
+            for (position, rejection) in rejections.enumerated() {
+                let part = "[\(rejection.index)] \(Self.bounded(rejection.reason))"
+                guard reason.utf8.count + part.utf8.count < 4096 else {
+                    reason += "; and \(rejections.count - position) more"
+                    break
+                }
+                reason += (reason.isEmpty ? "" : "; ") + part
+            }
+        }
+        let repository = rejections.first?.repository
+        return RenderedRecord(
             topic: layout.deadLetter, key: repository.map { "\(registry)/\($0)" } ?? registry, value: body,
-            headers: DeadLetterHeaders(.ingest(registry: registry, eventIndex: index), reason: reason).headers)
+            headers: DeadLetterHeaders(.ingest(registry: registry, eventIndices: rejections.map(\.index)), reason: reason).headers)
+    }
+
+    /// A reason that quotes what the registry sent, cut to 256 bytes.
+    static func bounded(_ reason: String) -> String {
+        guard reason.utf8.count > 256 else { return reason }
+        return String(decoding: reason.utf8.prefix(253), as: UTF8.self) + "..."
     }
 
     private func count(_ registry: String, _ outcome: String, by amount: Int = 1) {
-        counters.counter(registry, outcome).increment(by: amount)
+        counters.counter(isKnownRegistry(registry) ? registry : "other", outcome).increment(by: amount)
     }
 }
 

@@ -16,6 +16,8 @@ public struct IngestSettings: Sendable {
     public var registryTopics: RegistryTopics
     /// Read a pushed chart's name and version from its config blob.
     public var readChartConfigs = true
+    /// Events one request may carry; more are answered 413.
+    public var maxEventsPerRequest = 1000
 
     public init(
         token: String? = nil, maxBodyBytes: Int = 1 << 20, defaultLocation: String = "local",

@@ -15,6 +15,8 @@ struct EventSubscriptionController<Context: RequestContext> {
     /// `nil` in router-only tests: no validation, no deliveries.
     let hooks: SubscriptionHooks?
     let topicCreator: KafkaTopicCreator?
+    /// Subscriptions per scope.
+    let quota: Int
     let logger: Logger
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -122,7 +124,12 @@ struct EventSubscriptionController<Context: RequestContext> {
                 || $0.provisioningState != .succeeded
         } ?? true
         if mustValidate { await validate(&subscription) }
-        let stored = try await store.putSubscription(subscription)
+        let stored: EventSubscription
+        do {
+            stored = try await store.putSubscription(subscription, quota: quota)
+        } catch let error as StoreError {
+            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
+        }
         await hooks?.changed()
         logger.info(
             previous == nil ? "Event subscription created" : "Event subscription updated",

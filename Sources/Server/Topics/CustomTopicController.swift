@@ -12,6 +12,8 @@ struct CustomTopicController<Context: RequestContext> {
     let publicBaseURL: String?
     let hooks: SubscriptionHooks?
     let topicCreator: KafkaTopicCreator?
+    /// Custom topics in all.
+    let quota: Int
     let logger: Logger
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -47,12 +49,21 @@ struct CustomTopicController<Context: RequestContext> {
         }
         var topic = existing ?? CustomTopic(name: name)
         topic.inputSchema = schema
+        // Before the Kafka topic is made (the store checks again, in its transaction).
+        if existing == nil, try await store.topics().count >= quota {
+            throw APIError(.conflict, code: "QuotaExceeded", message: StoreError.topicQuotaExceeded(quota: quota).description)
+        }
         do {
             try await topicCreator?.ensure([layout.customTopic(name)])
         } catch {
             throw APIError.unavailable("cannot create the Kafka topic \(layout.customTopic(name)): \(error)", code: "KafkaUnavailable")
         }
-        let stored = try await store.putTopic(topic)
+        let stored: CustomTopic
+        do {
+            stored = try await store.putTopic(topic, quota: quota)
+        } catch let error as StoreError {
+            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
+        }
         await hooks?.changed()
         if existing == nil { logger.info("Custom topic created", metadata: ["topic": "\(name)"]) }
         return EditedResponse(status: existing == nil ? .created : .ok, response: response(stored, request))
