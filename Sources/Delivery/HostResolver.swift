@@ -26,12 +26,19 @@ public final class HostResolver: Sendable {
     let positiveTTL: Duration
     /// How long "no such name" is reused.
     let negativeTTL: Duration
+    /// The blocking lookup (the system's `getaddrinfo`; tests give their own
+    /// resolver, e.g. one that answers differently each time).
+    private let lookUpBlocking: @Sendable (String) -> [IPAddress]
 
-    public init(threads: Int = 16, positiveTTL: Duration = .seconds(30), negativeTTL: Duration = .seconds(5)) {
+    public init(
+        threads: Int = 16, positiveTTL: Duration = .seconds(30), negativeTTL: Duration = .seconds(5),
+        lookUp: @escaping @Sendable (String) -> [IPAddress] = HostResolver.getaddrinfo
+    ) {
         pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         self.positiveTTL = positiveTTL
         self.negativeTTL = negativeTTL
+        lookUpBlocking = lookUp
     }
 
     deinit {
@@ -89,7 +96,7 @@ public final class HostResolver: Sendable {
 
     private func lookUp(_ host: String) {
         pool.submit { [self] _ in
-            let addresses = Self.getaddrinfo(host)
+            let addresses = lookUpBlocking(host)
             let ttl = addresses.isEmpty ? negativeTTL : positiveTTL
             let waiters = entries.withLock { entries -> [CheckedContinuation<[IPAddress], any Error>] in
                 defer { entries[host] = .resolved(addresses, expires: .now + ttl, refreshing: false) }
@@ -101,7 +108,7 @@ public final class HostResolver: Sendable {
     }
 
     /// The blocking lookup; only ever called on the pool's threads.
-    static func getaddrinfo(_ host: String) -> [IPAddress] {
+    public static func getaddrinfo(_ host: String) -> [IPAddress] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?

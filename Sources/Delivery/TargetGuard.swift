@@ -1,38 +1,81 @@
 import Foundation
 
-/// Refuses webhook targets on loopback, private, link-local, shared and
-/// metadata addresses unless allowed (`--allow-private-targets`, or a CIDR
-/// with `--allow-target-cidr`), so a webhook cannot be aimed at the
-/// server's own network. The host is resolved and every address checked,
-/// when a webhook is created and again before each delivery (off the
-/// cooperative pool, cached briefly: see `HostResolver`). (A name that
-/// resolves differently between the check and the connection can still slip
-/// through; the check narrows, it does not close, that window.)
+/// Refuses outbound targets whose addresses are not on the public internet
+/// (loopback, private, link-local, shared, multicast, reserved,
+/// documentation, translation and metadata ranges: every non-global range of
+/// IANA's IPv4 and IPv6 special-purpose registries), unless allowed
+/// (`--allow-private-targets`, or a range with `--allow-target-cidr`), so a
+/// webhook cannot be aimed at the server's own network.
+///
+/// The host is resolved once per attempt (off the cooperative pool, cached
+/// briefly: see `HostResolver`), every address is checked, and the attempt
+/// then connects to the first checked address and nothing else: the
+/// `CheckedTarget` pins it (`PinnedHTTPClients`), so a name that resolves
+/// differently a moment later (DNS rebinding) cannot redirect the
+/// connection. A name that does not resolve is refused. Refusals never say
+/// what a name resolved to: that would map the internal network for the
+/// caller.
 public struct TargetGuard: Sendable {
     public var allowPrivate: Bool
     public var allowedCIDRs: [CIDR]
+    let resolver: HostResolver
 
-    public init(allowPrivate: Bool = false, allowedCIDRs: [CIDR] = []) {
+    public init(allowPrivate: Bool = false, allowedCIDRs: [CIDR] = [], resolver: HostResolver = .shared) {
         self.allowPrivate = allowPrivate
         self.allowedCIDRs = allowedCIDRs
+        self.resolver = resolver
     }
 
     public struct Refusal: Error, Equatable, CustomStringConvertible {
+        public enum Reason: Sendable, Equatable { case notPublic, doesNotResolve, notAURL }
         public let host: String
-        public let address: String
+        public let reason: Reason
+
+        public init(host: String, reason: Reason) {
+            self.host = host
+            self.reason = reason
+        }
+
         public var description: String {
-            "\(host) resolves to \(address), a private, loopback, link-local or metadata address: refused (start the server with --allow-private-targets or --allow-target-cidr to allow it)"
+            switch reason {
+            case .notPublic:
+                "\(host) is not a public internet address (loopback, private, link-local, reserved or metadata): refused (start the server with --allow-target-cidr for the range, or --allow-private-targets, to allow it)"
+            case .doesNotResolve:
+                "\(host) does not resolve: refused"
+            case .notAURL:
+                "not an http(s) URL with a host: refused"
+            }
         }
     }
 
-    /// Throws `Refusal` for a blocked target, or when the host cannot be
-    /// resolved. Resolves on `resolver`'s threads, never on the caller's.
-    public func check(url: String, resolver: HostResolver = .shared) async throws {
-        guard !allowPrivate, let host = URLComponents(string: url)?.host else { return }
+    /// Where a checked URL may connect: its host, and the address to
+    /// connect to (`nil` when the host is an address literal, or when the
+    /// guard is off).
+    public struct CheckedTarget: Sendable, Equatable {
+        public let host: String
+        public let pinnedAddress: IPAddress?
+    }
+
+    /// Throws `Refusal` for a blocked target or a name that does not
+    /// resolve; `CancellationError` when the caller gave up waiting for the
+    /// lookup. Resolves on `resolver`'s threads, never on the caller's.
+    @discardableResult
+    public func check(url: String) async throws -> CheckedTarget {
+        // `URL` parses as AsyncHTTPClient does, so the host checked is the
+        // host it connects to (and the key of its DNS override).
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+            let host = parsed.host, !host.isEmpty
+        else { throw Refusal(host: "", reason: .notAURL) }
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        for address in try await resolver.resolve(bare) where isBlocked(address) {
-            throw Refusal(host: bare, address: address.description)
+        if allowPrivate { return CheckedTarget(host: bare, pinnedAddress: nil) }
+        if let literal = IPAddress(parsing: bare) {
+            guard !isBlocked(literal) else { throw Refusal(host: bare, reason: .notPublic) }
+            return CheckedTarget(host: bare, pinnedAddress: nil)
         }
+        let addresses = try await resolver.resolve(bare)
+        guard let first = addresses.first else { throw Refusal(host: bare, reason: .doesNotResolve) }
+        guard !addresses.contains(where: isBlocked) else { throw Refusal(host: bare, reason: .notPublic) }
+        return CheckedTarget(host: bare, pinnedAddress: first)
     }
 
     func isBlocked(_ address: IPAddress) -> Bool {
@@ -40,9 +83,19 @@ public struct TargetGuard: Sendable {
         return Self.blocked.contains { $0.contains(address) }
     }
 
+    /// The non-global ranges of IANA's IPv4 and IPv6 special-purpose address
+    /// registries, plus multicast, and the translation prefixes whose
+    /// embedded IPv4 address could be anything (refused whole).
     static let blocked: [CIDR] = [
+        // IPv4
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-        "192.168.0.0/16", "198.18.0.0/15", "::/128", "::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96",
+        "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+        "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+        // IPv6: unspecified, loopback and IPv4-compatible; IPv4-mapped; IPv4/IPv6 translation (well-known and local-use);
+        // discard; IETF protocol assignments (Teredo among them); documentation; 6to4; SRv6 SIDs; unique local;
+        // site-local (deprecated); link-local; multicast.
+        "::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16",
+        "3fff::/20", "5f00::/16", "fc00::/7", "fec0::/10", "fe80::/10", "ff00::/8",
     ].compactMap(CIDR.init(parsing:))
 }
 

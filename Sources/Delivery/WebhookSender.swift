@@ -27,14 +27,13 @@ public struct WebhookSender: Sendable {
     /// Response bodies longer than this are cut in the delivery log.
     public static let maxLoggedResponseBytes = 4096
 
-    let httpClient: HTTPClient
+    let http: GuardedHTTPClient
     let timeout: Duration
-    public let targetGuard: TargetGuard
+    public var targetGuard: TargetGuard { http.targetGuard }
 
-    public init(httpClient: HTTPClient, timeout: Duration, targetGuard: TargetGuard = TargetGuard()) {
-        self.httpClient = httpClient
+    public init(http: GuardedHTTPClient, timeout: Duration) {
+        self.http = http
         self.timeout = timeout
-        self.targetGuard = targetGuard
     }
 
     /// The headers a delivery to `webhook` carries.
@@ -76,19 +75,19 @@ public struct WebhookSender: Sendable {
     }
 
     private func attempt(_ outbound: OutboundRequest) async -> AttemptOutcome {
-        do {
-            try await targetGuard.check(url: outbound.url)
-        } catch is CancellationError {
-            return .failure("timeout: the endpoint's host name did not resolve within \(timeout)")
-        } catch {
-            return .failure("\(error)")
-        }
         var request = HTTPClientRequest(url: outbound.url)
         request.method = HTTPMethod(rawValue: outbound.method)
         for (name, value) in outbound.headers { request.headers.add(name: name, value: value) }
         if outbound.method != "OPTIONS" || !outbound.body.isEmpty { request.body = .bytes(ByteBuffer(string: outbound.body)) }
         do {
-            let response = try await httpClient.execute(request, timeout: .milliseconds(timeout.wholeMilliseconds))
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: timeout)
+            } catch is CancellationError {
+                return .failure("timeout: the endpoint's host name did not resolve within \(timeout)")
+            } catch let refusal as TargetGuard.Refusal {
+                return .failure(refusal.description)
+            }
             // Read what we log and drop the rest, so the connection can be reused.
             var collected = ByteBuffer()
             var truncated = false
@@ -132,7 +131,7 @@ extension WebhookSender {
 }
 
 extension Duration {
-    var wholeMilliseconds: Int64 {
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

@@ -27,11 +27,11 @@ public struct ServerDependencies: Sendable {
     /// What keeps deliveries from being ready (readiness reports it).
     public var deliveryHealth: DeliveryHealth?
 
-    /// - Parameter httpClient: the process's one outbound HTTP client (the
-    ///   caller creates and shuts it down).
+    /// - Parameter http: the process's outbound HTTP, behind the target
+    ///   guard (the caller creates and shuts it down).
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
-        metrics: PrometheusCollectorRegistry, httpClient: HTTPClient?, store: any ControlPlaneStore,
+        metrics: PrometheusCollectorRegistry, http: GuardedHTTPClient?, store: any ControlPlaneStore,
         delivery: WebhookDeliveryHooks? = nil, subscriptions: SubscriptionHooks? = nil, logger: Logger = Logger(label: "regevents")
     ) {
         self.store = store
@@ -53,7 +53,7 @@ public struct ServerDependencies: Sendable {
             return subscriptionDirectory.hasSubscriptions(in: SubscriptionScope.registry(registry))
         }
         ingest = IngestService(
-            producer: producer, layout: configuration.layout, settings: configuration.ingest, httpClient: httpClient,
+            producer: producer, layout: configuration.layout, settings: configuration.ingest, http: http,
             isKnownRegistry: isKnownRegistry, logger: logger)
     }
 

@@ -77,6 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Allow webhooks to this address range, e.g. 10.1.0.0/16; repeatable.")
     var allowTargetCidr: [String] = []
 
+    @Option(help: "Send every outbound request through this HTTP CONNECT proxy, e.g. http://smokescreen:4750 (env REGEVENTS_EGRESS_PROXY).")
+    var egressProxy: String?
+
     @Option(help: "Connections per endpoint host:port (default 1024, above the lanes of the targets one host serves, so lanes and not the pool limit each target).")
     var webhookConnectionsPerHost: Int = 1024
 
@@ -174,6 +177,7 @@ struct ServeCommand: AsyncParsableCommand {
         var shutdownTimeout: Duration
         var webhookTimeout: Int64
         var targetGuard: TargetGuard
+        var egressProxy: HTTPClient.Configuration.Proxy?
         var webhookSchedule: RetrySchedule
         var subscriptionSettings: SubscriptionAttempts.Settings
         var batchLinger: Duration
@@ -189,7 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
         return DeliveryFlags(
             connectionsPerHost: try validatedConnectionsPerHost(), lanes: DeliveryLanes.Settings(defaultLimit: deliveryConcurrency),
             shutdownTimeout: .seconds(shutdownTimeout), webhookTimeout: try webhookTimeoutSeconds(),
-            targetGuard: try targetGuard(), webhookSchedule: try webhookSchedule(), subscriptionSettings: try subscriptionSettings(),
+            targetGuard: try targetGuard(), egressProxy: try egressProxyServer(), webhookSchedule: try webhookSchedule(), subscriptionSettings: try subscriptionSettings(),
             batchLinger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true))
     }
 
@@ -220,7 +224,11 @@ struct ServeCommand: AsyncParsableCommand {
         // one host at once; the rest queue for a connection.
         httpConfiguration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: flags.connectionsPerHost)
+        httpConfiguration.proxy = flags.egressProxy
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        // Connections go to the address the guard checked (DNS rebinding).
+        let pinnedClients = PinnedHTTPClients(configuration: httpConfiguration, retireAfter: .seconds(flags.webhookTimeout + 30))
+        let http = GuardedHTTPClient(httpClient: httpClient, pinned: pinnedClients, targetGuard: flags.targetGuard)
         let store: SQLiteStore
         do {
             store = try SQLiteStore.open(directory: configuration.dataDirectory)
@@ -230,7 +238,7 @@ struct ServeCommand: AsyncParsableCommand {
         let health = DeliveryHealth(logger: logger)
         let directory = WebhookDirectory(store: store, health: health, logger: logger)
         await directory.refresh()
-        let sender = WebhookSender(httpClient: httpClient, timeout: .seconds(flags.webhookTimeout), targetGuard: flags.targetGuard)
+        let sender = WebhookSender(http: http, timeout: .seconds(flags.webhookTimeout))
         let lanes = DeliveryLanes(settings: flags.lanes)
         let attempts = WebhookAttempts(
             sender: sender, producer: producer, store: store, layout: configuration.layout,
@@ -252,7 +260,7 @@ struct ServeCommand: AsyncParsableCommand {
             publicBaseURL: { publicBaseURL ?? listening.withLock { $0 } })
         var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
-            httpClient: httpClient, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
+            http: http, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
             subscriptions: SubscriptionHooks(
                 directory: subscriptionDirectory, validator: validator, sender: sender, attempts: subscriptionAttempts),
             logger: logger)
@@ -303,9 +311,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await BoundedShutdown.run(app, timeout: flags.shutdownTimeout, logger: logger)
         } catch {
+            await pinnedClients.shutdown()
             try? await httpClient.shutdown()
             throw error
         }
+        await pinnedClients.shutdown()
         try? await httpClient.shutdown()
         logger.info("regevents stopped")
     }
@@ -436,6 +446,18 @@ struct ServeCommand: AsyncParsableCommand {
             return range
         }
         return TargetGuard(allowPrivate: allowPrivateTargets, allowedCIDRs: ranges)
+    }
+
+    /// `--egress-proxy http://host:port`: AsyncHTTPClient tunnels every
+    /// request through it with CONNECT, to the checked address.
+    private func egressProxyServer() throws -> HTTPClient.Configuration.Proxy? {
+        guard let text = egressProxy ?? EnvironmentDefaults.value("REGEVENTS_EGRESS_PROXY") else { return nil }
+        guard let url = URL(string: text), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty,
+            url.path.isEmpty || url.path == "/", url.user == nil
+        else {
+            throw CommandFailure(message: "--egress-proxy: expected http://host:port, got \"\(text)\"", exitCode: 64)
+        }
+        return .server(host: host, port: url.port ?? 80)
     }
 
     private func validatedConnectionsPerHost() throws -> Int {

@@ -11,7 +11,7 @@ struct ConnectionFailureTests {
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .seconds(5)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let sender = WebhookSender(httpClient: client, timeout: .seconds(30), targetGuard: TargetGuard(allowPrivate: true))
+        let sender = WebhookSender(http: .allowingPrivateTargets(client), timeout: .seconds(30))
         let outcome = await sender.send(OutboundRequest(method: "POST", url: "http://127.0.0.1:1/hook", headers: [], body: "{}"))
         try await client.shutdown()
         #expect(outcome.statusCode == nil)

@@ -1,4 +1,5 @@
 @testable import Delivery
+import TestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -207,11 +208,6 @@ struct KeySequencerTests {
     }
 }
 
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}
 
 @Suite("Per-target isolation: a full lane's short queue")
 struct DeliveryLaneQueueTests {

@@ -82,15 +82,36 @@ struct TargetGuardTests {
     @Test(arguments: [
         "http://127.0.0.1/", "http://10.1.2.3/", "http://172.20.0.1/", "http://192.168.0.10/", "http://169.254.169.254/",
         "http://100.64.1.1/", "http://[::1]/", "http://[fe80::1]/", "http://[fd00::5]/", "http://[::ffff:127.0.0.1]/",
-        "http://localhost/", "http://0.0.0.0/",
+        "http://localhost/", "http://0.0.0.0/", "http://[64:ff9b::a00:1]/", "http://[2002:a00:1::]/", "http://100.127.255.1/",
+        "http://224.0.0.1/", "http://239.255.255.250/", "http://240.0.0.1/", "http://255.255.255.255/", "http://[ff02::1]/",
+        "http://192.0.2.1/", "http://198.51.100.1/", "http://203.0.113.9/", "http://[2001:db8::1]/", "http://[2001::1]/",
+        "http://[fec0::1]/", "http://[::a00:1]/", "http://198.18.0.1/",
     ])
     func privateTargetsAreRefused(_ url: String) async {
         await #expect(throws: TargetGuard.Refusal.self) { try await TargetGuard().check(url: url) }
     }
 
-    @Test(arguments: ["http://8.8.8.8/", "https://[2001:4860::8888]/", "http://172.32.0.1/", "http://no-such-host.invalid/"])
+    @Test(arguments: ["http://8.8.8.8/", "https://[2001:4860::8888]/", "http://172.32.0.1/", "http://100.128.0.1/"])
     func publicTargetsPass(_ url: String) async throws {
         try await TargetGuard().check(url: url)
+    }
+
+    @Test func aNameThatDoesNotResolveIsRefused() async throws {
+        await #expect(throws: TargetGuard.Refusal(host: "no-such-host.invalid", reason: .doesNotResolve)) {
+            try await TargetGuard().check(url: "http://no-such-host.invalid/")
+        }
+    }
+
+    /// "localhost resolves to 127.0.0.1" would tell the caller about the
+    /// server's network, one name at a time.
+    @Test func aRefusalDoesNotSayWhatTheNameResolvedTo() async throws {
+        do {
+            try await TargetGuard().check(url: "http://localhost/")
+            Issue.record("localhost passed")
+        } catch let refusal as TargetGuard.Refusal {
+            #expect(!refusal.description.contains("127.0.0.1") && !refusal.description.contains("::1"), "\(refusal)")
+            #expect(refusal.description.contains("--allow-target-cidr"))
+        }
     }
 
     @Test func allowancesOpenWhatTheySay() async throws {

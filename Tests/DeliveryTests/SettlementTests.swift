@@ -1,4 +1,5 @@
 @testable import Delivery
+import TestSupport
 import Foundation
 @_spi(Testing) @_spi(Internal) import Kafka
 import Logging

@@ -46,9 +46,3 @@ struct ResponseSchemaTests {
     }
 }
 
-/// A value behind a lock that Sendable closures can share.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}

@@ -158,4 +158,29 @@ struct SecurityDefaultsTests {
             #expect(reason.hasSuffix("more"))
         }
     }
+
+    /// Checked scalar by scalar: NUL and a lone CR are refused like "\r\n",
+    /// and the refusal never repeats the value (usually a secret).
+    @Test(arguments: ["s3cret\u{0}x", "s3cret\rx", "s3cret\r\nX-Injected: 1", "s3cret\u{7F}"])
+    func aHeaderValueWithAControlCharacterIsRefusedWithoutEchoingIt(_ value: String) async throws {
+        try await withTestServer { _, client in
+            let api = JSONCall(client: client)
+            let webhook: [String: Any] = [
+                "properties": ["serviceUri": "https://hooks.example/acr", "actions": ["push"], "customHeaders": ["Authorization": value]]
+            ]
+            let answer = try await api.json(.put, "/v1/registries/r/webhooks/hook1", webhook)
+            #expect(answer.status == .badRequest)
+            #expect(answer.error?.code == "InvalidHeaders")
+            #expect(answer.text.contains("s3cret") == false)
+            let subscription: [String: Any] = [
+                "properties": ["destination": ["endpointType": "WebHook", "properties": [
+                    "endpointUrl": "https://hooks.example/eg",
+                    "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": value, "isSecret": true]]],
+                ]]]
+            ]
+            let refused = try await api.json(.put, "/v1/registries/r/eventSubscriptions/sub1", subscription)
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains("s3cret") == false)
+        }
+    }
 }

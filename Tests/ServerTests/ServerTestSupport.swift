@@ -43,7 +43,7 @@ func withTestServer(
     let producer = try connection.makeProducer(logger: serverTestLogger)
     var wired = ServerDependencies(
         configuration: configuration, connection: connection, producer: producer, metrics: PrometheusCollectorRegistry(),
-        httpClient: nil, store: try SQLiteStore.inMemory())
+        http: nil, store: try SQLiteStore.inMemory())
     wired.deliveryHealth = deliveryHealth
     let dependencies = wired
     let app = Application(router: buildRouter(dependencies), logger: serverTestLogger)

@@ -140,7 +140,7 @@ struct SubscriptionResponseSchemaTests {
             try await receiver.test(.live) { client in
                 let port = try #require(client.port)
                 let validator = SubscriptionValidator(
-                    sender: WebhookSender(httpClient: httpClient, timeout: .seconds(30), targetGuard: TargetGuard(allowPrivate: true)),
+                    sender: WebhookSender(http: .allowingPrivateTargets(httpClient), timeout: .seconds(30)),
                     topic: { $0.kind == .registry ? "/registries/\($0.name)" : CustomTopic.eventSource($0.name) },
                     publicBaseURL: { "http://127.0.0.1:8080/" })
                 let sync = EventSubscription(scope: .registry("myreg"), name: "eg-sync", endpointURL: "http://localhost:\(port)/sync")

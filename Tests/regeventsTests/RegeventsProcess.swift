@@ -130,12 +130,6 @@ func runTool(_ executable: String, _ arguments: [String], input: String? = nil) 
     return (result.status, result.output)
 }
 
-/// A value behind a lock that closures can share.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
-}
 
 /// Reads a topic from the beginning (with `regevents tail`) until it holds
 /// `text`; "" if it never does within 30 s.

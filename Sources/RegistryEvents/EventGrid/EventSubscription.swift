@@ -236,19 +236,14 @@ public struct EventSubscription: Codable, Sendable, Hashable {
             if mapping.name.isEmpty || mapping.name.lowercased().hasPrefix("aeg-") {
                 return ("\(property).name", "must be a header name not starting with aeg- (reserved)")
             }
-            // RFC 9110 token characters only.
-            let tokenSymbols = "!#$%&'*+-.^_`|~".unicodeScalars
-            if mapping.name.unicodeScalars.contains(where: {
-                !($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || tokenSymbols.contains($0)))
-            }) {
+            if !HeaderField.isValidName(mapping.name) {
                 return ("\(property).name", "'\(mapping.name)' is not a valid header name")
             }
             switch mapping.type {
             case .static:
                 guard let value = mapping.properties.value else { return ("\(property).properties.value", "a static attribute needs a value") }
                 if value.utf8.count > 4096 { return ("\(property).properties.value", "at most 4096 bytes") }
-                // Scalars, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
-                if value.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) {
+                if !HeaderField.isValidValue(value) {
                     return ("\(property).properties.value", "must not contain line breaks or control characters")
                 }
             case .dynamic:

@@ -10,14 +10,18 @@ import RegistryEvents
 /// host). The tag is only a guess at the version and the repository only a
 /// guess at the name; the config (`{"name":…,"version":…}`) is the truth.
 /// Best effort: a registry that is unreachable, slow (2 s) or wants
-/// credentials leaves the guesses in place.
+/// credentials leaves the guesses in place. The read is an outbound request
+/// to a host the event names, so it goes through the target guard like a
+/// delivery, and an envelope gets at most `maxReadsPerEnvelope` of them.
 struct ChartConfigReader: Sendable {
-    let httpClient: HTTPClient
+    let http: GuardedHTTPClient
     let logger: Logger
     /// For the whole read: connect, head and body.
     var timeout: Duration = .seconds(2)
     /// A chart config is small; anything bigger is not one.
     var maxConfigBytes = 64 * 1024
+    /// Reads one envelope may cause; its later chart pushes keep the guesses.
+    static let maxReadsPerEnvelope = 10
 
     private struct ChartConfig: Decodable {
         let name: String?
@@ -38,7 +42,7 @@ struct ChartConfigReader: Sendable {
         do {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/vnd.cncf.helm.config.v1+json, application/json")
-            let response = try await httpClient.execute(request, timeout: .seconds(Int64(timeout.components.seconds) + 1))
+            let response = try await http.execute(request, timeout: timeout + .seconds(1))
             let body = try await response.body.collect(upTo: maxConfigBytes)
             guard response.status == .ok else {
                 logger.debug("Chart config not readable", metadata: ["url": "\(url)", "status": "\(response.status.code)"])

@@ -62,14 +62,14 @@ public final class IngestService: Sendable {
     private let isKnownRegistry: @Sendable (String) -> Bool
     private let logger: Logger
 
-    /// - Parameter httpClient: reads chart configs from registries; `nil`
-    ///   leaves chart name and version as the repository and tag suggest.
+    /// - Parameter http: reads chart configs from registries; `nil` leaves
+    ///   chart name and version as the repository and tag suggest.
     public init(
-        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, httpClient: HTTPClient?,
+        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, http: GuardedHTTPClient?,
         isKnownRegistry: @escaping @Sendable (String) -> Bool = { _ in true }, logger: Logger
     ) {
         self.isKnownRegistry = isKnownRegistry
-        chartConfigReader = settings.readChartConfigs ? httpClient.map { ChartConfigReader(httpClient: $0, logger: logger) } : nil
+        chartConfigReader = settings.readChartConfigs ? http.map { ChartConfigReader(http: $0, logger: logger) } : nil
         self.producer = producer
         self.layout = layout
         self.settings = settings
@@ -92,11 +92,15 @@ public final class IngestService: Sendable {
         var records: [RenderedRecord] = []
         var waiting: [PendingClaim] = []
         var dropped = 0
+        var chartReads = 0
         var rejections: [(index: Int, reason: String, repository: String?)] = []
         for (index, event) in envelope.events.enumerated() {
             switch mapper.map(event) {
             case .accepted(var registryEvent):
-                if let chartConfigReader { registryEvent = await chartConfigReader.enrich(registryEvent) }
+                if let chartConfigReader, registryEvent.action == .chartPush, chartReads < ChartConfigReader.maxReadsPerEnvelope {
+                    chartReads += 1
+                    registryEvent = await chartConfigReader.enrich(registryEvent)
+                }
                 switch recent.claim(registry: registry, id: registryEvent.id) {
                 case .claimed:
                     break

@@ -161,11 +161,16 @@ enum WebhookResource {
 
     static func validateHeaders(_ headers: [String: String]) throws -> [String: String] {
         for (name, value) in headers {
-            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
-                throw APIError.badRequest("properties.customHeaders: \"\(name)\" is not a header name", code: "InvalidHeaders")
+            guard HeaderField.isValidName(name), name.utf8.count <= 256 else {
+                throw APIError.badRequest("properties.customHeaders: \"\(name.prefix(64))\" is not a header name", code: "InvalidHeaders")
             }
-            guard !value.contains("\r"), !value.contains("\n") else {
-                throw APIError.badRequest("properties.customHeaders: the value of \(name) has a line break", code: "InvalidHeaders")
+            // The value is never echoed: it is usually a secret.
+            guard HeaderField.isValidValue(value) else {
+                throw APIError.badRequest(
+                    "properties.customHeaders: the value of \(name) has a line break or another control character", code: "InvalidHeaders")
+            }
+            guard value.utf8.count <= 4096 else {
+                throw APIError.badRequest("properties.customHeaders: the value of \(name) is longer than 4096 bytes", code: "InvalidHeaders")
             }
         }
         return headers
