@@ -78,6 +78,9 @@ public struct ACRNativeEvents: Sendable {
         if let id = input.id, id.isEmpty {
             throw ValidationError(field: "\(path).id", message: "must not be empty")
         }
+        if let id = input.id, id.utf8.count > RegistryEvent.maxIDBytes {
+            throw ValidationError(field: "\(path).id", message: "at most \(RegistryEvent.maxIDBytes) bytes")
+        }
         guard target.digest != nil else {
             // Every ACR payload names the manifest by digest.
             throw ValidationError(field: "\(path).target.digest", message: "is required")

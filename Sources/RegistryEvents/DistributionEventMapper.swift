@@ -55,6 +55,10 @@ public struct DistributionEventMapper: Sendable {
         guard let id = object["id"]?.stringValue, !id.isEmpty else {
             return .rejected(reason: "event.id is missing or empty", repository: repository)
         }
+        // Ids are remembered for the dedupe window: their size is bounded.
+        guard id.utf8.count <= RegistryEvent.maxIDBytes else {
+            return .rejected(reason: "event.id is longer than \(RegistryEvent.maxIDBytes) bytes", repository: repository)
+        }
         let tag = target["tag"]?.stringValue
         if let tag, !OCINames.isValidTag(tag) {
             return .rejected(reason: "event.target.tag \"\(tag)\" is not a valid tag", repository: repository)

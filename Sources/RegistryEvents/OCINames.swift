@@ -77,13 +77,21 @@ public enum OCINames {
         return true
     }
 
-    /// A registry's name in our URLs: letters, digits, `.`, `_` and `-`,
-    /// starting and ending with a letter or digit, at most 63 characters.
+    /// A registry's name in our URLs: runs of letters and digits joined by
+    /// single `.`, `_` or `-`, at most 63 characters (`ResourceName.registry`).
     public static func isValidRegistryName(_ name: String) -> Bool {
         let bytes = name.utf8
         guard let first = bytes.first, let last = bytes.last, bytes.count <= 63, ASCII.isAlphanumeric(first), ASCII.isAlphanumeric(last)
         else { return false }
-        return bytes.allSatisfy(ASCII.isNameCharacter)
+        // Runs of letters and digits joined by single separators.
+        var previousWasSeparator = false
+        for byte in bytes {
+            guard ASCII.isNameCharacter(byte) else { return false }
+            let isSeparator = !ASCII.isAlphanumeric(byte)
+            if isSeparator && previousWasSeparator { return false }
+            previousWasSeparator = isSeparator
+        }
+        return true
     }
 
     /// A replica location: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`.

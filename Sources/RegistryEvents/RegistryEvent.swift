@@ -4,6 +4,9 @@ import Foundation
 /// rendered from (ACR webhook body, Event Grid event, CloudEvent). Never kept
 /// in two hand-maintained copies.
 public struct RegistryEvent: Sendable, Hashable {
+    /// The longest event id accepted: ids are kept for the dedupe window.
+    public static let maxIDBytes = 256
+
     /// The registry's own event id (Distribution's `id`), or a new UUID.
     public var id: String
     /// RFC 3339 text as the registry wrote it (Distribution gives nanoseconds,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RegistryEvents
 
 /// Values from `REGEVENTS_*` environment variables, used where a flag was not given.
 enum EnvironmentDefaults {
@@ -71,5 +72,12 @@ struct ServerOptions: ParsableArguments {
     var baseURL: String {
         let url = server ?? EnvironmentDefaults.value("REGEVENTS_SERVER") ?? "http://127.0.0.1:8080"
         return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+}
+
+/// The CLI checks names by the server's rules before it sends anything.
+enum CLINames {
+    static func check(_ kind: ResourceName, _ name: String, flag: String) throws {
+        if let problem = kind.problem(with: name) { throw CommandFailure(message: "\(flag): \(problem)", exitCode: 64) }
     }
 }

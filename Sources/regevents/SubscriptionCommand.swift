@@ -29,9 +29,14 @@ struct SubscriptionCommand: AsyncParsableCommand {
         /// `/v1/registries/{r}/eventSubscriptions[/{name}]{suffix}`, or the same under `/v1/topics/{t}`.
         func path(_ name: String? = nil, _ suffix: String = "") throws -> String {
             let scope: String
+            if let name { try CLINames.check(.subscription, name, flag: "--name") }
             switch (registry, topic) {
-            case (let registry?, nil): scope = "/v1/registries/\(pathSegment(registry))"
-            case (nil, let topic?): scope = "/v1/topics/\(pathSegment(topic))"
+            case (let registry?, nil):
+                try CLINames.check(.registry, registry, flag: "--registry")
+                scope = "/v1/registries/\(pathSegment(registry))"
+            case (nil, let topic?):
+                try CLINames.check(.topic, topic, flag: "--topic")
+                scope = "/v1/topics/\(pathSegment(topic))"
             case (nil, nil):
                 throw CommandFailure(message: "give --registry or --topic: whose events the subscription receives", exitCode: 64)
             case (.some, .some):

@@ -19,8 +19,9 @@ struct TopicCommand: AsyncParsableCommand {
 
         var client: APIClient { APIClient(baseURL: server.baseURL, credential: .admin(adminToken)) }
 
-        func path(_ name: String? = nil, _ suffix: String = "") -> String {
-            "/v1/topics\(name.map { "/" + pathSegment($0) } ?? "")\(suffix)"
+        func path(_ name: String? = nil, _ suffix: String = "") throws -> String {
+            if let name { try CLINames.check(.topic, name, flag: "--name") }
+            return "/v1/topics\(name.map { "/" + pathSegment($0) } ?? "")\(suffix)"
         }
     }
 
@@ -41,7 +42,7 @@ struct TopicCommand: AsyncParsableCommand {
                     }
                     body = try JSONSerialization.data(withJSONObject: ["properties": ["inputSchema": schema.rawValue]])
                 }
-                let answer = try await target.client.send(method: .PUT, path: target.path(name), body: body)
+                let answer = try await target.client.send(method: .PUT, path: try target.path(name), body: body)
                 printTopics(answer, output: output)
             }
         }
@@ -54,7 +55,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                _ = try await target.client.send(method: .DELETE, path: target.path(name))
+                _ = try await target.client.send(method: .DELETE, path: try target.path(name))
             }
         }
     }
@@ -66,7 +67,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path())
+                let answer = try await target.client.send(method: .GET, path: try target.path())
                 printTopics(answer, output: output, list: true)
             }
         }
@@ -80,7 +81,7 @@ struct TopicCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(name))
+                let answer = try await target.client.send(method: .GET, path: try target.path(name))
                 printTopics(answer, output: output)
             }
         }
@@ -97,7 +98,7 @@ struct TopicCommand: AsyncParsableCommand {
 
             func run() async throws {
                 try await reportingFailures {
-                    let answer = try await target.client.send(method: .POST, path: target.path(name, "/listKeys"))
+                    let answer = try await target.client.send(method: .POST, path: try target.path(name, "/listKeys"))
                     printLine(prettyJSON(answer))
                 }
             }
@@ -115,7 +116,7 @@ struct TopicCommand: AsyncParsableCommand {
                         throw CommandFailure(message: "--key-name: must be key1 or key2, not \(keyName)", exitCode: 64)
                     }
                     let answer = try await target.client.send(
-                        method: .POST, path: target.path(name, "/regenerateKey"),
+                        method: .POST, path: try target.path(name, "/regenerateKey"),
                         body: try JSONSerialization.data(withJSONObject: ["keyName": keyName.lowercased()]))
                     printLine(prettyJSON(answer))
                 }

@@ -21,7 +21,10 @@ struct WebhookCommand: AsyncParsableCommand {
 
         var client: APIClient { APIClient(baseURL: server.baseURL, credential: .admin(adminToken)) }
 
-        func path(_ name: String? = nil, _ suffix: String = "") -> String {
+        /// Checks the names by the server's own rules first (`ResourceName`).
+        func path(_ name: String? = nil, _ suffix: String = "") throws -> String {
+            try CLINames.check(.registry, registry, flag: "--registry")
+            if let name { try CLINames.check(.webhook, name, flag: "--name") }
             let registryPart = registry.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? registry
             let namePart = name.map { "/" + ($0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? $0) } ?? ""
             return "/v1/registries/\(registryPart)/webhooks\(namePart)\(suffix)"
@@ -61,7 +64,7 @@ struct WebhookCommand: AsyncParsableCommand {
                 body["location"] = location
                 if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
                 let answer = try await target.client.send(
-                    method: .PUT, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body))
+                    method: .PUT, path: try target.path(name), body: try JSONSerialization.data(withJSONObject: body))
                 printWebhooks(answer, output: output)
             }
         }
@@ -100,7 +103,7 @@ struct WebhookCommand: AsyncParsableCommand {
                 var body: [String: Any] = ["properties": properties]
                 if !tags.isEmpty { body["tags"] = try keyValues(tags, flag: "--tags") }
                 let answer = try await target.client.send(
-                    method: .PATCH, path: target.path(name), body: try JSONSerialization.data(withJSONObject: body))
+                    method: .PATCH, path: try target.path(name), body: try JSONSerialization.data(withJSONObject: body))
                 printWebhooks(answer, output: output)
             }
         }
@@ -113,7 +116,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                _ = try await target.client.send(method: .DELETE, path: target.path(name))
+                _ = try await target.client.send(method: .DELETE, path: try target.path(name))
             }
         }
     }
@@ -125,7 +128,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path())
+                let answer = try await target.client.send(method: .GET, path: try target.path())
                 printWebhooks(answer, output: output, list: true)
             }
         }
@@ -139,7 +142,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: target.path(name))
+                let answer = try await target.client.send(method: .GET, path: try target.path(name))
                 printWebhooks(answer, output: output)
             }
         }
@@ -152,7 +155,7 @@ struct WebhookCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .POST, path: target.path(name, "/ping"))
+                let answer = try await target.client.send(method: .POST, path: try target.path(name, "/ping"))
                 printLine(prettyJSON(answer))
             }
         }
@@ -169,7 +172,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let answer = try await target.client.send(
-                    method: .GET, path: target.path(name, "/events?top=\(top)"))
+                    method: .GET, path: try target.path(name, "/events?top=\(top)"))
                 guard output == .table, let object = try? JSONSerialization.jsonObject(with: answer) as? [String: Any] else {
                     printLine(prettyJSON(answer))
                     return
@@ -197,7 +200,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 let answer = try await target.client.send(
-                    method: .POST, path: target.path(name, "/getCallbackConfig"))
+                    method: .POST, path: try target.path(name, "/getCallbackConfig"))
                 printLine(prettyJSON(answer))
             }
         }

@@ -62,7 +62,7 @@ struct OCINamesTests {
     @Test(arguments: ["myregistry", "my-registry.example", "r1", "a"])
     func validRegistryNames(_ name: String) { #expect(OCINames.isValidRegistryName(name)) }
 
-    @Test(arguments: ["", "-r", "r-", "my registry", "a/b", String(repeating: "r", count: 64)])
+    @Test(arguments: ["", "-r", "r-", "my registry", "a/b", String(repeating: "r", count: 64), "BAD..NAME", "a.-b"])
     func invalidRegistryNames(_ name: String) { #expect(!OCINames.isValidRegistryName(name)) }
 }
 

@@ -59,10 +59,14 @@ struct NameScannerTests {
     }
 
     @Test func registryNamesAndLocationsAsTheGrammarSays() {
-        let edges = ["myregistry", "a", "a.b", "a-", "-a", "A_b-c.d", "", String(repeating: "r", count: 63), String(repeating: "r", count: 64), "é"]
+        let edges = [
+            "myregistry", "a", "a.b", "a-", "-a", "A_b-c.d", "", String(repeating: "r", count: 63), String(repeating: "r", count: 64), "é",
+            "BAD..NAME", "a.-b", "a__b",
+        ]
         for name in edges + Self.generated(Array("aZ0._-/"), count: 20_000, length: 6) {
             #expect(
-                OCINames.isValidRegistryName(name) == Self.reference(name, #/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?/#), "\(name)")
+                OCINames.isValidRegistryName(name)
+                    == (name.utf8.count <= 63 && Self.reference(name, #/[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*/#)), "\(name)")
             #expect(OCINames.isValidLocation(name) == Self.reference(name, #/[A-Za-z0-9][A-Za-z0-9._-]{0,63}/#), "\(name)")
         }
         #expect(OCINames.isValidLocation(String(repeating: "l", count: 64)))

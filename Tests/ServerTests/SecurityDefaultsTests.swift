@@ -183,4 +183,35 @@ struct SecurityDefaultsTests {
             #expect(refused.text.contains("s3cret") == false)
         }
     }
+
+    /// One rule per kind of name, the same on every route.
+    @Test func namesFollowOneRulePerKindOnEveryRoute() async throws {
+        try await withTestServer { _, client in
+            let api = JSONCall(client: client)
+            for path in ["/v1/registries/BAD..NAME/webhooks", "/v1/registries/BAD..NAME/eventSubscriptions"] {
+                let answer = try await api(.get, path)
+                #expect(answer.error?.code == "InvalidRegistryName", "\(path)")
+                #expect(answer.error?.message.contains("single '.', '_' or '-'") == true)
+            }
+            let ingest = try await api(.post, "/v1/registries/BAD..NAME/events", "{}")
+            #expect(ingest.error?.code == "InvalidRegistryName")
+            let long = String(repeating: "x", count: 5000)
+            let echoed = try await api(.get, "/v1/registries/r/webhooks/\(long)")
+            #expect(echoed.error?.code == "InvalidWebhookName")
+            #expect(echoed.text.utf8.count < 400, "a bad name is quoted cut short")
+        }
+    }
+
+    @Test func eventIDsAreAtMost256Bytes() async throws {
+        try await withTestServer { _, client in
+            let event = { (id: String) in
+                #"{"id":"\#(id)","action":"push","target":{"repository":"a","digest":"sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"}}"#
+            }
+            let api = JSONCall(client: client)
+            let refused = try await api(.post, "/v1/registries/r/events", event(String(repeating: "i", count: 257)))
+            #expect(refused.status == .badRequest)
+            #expect(refused.error?.message == "$.id: at most 256 bytes")
+            #expect(try await api(.post, "/v1/registries/r/events", event(String(repeating: "i", count: 256))).status == .accepted)
+        }
+    }
 }

@@ -72,6 +72,19 @@ struct SecureByDefaultEndToEndTests {
         #expect(try await API.send(.GET, "\(server.baseURL)/healthz").status == 200)
     }
 
+    /// The CLI refuses a name by the server's own rule before sending anything.
+    @Test(arguments: [
+        (["webhook", "show", "-r", "BAD..NAME", "-n", "hook01"], "--registry: registry name \"BAD..NAME\" is invalid"),
+        (["webhook", "show", "-r", "myregistry", "-n", "hook"], "--name: webhook name \"hook\" is invalid: letters and digits only"),
+        (["subscription", "show", "-r", "myregistry", "-n", "s"], "--name: event subscription name \"s\" is invalid"),
+        (["topic", "show", "-n", "a_b"], "--name: topic name \"a_b\" is invalid"),
+    ])
+    func theCLIChecksNamesByTheServersRules(_ arguments: [String], _ message: String) async throws {
+        let result = try await RegeventsProcess.run(arguments + ["--server", "http://127.0.0.1:1"])
+        #expect(result.status == 64)
+        #expect(result.errors.contains(message), "\(result.errors)")
+    }
+
     static func scratch() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("regevents-secure-\(UUID().uuidString)")
     }

@@ -51,13 +51,7 @@ struct IngestController<Context: RequestContext> {
     }
 
     static func registry(_ context: Context) throws -> String {
-        let name = try context.parameters.require("registry")
-        guard OCINames.isValidRegistryName(name) else {
-            throw APIError.badRequest(
-                "registry name \"\(name)\" is invalid: use letters, digits, '.', '_' and '-' (1-63, starting and ending with a letter or digit)",
-                code: "InvalidRegistryName")
-        }
-        return name
+        try RouteNames.require(.registry, parameter: "registry", in: context)
     }
 
     static func location(_ request: Request, default location: String) throws -> String {

@@ -192,12 +192,6 @@ struct EventSubscriptionController<Context: RequestContext> {
     }
 
     static func name(_ context: Context) throws -> String {
-        let name = try context.parameters.require("name")
-        guard EventSubscription.isValidName(name) else {
-            throw APIError.badRequest(
-                "event subscription name \"\(name)\" is invalid: letters, digits and hyphens, 3 to 64 characters",
-                code: "InvalidEventSubscriptionName")
-        }
-        return name
+        try RouteNames.require(.subscription, parameter: "name", in: context)
     }
 }

@@ -123,11 +123,6 @@ struct CustomTopicController<Context: RequestContext> {
     }
 
     static func topicName(_ context: Context) throws -> String {
-        let name = try context.parameters.require("topic")
-        guard CustomTopic.isValidName(name) else {
-            throw APIError.badRequest(
-                "topic name \"\(name)\" is invalid: letters, digits and hyphens, 3 to 50 characters", code: "InvalidTopicName")
-        }
-        return name
+        try RouteNames.require(.topic, parameter: "topic", in: context)
     }
 }

@@ -194,20 +194,11 @@ struct WebhookController<Context: RequestContext> {
     }
 
     static func registry(_ context: Context) throws -> String {
-        let name = try context.parameters.require("registry")
-        guard OCINames.isValidRegistryName(name) else {
-            throw APIError.badRequest("registry name \"\(name)\" is invalid", code: "InvalidRegistryName")
-        }
-        return name
+        try RouteNames.require(.registry, parameter: "registry", in: context)
     }
 
     static func name(_ context: Context) throws -> String {
-        let name = try context.parameters.require("name")
-        guard Webhook.isValidName(name) else {
-            throw APIError.badRequest(
-                "webhook name \"\(name)\" is invalid: letters and digits only, 5 to 50 characters", code: "InvalidWebhookName")
-        }
-        return name
+        try RouteNames.require(.webhook, parameter: "name", in: context)
     }
 
     /// The resource id: the path it lives at, without the query.
