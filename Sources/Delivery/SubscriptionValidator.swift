@@ -87,23 +87,40 @@ public struct SubscriptionValidator: Sendable {
     }
 
     private func abuseProtection(_ subscription: EventSubscription) async -> Verdict {
+        await abuseProtection(url: subscription.endpointURL, shownAs: subscription.endpointBaseURL)
+    }
+
+    /// An HTTP dead-letter endpoint consents as a CloudEvents endpoint does
+    /// (OPTIONS, `WebHook-Allowed-Origin`), whatever the subscription's
+    /// schema: it is sent dead letters unasked otherwise. `nil` when it
+    /// consents, else why not.
+    public func validateDeadLetterEndpoint(_ url: String) async -> String? {
+        let shown = URLComponents(string: url).map { "\($0.scheme ?? "https")://\($0.host ?? "")\($0.path)" } ?? url
+        guard case .failed(let message) = await abuseProtection(url: url, shownAs: shown) else { return nil }
+        return message
+    }
+
+    private func abuseProtection(url: String, shownAs shown: String) async -> Verdict {
         let request = OutboundRequest(
-            method: "OPTIONS", url: subscription.endpointURL,
-            headers: [("WebHook-Request-Origin", origin), ("WebHook-Request-Rate", "120")], body: "")
+            method: "OPTIONS", url: url, headers: [("WebHook-Request-Origin", origin), ("WebHook-Request-Rate", "120")], body: "")
         let outcome = await sender.send(request)
         guard let status = outcome.statusCode, (200...204).contains(status) else {
-            return .failed(Self.failure(subscription, outcome: outcome, method: "OPTIONS"))
+            return .failed(Self.failure(shown, outcome: outcome, method: "OPTIONS"))
         }
         let allowed = outcome.responseHeaders.first { $0.key.lowercased() == "webhook-allowed-origin" }?.value
         guard let allowed, allowed == "*" || allowed.lowercased() == origin.lowercased() else {
             return .failed(
-                "Webhook validation handshake failed for \(subscription.endpointBaseURL): the OPTIONS answer did not allow origin \(origin) (WebHook-Allowed-Origin: \(allowed ?? "missing"))")
+                "Webhook validation handshake failed for \(shown): the OPTIONS answer did not allow origin \(origin) (WebHook-Allowed-Origin: \(allowed.map { String($0.prefix(64)) } ?? "missing"))")
         }
         return .validated
     }
 
     static func failure(_ subscription: EventSubscription, outcome: AttemptOutcome, method: String) -> String {
+        failure(subscription.endpointBaseURL, outcome: outcome, method: method)
+    }
+
+    static func failure(_ shown: String, outcome: AttemptOutcome, method: String) -> String {
         let answer = outcome.statusCode.map { "response code \($0)" } ?? "no response: \(outcome.error ?? "unknown error")"
-        return "Webhook validation handshake failed for \(subscription.endpointBaseURL). Http \(method) request failed with \(answer)."
+        return "Webhook validation handshake failed for \(shown). Http \(method) request failed with \(answer)."
     }
 }

@@ -134,7 +134,8 @@ private func addEventGridRoutes(
         hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.customTopicQuota, logger: logger
     ).addRoutes(to: v1.group("topics").add(middleware: management))
     TopicPublishController<AppRequestContext>(
-        store: dependencies.store, producer: dependencies.producer, layout: configuration.layout, logger: logger
+        store: dependencies.store, producer: dependencies.producer, layout: configuration.layout,
+        publicBaseURL: configuration.publicBaseURL, logger: logger
     ).addRoutes(to: v1, root: router)
     ValidationController<AppRequestContext>(store: dependencies.store, hooks: dependencies.subscriptions, logger: logger)
         .addRoutes(to: v1)

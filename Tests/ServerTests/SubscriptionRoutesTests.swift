@@ -544,9 +544,32 @@ struct PublishAuthenticationTests {
         #expect(try SAS.token(endpoint: "http://127.0.0.1:8080/api/events", key: Self.key) == Self.vector)
     }
 
+    static let endpoints = ["http://127.0.0.1:8080/api/events"]
+
     @Test func theKnownVectorIsAcceptedWithEitherKeySlot() throws {
-        try PublishAuthentication.check(key: nil, token: Self.vector, topic: Self.topic(key1: Self.key), now: Self.now)
-        try PublishAuthentication.check(key: nil, token: Self.vector, topic: Self.topic(key2: Self.key), now: Self.now)
+        try PublishAuthentication.check(key: nil, token: Self.vector, topic: Self.topic(key1: Self.key), endpoints: Self.endpoints, now: Self.now)
+        try PublishAuthentication.check(key: nil, token: Self.vector, topic: Self.topic(key2: Self.key), endpoints: Self.endpoints, now: Self.now)
+    }
+
+    /// Event Grid's rule: `r`, decoded, is a prefix of the endpoint
+    /// (scheme, query and case aside); a token for another endpoint fails
+    /// even when signed with this topic's key.
+    @Test func theResourceMustBeAPrefixOfTheEndpoint() throws {
+        let endpoint = "https://orders.example.com/v1/topics/orders/api/events"
+        for resource in [
+            "https://orders.example.com/v1/topics/orders/api/events?apiVersion=2018-01-01", "HTTP://ORDERS.example.com/v1/topics/orders/",
+            "orders.example.com",
+        ] {
+            #expect(PublishAuthentication.resourceMatches(resource, endpoints: [endpoint]), "\(resource)")
+        }
+        for resource in ["https://orders.example.com/v1/topics/billing/api/events", "https://other.example.com/", "", "?x"] {
+            #expect(!PublishAuthentication.resourceMatches(resource, endpoints: [endpoint]), "\(resource)")
+        }
+        #expect(throws: PublishAuthentication.Failure.wrongResource) {
+            try PublishAuthentication.check(
+                key: nil, token: Self.vector, topic: Self.topic(key1: Self.key), endpoints: ["http://127.0.0.1:8080/v1/topics/orders/api/events"],
+                now: Self.now)
+        }
     }
 
     @Test func failuresSayWhy() {
@@ -554,7 +577,8 @@ struct PublishAuthenticationTests {
             -> PublishAuthentication.Failure?
         {
             do {
-                try PublishAuthentication.check(key: key, token: token, topic: topic ?? Self.topic(key1: Self.key), now: now)
+                try PublishAuthentication.check(
+                    key: key, token: token, topic: topic ?? Self.topic(key1: Self.key), endpoints: Self.endpoints, now: now)
                 return nil
             } catch {
                 return error

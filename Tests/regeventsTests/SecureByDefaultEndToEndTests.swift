@@ -85,6 +85,26 @@ struct SecureByDefaultEndToEndTests {
         #expect(result.errors.contains(message), "\(result.errors)")
     }
 
+    /// An HTTP dead-letter endpoint consents (OPTIONS) before it is used.
+    @Test func anHTTPDeadLetterEndpointMustConsent() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets"])
+        defer { server.process.terminateQuietly() }
+        let scope = "registries/myregistry"
+        let refused = try await API.send(.PUT, "\(server.baseURL)/v1/\(scope)/eventSubscriptions/dlnoconsent", json: ["properties": [
+            "destination": API.webhook(receiver.url("/ok")),
+            "deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": receiver.url("/noorigin-dl")]],
+        ]])
+        #expect(refused.status == 400)
+        #expect(refused.text.contains("properties.deadLetterDestination: Webhook validation handshake failed"), "\(refused.text)")
+        try await API.subscribe(server.baseURL, scope, "dlconsent", [
+            "destination": API.webhook(receiver.url("/ok")),
+            "deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": receiver.url("/dl")]],
+        ])
+        #expect(receiver.handshakes("/dl").contains { $0.method == "OPTIONS" })
+    }
+
     static func scratch() -> URL {
         FileManager.default.temporaryDirectory.appendingPathComponent("regevents-secure-\(UUID().uuidString)")
     }

@@ -124,6 +124,13 @@ struct EventSubscriptionController<Context: RequestContext> {
                 || $0.provisioningState != .succeeded
         } ?? true
         if mustValidate { await validate(&subscription) }
+        // A new or changed HTTP dead-letter endpoint must consent first.
+        if let url = subscription.deadLetterDestination?.properties.endpointUrl,
+            url != previous?.deadLetterDestination?.properties.endpointUrl,
+            let refusal = await hooks?.validateDeadLetterEndpoint(url)
+        {
+            throw APIError.badRequest("properties.deadLetterDestination: \(refusal)", code: "WebhookValidationFailed")
+        }
         let stored: EventSubscription
         do {
             stored = try await store.putSubscription(subscription, quota: quota)

@@ -25,4 +25,5 @@ public struct SubscriptionHooks: Sendable {
     func changed() async { await directory.refresh() }
     func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url) }
     func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict { await validator.validate(subscription) }
+    func validateDeadLetterEndpoint(_ url: String) async -> String? { await validator.validateDeadLetterEndpoint(url) }
 }

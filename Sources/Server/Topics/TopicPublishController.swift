@@ -14,6 +14,8 @@ struct TopicPublishController<Context: RequestContext> {
     let store: any SubscriptionStore
     let producer: KafkaProducer
     let layout: TopicLayout
+    /// `serve --public-url`: publishers may sign tokens for the endpoint under it.
+    let publicBaseURL: String?
     let logger: Logger
 
     func addRoutes(to v1: RouterGroup<Context>, root: Router<Context>) {
@@ -39,6 +41,17 @@ struct TopicPublishController<Context: RequestContext> {
         return try await publish(request, topicName: label)
     }
 
+    /// The URL this request came to, as its client named it and under the
+    /// public URL.
+    private func endpoints(of request: Request) -> [String] {
+        let path = request.uri.path
+        var endpoints = ["http://\(request.head.authority ?? "localhost")\(path)"]
+        if let publicBaseURL {
+            endpoints.append((publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL) + path)
+        }
+        return endpoints
+    }
+
     private func publish(_ request: Request, topicName: String) async throws -> Response {
         let key = Self.header("aeg-sas-key", request)
         let token = Self.header("aeg-sas-token", request)
@@ -46,7 +59,7 @@ struct TopicPublishController<Context: RequestContext> {
         let topic = try await store.topic(name: topicName)
         do throws(PublishAuthentication.Failure) {
             guard let topic else { throw key == nil && token == nil ? .missing : (key != nil ? .wrongKey : .badSignature) }
-            try PublishAuthentication.check(key: key, token: token, topic: topic)
+            try PublishAuthentication.check(key: key, token: token, topic: topic, endpoints: endpoints(of: request))
         } catch {
             logger.notice("Publish refused", metadata: ["topic": "\(topicName)", "reason": "\(error.message)"])
             throw APIError(.unauthorized, code: "Unauthorized", message: "\(error.message) (topic \(topicName))")
