@@ -51,10 +51,12 @@ public struct WebhookSender: Sendable {
     ///   (signed webhooks only).
     public static func request(body: String, to webhook: Webhook, eventID: String) -> OutboundRequest {
         var headers = Self.headers(for: webhook)
-        if let secret = webhook.signingSecret {
+        let now = Date()
+        let secrets = webhook.signingSecrets(at: now)
+        if !secrets.isEmpty {
             headers += WebhookSigner.headers(
-                secret: secret, messageID: WebhookSigner.messageID(eventID: eventID, webhook: webhook.name),
-                timestamp: Int(Date().timeIntervalSince1970), body: body)
+                secrets: secrets, messageID: WebhookSigner.messageID(eventID: eventID, webhook: webhook.name),
+                timestamp: Int(now.timeIntervalSince1970), body: body)
         }
         return OutboundRequest(url: webhook.serviceURI, headers: headers, body: body)
     }

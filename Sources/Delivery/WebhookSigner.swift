@@ -27,12 +27,20 @@ public enum WebhookSigner {
     }
 
     public static func headers(secret: String, messageID: String, timestamp: Int, body: String) -> [(String, String)] {
-        guard let key = key(of: secret) else { return [] }
+        headers(secrets: [secret], messageID: messageID, timestamp: timestamp, body: body)
+    }
+
+    /// One signature per secret, space-separated in one `webhook-signature`
+    /// (the spec's way to send the old and the new during a rotation).
+    public static func headers(secrets: [String], messageID: String, timestamp: Int, body: String) -> [(String, String)] {
         let signed = Data("\(messageID).\(timestamp).\(body)".utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))
+        let signatures = secrets.compactMap(key(of:)).map { key in
+            "v1," + Data(HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: key))).base64EncodedString()
+        }
+        guard !signatures.isEmpty else { return [] }
         return [
             ("webhook-id", messageID), ("webhook-timestamp", String(timestamp)),
-            ("webhook-signature", "v1," + Data(mac).base64EncodedString()),
+            ("webhook-signature", signatures.joined(separator: " ")),
         ]
     }
 }

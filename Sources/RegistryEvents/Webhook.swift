@@ -16,6 +16,11 @@ public struct Webhook: Sendable, Hashable, Codable {
     /// Standard Webhooks signing secret (`whsec_…`); `nil` sends exactly
     /// ACR's request. Write-only in the API like the headers.
     public var signingSecret: String?
+    /// The secret a rotation replaced, still signed with until
+    /// `previousSigningSecretValidUntil` (Standard Webhooks: both signatures
+    /// are sent, so receivers switch without a gap).
+    public var previousSigningSecret: String?
+    public var previousSigningSecretValidUntil: Date?
     /// Attempts in flight to this webhook at once; `nil`: the server's
     /// default (`--delivery-concurrency`).
     public var maxConcurrentDeliveries: Int?
@@ -50,6 +55,16 @@ public struct Webhook: Sendable, Hashable, Codable {
     public func matches(_ event: RegistryEvent) -> Bool {
         status == .enabled && event.registry == registry && actions.contains(event.action) && event.location == location
             && scope.matches(repository: event.target.repository, tag: event.target.tag)
+    }
+
+    /// The secrets a delivery at `now` is signed with: the current one, and
+    /// the one a rotation replaced while its grace period lasts.
+    public func signingSecrets(at now: Date = Date()) -> [String] {
+        guard let signingSecret else { return [] }
+        guard let previous = previousSigningSecret, let until = previousSigningSecretValidUntil, now < until else {
+            return [signingSecret]
+        }
+        return [signingSecret, previous]
     }
 
     /// Webhook names: letters and digits, 5 to 50 characters (as ACR).

@@ -60,6 +60,12 @@ enum Migrations {
                 t.add(column: "ordering", .text)
             }
         }
+        migrator.registerMigration("v5: webhook signing secret rotation") { db in
+            try db.alter(table: "webhook") { t in
+                t.add(column: "previousSigningSecret", .text)
+                t.add(column: "previousSigningSecretValidUntil", .datetime)
+            }
+        }
         return migrator
     }
 }

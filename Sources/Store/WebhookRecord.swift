@@ -16,6 +16,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
     var location: String
     var tags: [String: String]
     var signingSecret: String?
+    var previousSigningSecret: String?
+    var previousSigningSecretValidUntil: Date?
     var maxConcurrentDeliveries: Int?
     var ordering: String?
     var createdAt: Date
@@ -37,6 +39,8 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
         location = webhook.location
         tags = webhook.tags
         signingSecret = webhook.signingSecret
+        previousSigningSecret = webhook.previousSigningSecret
+        previousSigningSecretValidUntil = webhook.previousSigningSecretValidUntil
         maxConcurrentDeliveries = webhook.maxConcurrentDeliveries
         ordering = webhook.ordering == .unordered ? nil : webhook.ordering.rawValue
         createdAt = webhook.createdAt
@@ -44,12 +48,15 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
     }
 
     var webhook: Webhook {
-        Webhook(
+        var webhook = Webhook(
             registry: registry, name: name, serviceURI: serviceURI, customHeaders: customHeaders,
             actions: actions.compactMap(RegistryAction.init(rawValue:)), scope: WebhookScope(scope),
             status: WebhookStatus(rawValue: status) ?? .disabled, location: location, tags: tags, signingSecret: signingSecret,
             maxConcurrentDeliveries: maxConcurrentDeliveries,
             ordering: ordering.flatMap(DeliveryOrdering.init(rawValue:)) ?? .unordered, createdAt: createdAt,
             updatedAt: updatedAt)
+        webhook.previousSigningSecret = previousSigningSecret
+        webhook.previousSigningSecretValidUntil = previousSigningSecretValidUntil
+        return webhook
     }
 }

@@ -7,7 +7,7 @@ struct WebhookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "webhook",
         abstract: "Manage ACR-style webhooks (like az acr webhook).",
-        subcommands: [Create.self, Update.self, Delete.self, List.self, Show.self, Ping.self, ListEvents.self, GetConfig.self]
+        subcommands: [Create.self, Update.self, Delete.self, List.self, Show.self, Ping.self, ListEvents.self, GetConfig.self, RotateSecret.self]
     )
 
     struct Target: ParsableArguments {
@@ -201,6 +201,39 @@ struct WebhookCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let answer = try await target.client.send(
                     method: .POST, path: try target.path(name, "/getCallbackConfig"))
+                printLine(prettyJSON(answer))
+            }
+        }
+    }
+}
+
+extension WebhookCommand {
+    struct RotateSecret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-secret",
+            abstract: "Give a signed webhook a new signing secret; the old one keeps signing for a grace period.",
+            discussion: """
+                During the grace period every delivery carries both signatures (Standard Webhooks), so the \
+                receiver can switch to the new secret without rejecting a delivery. Prints the new secret.
+                """)
+        @OptionGroup var target: Target
+        @Option(name: [.customShort("n"), .long]) var name: String
+        @Option(help: "The new secret: generate (default) or whsec_<base64>.") var signingSecret: String = "generate"
+        @Option(help: "How long the old secret keeps signing: 0 to 168h (default 24h; 0 stops it at once).") var grace: String = "24h"
+
+        func run() async throws {
+            try await reportingFailures {
+                let hours: Double
+                if grace == "0" {
+                    hours = 0
+                } else if let duration = DurationText.parse(grace) {
+                    hours = Double(duration.components.seconds) / 3600
+                } else {
+                    throw CommandFailure(message: "--grace: expected a duration like 24h or 90m, got \"\(grace)\"", exitCode: 64)
+                }
+                let body = try JSONSerialization.data(withJSONObject: ["signingSecret": signingSecret, "gracePeriodInHours": hours])
+                let answer = try await target.client.send(
+                    method: .POST, path: try target.path(name, "/rotateSigningSecret"), body: body)
                 printLine(prettyJSON(answer))
             }
         }

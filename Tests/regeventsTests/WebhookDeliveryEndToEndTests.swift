@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 /// Deliveries through the real server to a real HTTP receiver.
@@ -157,6 +158,53 @@ struct WebhookDeliveryEndToEndTests {
             for: Data("\(id).\(timestamp).\(request.body)".utf8), using: SymmetricKey(data: key))
         #expect(signature == "v1," + Data(expected).base64EncodedString())
         #expect(abs((Int(timestamp) ?? 0) - Int(Date().timeIntervalSince1970)) < 600)
+    }
+
+    /// Rotation without downtime, checked by the Standard Webhooks
+    /// reference library: during the grace period a delivery verifies with
+    /// the old secret and with the new one; after `--grace 0`, only the newest.
+    @Test func aRotatedSecretKeepsTheOldOneSigningForTheGracePeriod() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets"])
+        defer { server.process.terminateQuietly() }
+        try await create(server.baseURL, "rotated01", receiver.url("/rotated"), ["--actions", "push", "--signing-secret", "generate"])
+        let target = ["--server", server.baseURL, "--registry", "myregistry", "--name", "rotated01"]
+        func secret(_ arguments: [String]) async throws -> String {
+            let result = try await RegeventsProcess.run(["webhook"] + arguments + target)
+            return try #require(try jsonObject(Data(result.output.joined(separator: "\n").utf8))["signingSecret"] as? String, "\(result)")
+        }
+        let original = try await secret(["get-config"])
+        let rotated = try await secret(["rotate-secret"])
+        #expect(rotated != original)
+        try await publish(server.baseURL, ["--action", "push", "--tag", "v1", "--id", "during-grace"])
+        let during = try #require(try await receiver.waitFor("/rotated", count: 1).first)
+        #expect(during.headers["webhook-signature"]?.split(separator: " ").count == 2)
+        #expect(try await Self.verifies(during, with: original))
+        #expect(try await Self.verifies(during, with: rotated))
+
+        let newest = try await secret(["rotate-secret", "--grace", "0"])
+        try await publish(server.baseURL, ["--action", "push", "--tag", "v2", "--id", "after-grace"])
+        let after = try #require(try await receiver.waitFor("/rotated", count: 2).last)
+        #expect(try await Self.verifies(after, with: newest))
+        #expect(try await !Self.verifies(after, with: rotated))
+        #expect(try await !Self.verifies(after, with: original))
+    }
+
+    /// `standardwebhooks.Webhook(secret).verify(body, headers)`, in Python.
+    static func verifies(_ request: WebhookReceiver.Received, with secret: String) async throws -> Bool {
+        let script = """
+            import json, sys, standardwebhooks
+            try:
+                standardwebhooks.Webhook(sys.argv[1]).verify(sys.stdin.read(), json.loads(sys.argv[2]))
+                print("verified")
+            except standardwebhooks.WebhookVerificationError as error:
+                print("refused:", error)
+            """
+        let headers = String(decoding: try JSONSerialization.data(withJSONObject: request.headers), as: UTF8.self)
+        // The python3 on PATH, where scripts/install-test-deps.sh installs the checks.
+        let result = try await runToCompletion("/usr/bin/env", ["python3", "-c", script, secret, headers], input: request.body)
+        return result.output.hasPrefix("verified")
     }
 
     @Test func aRetryDueInAnHourDoesNotHoldUpShutdown() async throws {

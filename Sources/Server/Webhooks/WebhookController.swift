@@ -28,6 +28,63 @@ struct WebhookController<Context: RequestContext> {
         group.post("webhooks/:name/ping", use: ping)
         group.get("webhooks/:name/events", use: events)
         group.post("webhooks/:name/listEvents", use: events)
+        group.post("webhooks/:name/rotateSigningSecret", use: rotateSigningSecret)
+    }
+
+    struct Rotation: Decodable {
+        /// `generate` (the default) or a `whsec_` secret.
+        var signingSecret: String?
+        /// How long the replaced secret still signs (default 24, at most 168).
+        var gracePeriodInHours: Double?
+    }
+
+    struct Rotated: ResponseEncodable {
+        var signingSecret: String
+        var previousSigningSecretValidUntil: String?
+    }
+
+    /// A new signing secret, the old one still signing for the grace
+    /// period: deliveries carry both signatures until it ends (Standard
+    /// Webhooks), so a receiver can switch without rejecting anything. The
+    /// answer reveals the new secret (this route exists to).
+    @Sendable func rotateSigningSecret(_ request: Request, context: Context) async throws -> Rotated {
+        let registry = try Self.registry(context)
+        var webhook = try await existing(registry: registry, name: try Self.name(context))
+        let buffer = try await request.body.collect(upTo: 4096)
+        var rotation = Rotation()
+        if buffer.readableBytes > 0 {
+            do {
+                rotation = try JSONDecoder().decode(Rotation.self, from: Data(buffer.readableBytesView))
+            } catch {
+                throw APIError.badRequest(
+                    "expected {\"signingSecret\": \"generate\" or \"whsec_…\", \"gracePeriodInHours\": 0 to 168}", code: "InvalidRequestBody")
+            }
+        }
+        let hours = rotation.gracePeriodInHours ?? 24
+        guard (0...168).contains(hours) else {
+            throw APIError.badRequest("gracePeriodInHours must be between 0 and 168, got \(hours)", code: "InvalidGracePeriod")
+        }
+        guard let secret = try WebhookResource.signingSecret(rotation.signingSecret ?? "generate") else {
+            throw APIError.badRequest("signingSecret must be \"generate\" or a whsec_ secret", code: "InvalidSigningSecret")
+        }
+        let now = Date()
+        if let current = webhook.signingSecret, hours > 0 {
+            webhook.previousSigningSecret = current
+            webhook.previousSigningSecretValidUntil = now.addingTimeInterval(hours * 3600)
+        } else {
+            webhook.previousSigningSecret = nil
+            webhook.previousSigningSecretValidUntil = nil
+        }
+        webhook.signingSecret = secret
+        webhook.updatedAt = now
+        let stored = try await put(webhook)
+        await delivery?.webhooksChanged()
+        logger.info(
+            "Webhook signing secret rotated",
+            metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)", "gracePeriodInHours": "\(hours)"])
+        return Rotated(
+            signingSecret: secret,
+            previousSigningSecretValidUntil: stored.previousSigningSecretValidUntil.map { ISO8601DateFormatter().string(from: $0) })
     }
 
     struct EventInfo: ResponseCodable {
@@ -136,7 +193,12 @@ struct WebhookController<Context: RequestContext> {
                 webhook.maxConcurrentDeliveries = try WebhookResource.validateConcurrency(limit, allowZero: true)
             }
             if let ordering = try WebhookResource.validateOrdering(properties.ordering) { webhook.ordering = ordering }
-            if let secret = properties.signingSecret { webhook.signingSecret = try WebhookResource.signingSecret(secret) }
+            if let secret = properties.signingSecret {
+                // Replaced at once: rotateSigningSecret is the way with a grace period.
+                webhook.signingSecret = try WebhookResource.signingSecret(secret)
+                webhook.previousSigningSecret = nil
+                webhook.previousSigningSecretValidUntil = nil
+            }
         }
         webhook.updatedAt = Date()
         let stored = try await put(webhook)
