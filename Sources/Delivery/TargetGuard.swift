@@ -59,8 +59,12 @@ public struct TargetGuard: Sendable {
     /// Throws `Refusal` for a blocked target or a name that does not
     /// resolve; `CancellationError` when the caller gave up waiting for the
     /// lookup. Resolves on `resolver`'s threads, never on the caller's.
+    ///
+    /// - Parameter allowUnresolved: accept a name that does not resolve (yet)
+    ///   with nothing pinned: for creating a webhook or subscription before
+    ///   its DNS name exists. Never for a connection.
     @discardableResult
-    public func check(url: String) async throws -> CheckedTarget {
+    public func check(url: String, allowUnresolved: Bool = false) async throws -> CheckedTarget {
         // `URL` parses as AsyncHTTPClient does, so the host checked is the
         // host it connects to (and the key of its DNS override).
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
@@ -73,7 +77,10 @@ public struct TargetGuard: Sendable {
             return CheckedTarget(host: bare, pinnedAddress: nil)
         }
         let addresses = try await resolver.resolve(bare)
-        guard let first = addresses.first else { throw Refusal(host: bare, reason: .doesNotResolve) }
+        guard let first = addresses.first else {
+            if allowUnresolved { return CheckedTarget(host: bare, pinnedAddress: nil) }
+            throw Refusal(host: bare, reason: .doesNotResolve)
+        }
         guard !addresses.contains(where: isBlocked) else { throw Refusal(host: bare, reason: .notPublic) }
         return CheckedTarget(host: bare, pinnedAddress: first)
     }

@@ -23,7 +23,8 @@ public struct SubscriptionHooks: Sendable {
     func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot? { attempts?.lane(of: subscription) }
 
     func changed() async { await directory.refresh() }
-    func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url) }
+    /// At create, as for webhooks: a name not resolving yet passes; attempts refuse it.
+    func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url, allowUnresolved: true) }
     func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict { await validator.validate(subscription) }
     func validateDeadLetterEndpoint(_ url: String) async -> String? { await validator.validateDeadLetterEndpoint(url) }
 }
