@@ -6,7 +6,7 @@
 #   docker-registry skopeo  the real-registry end-to-end test
 #   umoci jq curl           (builds the test images offline)
 #   byexample (runs the docs: scripts/docs-check), jsonschema, rfc3339-validator, cloudevents, azure-mgmt-containerregistry, azure-eventgrid,
-#   standardwebhooks
+#   standardwebhooks, pyyaml (scripts/openapi-json), schemathesis (scripts/openapi-fuzz)
 #                           (PyPI): the independent checks
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -16,10 +16,10 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config kcat \
   docker-registry skopeo umoci jq curl python3-pip >/dev/null
 packages=(jsonschema rfc3339-validator byexample==11.0.0 cloudevents==1.11.0 azure-mgmt-containerregistry==15.0.0 azure-eventgrid==4.22.1
-  standardwebhooks==1.1.0)
+  standardwebhooks==1.1.0 pyyaml schemathesis==4.32.5)
 if ! python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>/dev/null; then
   # Debian's own Python refuses system-wide pip installs (PEP 668).
   python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${packages[@]}"
 fi
-python3 -c 'import byexample, jsonschema, rfc3339_validator, cloudevents.kafka, azure.mgmt.containerregistry, azure.eventgrid, standardwebhooks' \
+python3 -c 'import byexample, jsonschema, rfc3339_validator, cloudevents.kafka, azure.mgmt.containerregistry, azure.eventgrid, standardwebhooks, yaml, schemathesis' \
   || { echo "install-test-deps: the Python checks did not install" >&2; exit 1; }

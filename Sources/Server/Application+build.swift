@@ -94,6 +94,7 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     HealthController(producer: dependencies.producer, store: dependencies.store, deliveryHealth: dependencies.deliveryHealth)
         .addRoutes(to: probes)
     MetricsController(registry: dependencies.metrics).addRoutes(to: probes)
+    OpenAPIController().addRoutes(to: probes)
     let v1 = router.group("v1")
     IngestController(service: dependencies.ingest)
         .addRoutes(to: v1.group().add(middleware: browserGuard(tokenless: configuration.ingest.token == nil, jsonBodies: false)))
