@@ -49,12 +49,15 @@ public struct DeliverySettlement: Sendable {
         public var result: Result
         public var deadLetters: [KafkaProducerRecord]
         /// False when cancelled before Kafka acknowledged: do not commit.
+        /// Provisional while `acknowledgement` is set: the records are handed
+        /// to Kafka, and only `acknowledgement.whenDurable` says whether they
+        /// got there (`RecordLifecycle.record` waits for it).
         public var isDurable: Bool
         /// Retried in place (ordered targets): the next attempt and its wait.
         public var retryInPlace: (next: DeliveryRecord, after: Duration)? = nil
         /// Settled without waiting for Kafka: `isDurable` is known only once
         /// this resolves (`RecordLifecycle` waits for it before completing).
-        var acknowledgement: SettlementAcknowledgement? = nil
+        public internal(set) var acknowledgement: SettlementAcknowledgement? = nil
 
         public init(result: Result, deadLetters: [KafkaProducerRecord], isDurable: Bool) {
             self.result = result

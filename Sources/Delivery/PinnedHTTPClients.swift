@@ -4,6 +4,11 @@ import Synchronization
 /// HTTP clients that connect to the address the target guard checked, not
 /// to whatever the name resolves to when the connection is made.
 ///
+/// A host keeps its client (and its pooled connections) while its checked
+/// answer still contains the pinned address (round-robin DNS reorders, it
+/// does not move). Clients are bounded: at most `capacity` pinned, and at
+/// most `capacity` retiring; past that a retired client is shut down at once.
+///
 /// AsyncHTTPClient resolves names itself, at connect time, with no hook to
 /// see the answer; its `dnsOverride` connects a host name to a given
 /// address while keeping the name for `Host` and TLS (SNI and certificate
@@ -25,6 +30,8 @@ public final class PinnedHTTPClients: Sendable {
     private let retireAfter: Duration
     private let capacity: Int
     private let entries = Mutex<[String: Entry]>([:])
+    /// Clients waiting out their grace before shutdown.
+    private let retiring = Atomic<Int>(0)
 
     public init(configuration: HTTPClient.Configuration, retireAfter: Duration, capacity: Int = 1024) {
         self.configuration = configuration
@@ -41,7 +48,7 @@ public final class PinnedHTTPClients: Sendable {
         let now = ContinuousClock.now
         var retired: [HTTPClient] = []
         let client = entries.withLock { entries -> HTTPClient in
-            if var entry = entries[host], entry.address == address {
+            if var entry = entries[host], entry.address == address || target.checkedAddresses.contains(entry.address) {
                 entry.lastUsed = now
                 entries[host] = entry
                 return entry.client
@@ -71,10 +78,12 @@ public final class PinnedHTTPClients: Sendable {
     }
 
     private func retire(_ client: HTTPClient) {
-        let grace = retireAfter
+        // Many hosts churning (names a caller made up): no grace past the bound.
+        let grace = retiring.add(1, ordering: .relaxed).newValue > capacity ? Duration.zero : retireAfter
         Task {
             try? await Task.sleep(for: grace)
             try? await client.shutdown()
+            retiring.subtract(1, ordering: .relaxed)
         }
     }
 }

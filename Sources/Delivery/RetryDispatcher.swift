@@ -87,7 +87,12 @@ public final class RetryDispatcher: Service, Sendable {
             }
             let lifecycle = RecordLifecycle(record, targets: 1, commits: commits)
             group.addTask { [self] in
-                if wake > now, !(await waitInMemory(.milliseconds(wake - now))) { return }
+                let due = wake <= now ? true : await waitInMemory(.milliseconds(wake - now))
+                guard due else {
+                    // Shutting down before it was due: not settled, so not committed (and no longer pending).
+                    lifecycle.record(DeliverySettlement.Settled(result: .retrying, deadLetters: [], isDurable: false))
+                    return
+                }
                 lifecycle.record(await process(delivery, target: target))
             }
         }

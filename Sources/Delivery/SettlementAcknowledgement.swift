@@ -10,7 +10,7 @@ import Synchronization
 /// again as `DeliverySettlement.produceDurably` does (a pointer dead letter
 /// in place of one too large; a refusal held and reported), once, for every
 /// observer; until then nothing past the attempt's record is committed.
-final class SettlementAcknowledgement: Sendable {
+public final class SettlementAcknowledgement: Sendable {
     private struct State {
         var durable: Bool?
         var observers: [@Sendable (Bool) -> Void] = []
@@ -32,7 +32,7 @@ final class SettlementAcknowledgement: Sendable {
     /// Calls `observer` with whether the records became durable (false:
     /// the producer shut down first, so the attempt's record must not be
     /// committed): at once if known, otherwise on the thread that learns it.
-    func whenDurable(_ observer: @escaping @Sendable (Bool) -> Void) {
+    public func whenDurable(_ observer: @escaping @Sendable (Bool) -> Void) {
         let known = state.withLock { state -> Bool? in
             if state.durable == nil { state.observers.append(observer) }
             return state.durable

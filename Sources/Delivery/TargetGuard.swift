@@ -54,6 +54,9 @@ public struct TargetGuard: Sendable {
     public struct CheckedTarget: Sendable, Equatable {
         public let host: String
         public let pinnedAddress: IPAddress?
+        /// Every address the host resolved to, all checked: a connection
+        /// already pinned to one of them may stay.
+        public var checkedAddresses: [IPAddress] = []
     }
 
     /// Throws `Refusal` for a blocked target or a name that does not
@@ -82,7 +85,7 @@ public struct TargetGuard: Sendable {
             throw Refusal(host: bare, reason: .doesNotResolve)
         }
         guard !addresses.contains(where: isBlocked) else { throw Refusal(host: bare, reason: .notPublic) }
-        return CheckedTarget(host: bare, pinnedAddress: first)
+        return CheckedTarget(host: bare, pinnedAddress: first, checkedAddresses: addresses)
     }
 
     func isBlocked(_ address: IPAddress) -> Bool {

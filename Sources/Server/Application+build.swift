@@ -81,13 +81,13 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
     let configuration = dependencies.configuration
-    let publicHost = configuration.publicBaseURL.flatMap { URLComponents(string: $0)?.host }
     // Routes with no token of their own answer only to the server's own
     // host names (DNS rebinding), unless told to run open. Publishing and
     // the validation URL carry their own keys and codes.
     func browserGuard(tokenless: Bool, jsonBodies: Bool) -> BrowserGuardMiddleware<AppRequestContext> {
         BrowserGuardMiddleware(
-            listenHost: configuration.listen.host, publicHost: publicHost, checkHost: tokenless && !configuration.insecureNoAuth,
+            listenHost: configuration.listen.host, publicURL: configuration.publicBaseURL,
+            checkHost: tokenless && !configuration.insecureNoAuth,
             requireJSONBodies: jsonBodies)
     }
     let probes = router.group().add(middleware: browserGuard(tokenless: configuration.adminToken == nil, jsonBodies: false))

@@ -229,6 +229,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Connections go to the address the guard checked (DNS rebinding).
         let pinnedClients = PinnedHTTPClients(configuration: httpConfiguration, retireAfter: .seconds(flags.webhookTimeout + 30))
         let http = GuardedHTTPClient(httpClient: httpClient, pinned: pinnedClients, targetGuard: flags.targetGuard)
+        // Chart-config reads go to hosts an event names: their own few pins,
+        // so made-up names cannot push the webhooks' clients out.
+        let chartPins = PinnedHTTPClients(configuration: httpConfiguration, retireAfter: .seconds(5), capacity: 32)
+        let chartHTTP = GuardedHTTPClient(httpClient: httpClient, pinned: chartPins, targetGuard: flags.targetGuard)
         let store: SQLiteStore
         do {
             store = try SQLiteStore.open(directory: configuration.dataDirectory)
@@ -260,7 +264,7 @@ struct ServeCommand: AsyncParsableCommand {
             publicBaseURL: { publicBaseURL ?? listening.withLock { $0 } })
         var dependencies = ServerDependencies(
             configuration: configuration, connection: connection, producer: producer, metrics: metrics,
-            http: http, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
+            http: chartHTTP, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
             subscriptions: SubscriptionHooks(
                 directory: subscriptionDirectory, validator: validator, sender: sender, attempts: subscriptionAttempts),
             logger: logger)
@@ -312,10 +316,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await BoundedShutdown.run(app, timeout: flags.shutdownTimeout, logger: logger)
         } catch {
             await pinnedClients.shutdown()
+            await chartPins.shutdown()
             try? await httpClient.shutdown()
             throw error
         }
         await pinnedClients.shutdown()
+        await chartPins.shutdown()
         try? await httpClient.shutdown()
         logger.info("regevents stopped")
     }
@@ -372,22 +378,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ConfigurationError(flag: "--admin-token", message: "must be non-empty and contain no spaces")
             }
             configuration.insecureNoAuth = insecureNoAuth
-            guard (1...100_000).contains(webhookQuota) else {
-                throw ConfigurationError(flag: "--webhook-quota", message: "must be between 1 and 100000, got \(webhookQuota)")
-            }
-            configuration.webhookQuota = webhookQuota
-            guard (1...100_000).contains(subscriptionQuota) else {
-                throw ConfigurationError(flag: "--subscription-quota", message: "must be between 1 and 100000, got \(subscriptionQuota)")
-            }
-            configuration.subscriptionQuota = subscriptionQuota
-            guard (1...10_000).contains(topicQuota) else {
-                throw ConfigurationError(flag: "--topic-quota", message: "must be between 1 and 10000, got \(topicQuota)")
-            }
-            configuration.customTopicQuota = topicQuota
-            guard (1...3600).contains(requestReadTimeout) else {
-                throw ConfigurationError(flag: "--request-read-timeout", message: "must be 1 to 3600 seconds, got \(requestReadTimeout)")
-            }
-            configuration.requestReadTimeout = .seconds(requestReadTimeout)
+            configuration.webhookQuota = try Self.within(1...100_000, webhookQuota, flag: "--webhook-quota")
+            configuration.subscriptionQuota = try Self.within(1...100_000, subscriptionQuota, flag: "--subscription-quota")
+            configuration.customTopicQuota = try Self.within(1...10_000, topicQuota, flag: "--topic-quota")
+            configuration.requestReadTimeout = .seconds(
+                try Self.within(1...3600, requestReadTimeout, flag: "--request-read-timeout"))
             configuration.publicBaseURL = publicURL ?? EnvironmentDefaults.value("REGEVENTS_PUBLIC_URL")
             if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
                 throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
@@ -527,6 +522,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: "--data-dir: cannot create \(path): \(error.localizedDescription)", exitCode: 64)
         }
+    }
+}
+
+extension ServeCommand {
+    /// `value` when `range` holds it, else the flag's error.
+    static func within(_ range: ClosedRange<Int>, _ value: Int, flag: String) throws(ConfigurationError) -> Int {
+        guard range.contains(value) else {
+            throw ConfigurationError(flag: flag, message: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
     }
 }
 

@@ -96,13 +96,19 @@ struct SettlementTests {
 
     /// Also the regression test for librdkafka#4627: records with headers
     /// refused at enqueue crashed the process (headers freed twice).
-    @Test func aRetryRecordKafkaRefusesForGoodIsNeverTakenAsDurableAndReadinessSaysWhy() async throws {
+    /// A cluster that can refuse a topic, with a layout's topics and a producer.
+    static func refusingCluster(prefix: String) throws -> (EmbeddedKafkaCluster, TopicLayout, KafkaProducer, Logger) {
         var logger = Logger(label: "settlement-tests")
         logger.logLevel = .critical
         let cluster = try EmbeddedKafkaCluster.reservingRefusingBroker(logger: logger)
-        let layout = TopicLayout(prefix: "refuse-\(UUID().uuidString.prefix(6).lowercased())")
+        let layout = TopicLayout(prefix: "\(prefix)-\(UUID().uuidString.prefix(6).lowercased())")
         for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
+        return (cluster, layout, producer, logger)
+    }
+
+    @Test func aRetryRecordKafkaRefusesForGoodIsNeverTakenAsDurableAndReadinessSaysWhy() async throws {
+        let (cluster, layout, producer, logger) = try Self.refusingCluster(prefix: "refuse")
         let retryTier = layout.retryTier(.seconds(10))
         // The producer knows the topic before Kafka starts refusing it (as a running server would).
         _ = try await producer.send(
@@ -168,12 +174,7 @@ struct AuditValueTests {
     /// acknowledgement, but its Kafka record is never committed past an
     /// audit record Kafka refuses: it completes only once Kafka takes it.
     @Test func aDeliveredAttemptSettlesBeforeItsAuditIsAcknowledgedButIsNotCommittedPastARefusedOne() async throws {
-        var logger = Logger(label: "settlement-tests")
-        logger.logLevel = .critical
-        let cluster = try EmbeddedKafkaCluster.reservingRefusingBroker(logger: logger)
-        let layout = TopicLayout(prefix: "audit-\(UUID().uuidString.prefix(6).lowercased())")
-        for topic in layout.allTopics { try cluster.createTopic(KafkaTopicSpec(name: topic, partitions: 1)) }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: cluster.testClientConfiguration), logger: logger)
+        let (cluster, layout, producer, logger) = try SettlementTests.refusingCluster(prefix: "audit")
         _ = try await producer.send(KafkaProducerRecord(topic: layout.deliveries, key: nil, value: Array("warm".utf8), headers: []))
         try await cluster.refuseProduce(to: layout.deliveries)
 

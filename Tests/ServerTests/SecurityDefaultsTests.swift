@@ -27,8 +27,13 @@ struct SecurityDefaultsTests {
                 #expect(form.status == .unsupportedMediaType, "\(type)")
                 #expect(form.error?.code == "UnsupportedMediaType")
             }
-            // Its own origin, and clients that send none, pass.
-            #expect(try await api(.put, "/v1/registries/r/webhooks/hook1", Self.webhook, headers: [.origin: "http://localhost:8080"]).status == .created)
+            // Another port of localhost is another site; its own origin, and
+            // clients that send none, pass.
+            let host = HTTPField.Name("Host")!
+            let otherPort = try await api(
+                .put, "/v1/registries/r/webhooks/hook1", Self.webhook, headers: [.origin: "http://localhost:3000", host: "localhost:8080"])
+            #expect(otherPort.status == .forbidden)
+            #expect(try await api(.put, "/v1/registries/r/webhooks/hook1", Self.webhook, headers: [.origin: "http://localhost:8080", host: "localhost:8080"]).status == .created)
             #expect(try await api(.get, "/v1/registries/r/webhooks/hook1").status == .ok)
             #expect(try await api(.put, "/v1/registries/r/webhooks/hook2", Self.webhook, headers: [.contentType: "application/json; charset=utf-8"]).status == .created)
         }

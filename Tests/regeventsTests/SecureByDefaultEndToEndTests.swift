@@ -45,14 +45,24 @@ struct SecureByDefaultEndToEndTests {
     }
 
     /// A client that sends its request a header line at a time, for ever,
-    /// is cut off at the read timeout, and other clients are still served.
-    @Test func aClientTricklingItsRequestIsCutOff() async throws {
-        let server = try await RunningServer.start(extraArguments: ["--request-read-timeout", "2"])
+    /// is cut off at the read timeout, and other clients are still served;
+    /// also after an early answer (401) to a request whose body it sent
+    /// late, which must not leave the connection without a deadline.
+    @Test(arguments: [false, true])
+    func aClientTricklingItsRequestIsCutOff(afterAnEarlyAnswer: Bool) async throws {
+        let server = try await RunningServer.start(extraArguments: ["--request-read-timeout", "2", "--ingest-token", "t0ken"])
         defer { server.process.terminateQuietly() }
         let port = server.baseURL.split(separator: ":").last.map(String.init) ?? ""
         let trickle = """
             import socket, sys, time
             s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            if sys.argv[2] == "early":
+                # An early 401 before the body, then the body: the connection lives on.
+                s.sendall(b"POST /v1/registries/r/events HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Length: 10\\r\\n\\r\\n")
+                answer = b""
+                while b"\\r\\n\\r\\n" not in answer: answer += s.recv(4096)
+                time.sleep(0.5)
+                s.sendall(b"0123456789")
             s.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n")
             for i in range(60):
                 time.sleep(0.5)
@@ -67,7 +77,7 @@ struct SecureByDefaultEndToEndTests {
                     print("closed after", i + 1, "lines"); sys.exit(0)
             print("still open after 60 lines")
             """
-        let result = try await runTool("python3", ["-c", trickle, port])
+        let result = try await runTool("python3", ["-c", trickle, port, afterAnEarlyAnswer ? "early" : "plain"])
         #expect(result.output.hasPrefix("closed after"), "\(result.output)")
         #expect(try await API.send(.GET, "\(server.baseURL)/healthz").status == 200)
     }

@@ -183,6 +183,11 @@ struct WebhookDeliveryEndToEndTests {
         #expect(try await Self.verifies(during, with: original))
         #expect(try await Self.verifies(during, with: rotated))
 
+        // A second rotation within the grace period would cut the oldest secret off early.
+        let again = try await RegeventsProcess.run(["webhook", "rotate-secret"] + target)
+        #expect(again.status == 1)
+        #expect(again.errors.contains("RotationInProgress"), "\(again.errors)")
+
         let newest = try await secret(["rotate-secret", "--grace", "0"])
         try await publish(server.baseURL, ["--action", "push", "--tag", "v2", "--id", "after-grace"])
         let after = try #require(try await receiver.waitFor("/rotated", count: 2).last)
@@ -205,6 +210,54 @@ struct WebhookDeliveryEndToEndTests {
         // The python3 on PATH, where scripts/install-test-deps.sh installs the checks.
         let result = try await runToCompletion("/usr/bin/env", ["python3", "-c", script, secret, headers], input: request.body)
         return result.output.hasPrefix("verified")
+    }
+
+    /// A CONNECT proxy on loopback that tunnels, printing each CONNECT target.
+    static let connectProxy = """
+        import select, socket, sys, threading
+        listener = socket.create_server(("127.0.0.1", 0))
+        print("port", listener.getsockname()[1], flush=True)
+        def tunnel(client):
+            head = b""
+            while b"\\r\\n\\r\\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk: return
+                head += chunk
+            target = head.split(b" ")[1].decode()
+            print("CONNECT", target, flush=True)
+            host, port = target.rsplit(":", 1)
+            upstream = socket.create_connection((host.strip("[]"), int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\\r\\n\\r\\n")
+            sockets = [client, upstream]
+            while True:
+                for ready in select.select(sockets, [], [], 30)[0]:
+                    data = ready.recv(65536)
+                    if not data: return
+                    (upstream if ready is client else client).sendall(data)
+        while True:
+            connection, _ = listener.accept()
+            threading.Thread(target=tunnel, args=(connection,), daemon=True).start()
+        """
+
+    /// `--egress-proxy`: deliveries leave through the proxy, by CONNECT.
+    @Test func anEgressProxyCarriesEveryDelivery() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-\(UUID().uuidString).out")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let proxy = try ChildProcess("/usr/bin/env", ["python3", "-c", Self.connectProxy], standardOutput: output.path, standardError: nil)
+        defer { proxy.send(SIGKILL) }
+        func printed() -> String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !printed().contains("port "), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let port = try #require(printed().split(separator: "\n").first { $0.hasPrefix("port ") }?.dropFirst(5))
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets", "--egress-proxy", "http://127.0.0.1:\(port)"])
+        defer { server.process.terminateQuietly() }
+        try await create(server.baseURL, "proxied01", receiver.url("/proxied"), ["--actions", "push"])
+        try await publish(server.baseURL, ["--action", "push", "--tag", "v1", "--id", "through-the-proxy"])
+        #expect(try await receiver.waitFor("/proxied", count: 1).count == 1)
+        let receiverPort = receiver.url("/").split(separator: ":").last?.split(separator: "/").first.map(String.init) ?? ""
+        #expect(printed().contains("CONNECT 127.0.0.1:\(receiverPort)"), "\(printed())")
     }
 
     @Test func aRetryDueInAnHourDoesNotHoldUpShutdown() async throws {

@@ -68,6 +68,13 @@ struct WebhookController<Context: RequestContext> {
             throw APIError.badRequest("signingSecret must be \"generate\" or a whsec_ secret", code: "InvalidSigningSecret")
         }
         let now = Date()
+        // A second rotation within the first's grace period would end it
+        // early for receivers still on the oldest secret.
+        if let until = webhook.previousSigningSecretValidUntil, until > now, webhook.previousSigningSecret != nil, hours > 0 {
+            throw APIError(
+                .conflict, code: "RotationInProgress",
+                message: "the previous signing secret still signs until \(ISO8601DateFormatter().string(from: until)); rotate again after that, or with gracePeriodInHours 0 to drop both old secrets now")
+        }
         if let current = webhook.signingSecret, hours > 0 {
             webhook.previousSigningSecret = current
             webhook.previousSigningSecretValidUntil = now.addingTimeInterval(hours * 3600)
