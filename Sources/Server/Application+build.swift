@@ -176,6 +176,6 @@ func httpConfiguration(_ configuration: ServerConfiguration) -> HTTP1Channel.Con
     let (seconds, attoseconds) = configuration.requestReadTimeout.components
     let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     return HTTP1Channel.Configuration(
-        additionalChannelHandlers: [RequestReadDeadline(timeout: timeout)], idleTimeout: timeout,
+        additionalChannelHandlers: [MalformedRequestAnswer(), RequestReadDeadline(timeout: timeout)], idleTimeout: timeout,
         httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 100))
 }

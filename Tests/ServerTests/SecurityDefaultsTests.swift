@@ -92,6 +92,8 @@ struct SecurityDefaultsTests {
             #expect(answer.error?.code == "TooManyGroups")
             let long = try await api(.get, "/v1/kafka/topics?group=\(String(repeating: "g", count: 250))")
             #expect(long.error?.code == "InvalidGroup")
+            // NUL would cut the name librdkafka sees.
+            #expect(try await api(.get, "/v1/kafka/topics?group=%00abc").error?.code == "InvalidGroup")
         }
     }
 

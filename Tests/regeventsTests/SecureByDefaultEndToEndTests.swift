@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 13 on the real binary: it will not listen open by accident, takes
@@ -113,6 +114,29 @@ struct SecureByDefaultEndToEndTests {
             "deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": receiver.url("/dl")]],
         ])
         #expect(receiver.handshakes("/dl").contains { $0.method == "OPTIONS" })
+    }
+
+    /// A header past the limits is refused with our JSON error, not the
+    /// HTTP server's bare 400.
+    @Test func aHeaderPastTheLimitsIsA431WithAJSONError() async throws {
+        let server = try await RunningServer.start()
+        defer { server.process.terminateQuietly() }
+        let big = try await API.send(.GET, "\(server.baseURL)/healthz", headers: ["X-Big": String(repeating: "b", count: 20_000)])
+        #expect(big.status == 431)
+        #expect((big.body["error"] as? [String: Any])?["code"] as? String == "RequestHeaderFieldsTooLarge", "\(big.text)")
+        #expect(try await API.send(.GET, "\(server.baseURL)/healthz").status == 200, "the server serves on")
+    }
+
+    /// schemathesis over docs/openapi.yaml against the live server:
+    /// generated and mutated inputs on every operation, no 5xx, and every
+    /// 4xx our JSON error (scripts/openapi-fuzz).
+    @Test func theOpenAPIContractHoldsUnderGeneratedAndMutatedInputs() async throws {
+        let server = try await RunningServer.start(extraArguments: ["--admin-token", "fuzz-admin", "--ingest-token", "fuzz-ingest"])
+        defer { server.process.terminateQuietly() }
+        let result = try await runPythonScript(
+            "openapi-fuzz",
+            ["--base-url", server.baseURL, "--admin-token", "fuzz-admin", "--ingest-token", "fuzz-ingest", "--max-examples", "15", "--max-time", "150"])
+        #expect(result.status == 0, "\(result.output)")
     }
 
     static func scratch() -> URL {

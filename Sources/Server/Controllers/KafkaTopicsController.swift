@@ -22,6 +22,10 @@ struct KafkaTopicsController<Context: RequestContext> {
             throw APIError.badRequest(
                 "group names are 1 to 249 bytes (Kafka's limit), got one of \(long.utf8.count)", code: "InvalidGroup")
         }
+        // NUL would end the name librdkafka sees; no group name has control characters.
+        guard !extraGroups.contains(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) else {
+            throw APIError.badRequest("group names have no control characters", code: "InvalidGroup")
+        }
         do {
             return try await TopicReportBuilder.report(
                 admin: connection.admin, layout: layout, extraGroups: extraGroups, lossMonitor: connection.lossMonitor)
