@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Store
 
 /// An error answered as `{"error":{"code","message"}}` with a fitting status.
 /// Handlers throw it; domain errors are mapped to it at the edge.
@@ -41,5 +42,20 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let payload = ["error": ["code": code, "message": message]]
         return Array((try? encoder.encode(payload)) ?? Data(#"{"error":{"code":"InternalError","message":""}}"#.utf8))
+    }
+}
+
+/// A store write whose quota refusal is answered as ARM answers it: `409 QuotaExceeded`.
+func withinQuota<T>(_ write: () async throws -> T) async throws -> T {
+    do {
+        return try await write()
+    } catch let error as StoreError {
+        throw APIError.quotaExceeded(error)
+    }
+}
+
+extension APIError {
+    static func quotaExceeded(_ error: StoreError) -> APIError {
+        APIError(.conflict, code: "QuotaExceeded", message: error.description)
     }
 }

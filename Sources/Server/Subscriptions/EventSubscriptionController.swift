@@ -131,12 +131,7 @@ struct EventSubscriptionController<Context: RequestContext> {
         {
             throw APIError.badRequest("properties.deadLetterDestination: \(refusal)", code: "WebhookValidationFailed")
         }
-        let stored: EventSubscription
-        do {
-            stored = try await store.putSubscription(subscription, quota: quota)
-        } catch let error as StoreError {
-            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
-        }
+        let stored = try await withinQuota { try await store.putSubscription(subscription, quota: quota) }
         await hooks?.changed()
         logger.info(
             previous == nil ? "Event subscription created" : "Event subscription updated",

@@ -51,19 +51,14 @@ struct CustomTopicController<Context: RequestContext> {
         topic.inputSchema = schema
         // Before the Kafka topic is made (the store checks again, in its transaction).
         if existing == nil, try await store.topics().count >= quota {
-            throw APIError(.conflict, code: "QuotaExceeded", message: StoreError.topicQuotaExceeded(quota: quota).description)
+            throw APIError.quotaExceeded(.topicQuotaExceeded(quota: quota))
         }
         do {
             try await topicCreator?.ensure([layout.customTopic(name)])
         } catch {
             throw APIError.unavailable("cannot create the Kafka topic \(layout.customTopic(name)): \(error)", code: "KafkaUnavailable")
         }
-        let stored: CustomTopic
-        do {
-            stored = try await store.putTopic(topic, quota: quota)
-        } catch let error as StoreError {
-            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
-        }
+        let stored = try await withinQuota { try await store.putTopic(topic, quota: quota) }
         await hooks?.changed()
         if existing == nil { logger.info("Custom topic created", metadata: ["topic": "\(name)"]) }
         return EditedResponse(status: existing == nil ? .created : .ok, response: response(stored, request))

@@ -248,11 +248,7 @@ struct WebhookController<Context: RequestContext> {
     }
 
     private func put(_ webhook: Webhook) async throws -> Webhook {
-        do {
-            return try await store.put(webhook, quota: quota)
-        } catch let error as StoreError {
-            throw APIError(.conflict, code: "QuotaExceeded", message: error.description)
-        }
+        try await withinQuota { try await store.put(webhook, quota: quota) }
     }
 
     private func existing(registry: String, name: String) async throws -> Webhook {
