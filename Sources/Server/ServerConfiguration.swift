@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     /// How long a request (head and body) may take to arrive, and a
     /// keep-alive connection may stay idle.
     public var requestReadTimeout: Duration = .seconds(30)
+    /// How deliveries are made.
+    public var delivery = DeliveryConfiguration()
     /// The URL clients reach this server by (topic endpoints, validation
     /// URLs); `nil` uses the request's host, or the listen address.
     public var publicBaseURL: String?

@@ -171,168 +171,52 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The delivery flags, read before anything starts, so a bad one stops
     /// `serve` with its message (and nothing to clean up).
-    private struct DeliveryFlags {
-        var connectionsPerHost: Int
-        var lanes: DeliveryLanes.Settings
-        var shutdownTimeout: Duration
-        var webhookTimeout: Int64
-        var targetGuard: TargetGuard
-        var egressProxy: HTTPClient.Configuration.Proxy?
-        var webhookSchedule: RetrySchedule
-        var subscriptionSettings: SubscriptionAttempts.Settings
-        var batchLinger: Duration
-    }
-
-    private func deliveryFlags() throws -> DeliveryFlags {
+    private func deliveryConfiguration() throws -> DeliveryConfiguration {
         guard (1...1000).contains(deliveryConcurrency) else {
             throw CommandFailure(message: "--delivery-concurrency: must be 1 to 1000, got \(deliveryConcurrency)", exitCode: 64)
         }
+        var delivery = DeliveryConfiguration()
+        delivery.connectionsPerHost = try validatedConnectionsPerHost()
+        delivery.lanes = DeliveryLanes.Settings(defaultLimit: deliveryConcurrency)
+        delivery.attemptTimeout = .seconds(try webhookTimeoutSeconds())
+        delivery.targetGuard = try targetGuard()
+        delivery.egressProxy = try egressProxyServer()
+        delivery.webhookSchedule = try webhookSchedule()
+        delivery.webhookLogSize = webhookLogSize
+        delivery.subscriptionSettings = try subscriptionSettings()
+        delivery.batchLinger = try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true)
+        return delivery
+    }
+
+    /// Maps nothing itself: the composition is `Server.buildApplication(configuration:)`.
+    private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         guard (1...3600).contains(shutdownTimeout) else {
             throw CommandFailure(message: "--shutdown-timeout: must be 1 to 3600 seconds, got \(shutdownTimeout)", exitCode: 64)
         }
-        return DeliveryFlags(
-            connectionsPerHost: try validatedConnectionsPerHost(), lanes: DeliveryLanes.Settings(defaultLimit: deliveryConcurrency),
-            shutdownTimeout: .seconds(shutdownTimeout), webhookTimeout: try webhookTimeoutSeconds(),
-            targetGuard: try targetGuard(), egressProxy: try egressProxyServer(), webhookSchedule: try webhookSchedule(), subscriptionSettings: try subscriptionSettings(),
-            batchLinger: try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true))
-    }
-
-    private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
-        let flags = try deliveryFlags()
         try prepareDataDirectory(configuration.dataDirectory)
         if !configuration.listen.isLoopback && (configuration.adminToken == nil || configuration.ingest.token == nil) {
             logger.warning(
                 "--insecure-no-auth: listening on a non-loopback address without --admin-token or --ingest-token; anyone who can reach it can manage webhooks, event subscriptions and topics, read their secrets, and inject events",
                 metadata: ["listen": "\(configuration.listen)"])
         }
-        let connection = try await KafkaConnection.connect(configuration, logger: logger)
-        if connection.isEmbedded {
-            printLine(
-                "regevents: embedded Kafka (in memory, volatile: about 5 MiB per partition, lost on restart; use --kafka-brokers for anything that matters) at \(connection.bootstrapServers)"
-            )
-        } else {
-            printLine("regevents: Kafka at \(connection.bootstrapServers)")
+        var events = CompositionEvents()
+        events.kafkaConnected = { connection in
+            if connection.isEmbedded {
+                printLine(
+                    "regevents: embedded Kafka (in memory, volatile: about 5 MiB per partition, lost on restart; use --kafka-brokers for anything that matters) at \(connection.bootstrapServers)"
+                )
+            } else {
+                printLine("regevents: Kafka at \(connection.bootstrapServers)")
+            }
         }
-        let producer = try connection.makeProducer(logger: logger)
-        // The one outbound HTTP client of the process; redirects off.
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.redirectConfiguration = .disallow
-        httpConfiguration.timeout.connect = .seconds(5)
-        // A backstop only: each attempt's own deadline covers everything.
-        httpConfiguration.timeout.read = .seconds(flags.webhookTimeout)
-        // The per-endpoint concurrency limit: at most this many deliveries to
-        // one host at once; the rest queue for a connection.
-        httpConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: flags.connectionsPerHost)
-        httpConfiguration.proxy = flags.egressProxy
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-        // Connections go to the address the guard checked (DNS rebinding).
-        let pinnedClients = PinnedHTTPClients(configuration: httpConfiguration, retireAfter: .seconds(flags.webhookTimeout + 30))
-        let http = GuardedHTTPClient(httpClient: httpClient, pinned: pinnedClients, targetGuard: flags.targetGuard)
-        // Chart-config reads go to hosts an event names: their own few pins,
-        // so made-up names cannot push the webhooks' clients out.
-        let chartPins = PinnedHTTPClients(configuration: httpConfiguration, retireAfter: .seconds(5), capacity: 32)
-        let chartHTTP = GuardedHTTPClient(httpClient: httpClient, pinned: chartPins, targetGuard: flags.targetGuard)
-        let store: SQLiteStore
+        events.listening = { address in printLine("regevents: listening on http://\(address)") }
         do {
-            store = try SQLiteStore.open(directory: configuration.dataDirectory)
-        } catch {
-            throw CommandFailure(message: "--data-dir: cannot open the database in \(configuration.dataDirectory): \(error)", exitCode: 64)
+            let app = try await buildApplication(configuration: configuration, metrics: metrics, events: events, logger: logger)
+            try await BoundedShutdown.run(app, timeout: .seconds(shutdownTimeout), logger: logger)
+        } catch let error as ConfigurationError {
+            throw CommandFailure(message: error.description, exitCode: 64)
         }
-        let health = DeliveryHealth(logger: logger)
-        let directory = WebhookDirectory(store: store, health: health, logger: logger)
-        await directory.refresh()
-        let sender = WebhookSender(http: http, timeout: .seconds(flags.webhookTimeout))
-        let lanes = DeliveryLanes(settings: flags.lanes)
-        let attempts = WebhookAttempts(
-            sender: sender, producer: producer, store: store, layout: configuration.layout,
-            settings: WebhookAttempts.Settings(schedule: flags.webhookSchedule, logSize: webhookLogSize), lanes: lanes,
-            health: health, logger: logger)
-        let subscriptionDirectory = SubscriptionDirectory(store: store, health: health, logger: logger)
-        await subscriptionDirectory.refresh()
-        let subscriptionAttempts = SubscriptionAttempts(
-            sender: sender, producer: producer, layout: configuration.layout, settings: flags.subscriptionSettings, lanes: lanes,
-            health: health, logger: logger)
-        // Validation URLs name the server as clients reach it; with port 0
-        // the real port is known only once it listens.
-        let listening = Mutex("http://\(configuration.listen)")
-        let publicBaseURL = configuration.publicBaseURL
-        let registryTopics = configuration.ingest.registryTopics
-        let validator = SubscriptionValidator(
-            sender: sender,
-            topic: { scope in scope.kind == .registry ? registryTopics.topic(for: scope.name) : CustomTopic.eventSource(scope.name) },
-            publicBaseURL: { publicBaseURL ?? listening.withLock { $0 } })
-        var dependencies = ServerDependencies(
-            configuration: configuration, connection: connection, producer: producer, metrics: metrics,
-            http: chartHTTP, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
-            subscriptions: SubscriptionHooks(
-                directory: subscriptionDirectory, validator: validator, sender: sender, attempts: subscriptionAttempts),
-            logger: logger)
-        dependencies.deliveryHealth = health
-        let client = connection.clientConfiguration
-        let layout = configuration.layout
-        dependencies.backgroundServices = [
-            // First, so it stops last: the dispatchers' final attempts are logged.
-            attempts.deliveryLog,
-            directory,
-            subscriptionDirectory,
-            WebhookDispatcher(
-                client: client, layout: layout, directory: directory, attempts: attempts, lossMonitor: connection.lossMonitor,
-                logger: logger),
-            SubscriptionDispatcher(
-                client: client, group: layout.subscriptionDispatcherGroup, layout: layout, routing: subscriptionDirectory,
-                deliverer: subscriptionAttempts, linger: flags.batchLinger,
-                lossMonitor: connection.lossMonitor, logger: logger),
-            RetryDispatcher(
-                client: client, group: layout.retryGroup, layout: layout,
-                targets: [
-                    WebhookRetryTarget(directory: directory, attempts: attempts, logger: logger),
-                    SubscriptionRetryTarget(
-                        routing: subscriptionDirectory, deliverer: subscriptionAttempts, settlement: subscriptionAttempts.settlement,
-                        logger: logger),
-                ], lossMonitor: connection.lossMonitor, logger: logger),
-        ]
-        // Loss is watched before it happens: on the embedded cluster (about
-        // 5 MiB a partition, ~1 KiB records) warn while a group can still catch up.
-        dependencies.backgroundServices.append(
-            try RetentionWatch(
-                configuration: RetentionWatch.Configuration(
-                    client: client,
-                    groups: [
-                        .init(group: layout.webhookDispatcherGroup, topics: [layout.acr]),
-                        .init(group: layout.subscriptionDispatcherGroup, topics: [layout.cloudEvents]),
-                        .init(group: layout.retryGroup, topics: layout.retryTiers),
-                    ],
-                    estimatedRecordsPerPartition: connection.isEmbedded ? 5 * 1024 : nil),
-                logger: logger))
-        if !connection.isEmbedded {
-            await warnAboutReplication(connection, layout: layout, logger: logger)
-        }
-        let app = buildApplication(dependencies, logger: logger) { address in
-            listening.withLock { $0 = "http://\(address)" }
-            printLine("regevents: listening on http://\(address)")
-        }
-        do {
-            try await BoundedShutdown.run(app, timeout: flags.shutdownTimeout, logger: logger)
-        } catch {
-            await pinnedClients.shutdown()
-            await chartPins.shutdown()
-            try? await httpClient.shutdown()
-            throw error
-        }
-        await pinnedClients.shutdown()
-        await chartPins.shutdown()
-        try? await httpClient.shutdown()
         logger.info("regevents stopped")
-    }
-
-    /// A real cluster whose topics keep fewer than 3 copies loses
-    /// acknowledged events with one broker.
-    private func warnAboutReplication(_ connection: KafkaConnection, layout: TopicLayout, logger: Logger) async {
-        guard let thin = try? await connection.admin.underReplicatedTopics(layout.allTopics, minimum: 3), !thin.isEmpty else { return }
-        logger.warning(
-            "Topics with a replication factor below 3: an acknowledged event is lost if the one broker holding it fails",
-            metadata: ["topics": "\(thin.map { "\($0.topic)=\($0.replicationFactor)" })"])
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
@@ -387,6 +271,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
                 throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
             }
+            configuration.delivery = try deliveryConfiguration()
             try configuration.validate()
             return configuration
         } catch let error as ConfigurationError {
