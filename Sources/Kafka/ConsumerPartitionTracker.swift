@@ -12,6 +12,8 @@ final class ConsumerPartitionTracker: Sendable {
         /// Counts assignments, so a revoke and re-assign between two looks
         /// is still seen.
         var generation = 0
+        /// Counts assignments and revocations: any rebalance callback.
+        var rebalances = 0
         /// The offset the next record of a partition should have, when known.
         var nextExpected: [KafkaTopicPartition: Int64] = [:]
     }
@@ -29,9 +31,12 @@ final class ConsumerPartitionTracker: Sendable {
 
     var generation: Int { state.withLock { $0.generation } }
 
+    var rebalances: Int { state.withLock { $0.rebalances } }
+
     func assign(_ partitions: [KafkaTopicPartition]) {
         state.withLock { state in
             state.generation += 1
+            state.rebalances += 1
             for partition in partitions {
                 state.assigned.insert(partition)
                 state.nextExpected[partition] = nil
@@ -42,6 +47,7 @@ final class ConsumerPartitionTracker: Sendable {
 
     func revoke(_ partitions: [KafkaTopicPartition]) {
         state.withLock { state in
+            state.rebalances += 1
             for partition in partitions {
                 state.assigned.remove(partition)
                 state.nextExpected[partition] = nil

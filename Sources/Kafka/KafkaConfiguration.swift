@@ -127,6 +127,13 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// more fetches while idle: about 4 % of a core per server at 25 ms on the
     /// embedded cluster, against 2 %. `--kafka-property fetch.wait.max.ms=…` overrides it.
     public var fetchMaxWait: Duration = .milliseconds(25)
+    /// How a group shares its partitions. Cooperative-sticky by default: a
+    /// member joining or leaving moves only the partitions that must move,
+    /// and the others keep delivering through the rebalance (the eager
+    /// `range,roundrobin` stops every member for the whole rebalance). A
+    /// group cannot switch protocol while members of the other run, and
+    /// `--kafka-property partition.assignment.strategy=…` overrides it.
+    public var assignmentStrategy = "cooperative-sticky"
 
     public init(client: KafkaClientConfiguration, groupID: String?) {
         self.client = client
@@ -145,6 +152,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         // librdkafka wants a group id even to assign partitions by hand; a
         // reader outside any group gets a throwaway one and never commits.
         properties.append(("group.id", groupID ?? "regevents-reader-\(UInt64.random(in: 0...UInt64.max))"))
+        if groupID != nil { properties.append(("partition.assignment.strategy", assignmentStrategy)) }
         properties += client.extraProperties.map { ($0.key, $0.value) }
         // At-least-once depends on these: only explicit commits move the group.
         properties += [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]

@@ -38,6 +38,20 @@ public final class KafkaConsumer: Service, Sendable {
     private let configuration: KafkaConsumerConfiguration
     private let pollQueue = DispatchQueue(label: "regevents.kafka.consumer.poll")
     private let lifecycle = Mutex(Lifecycle.open)
+    /// The partitions this application paused. Only these are ever resumed:
+    /// librdkafka 2.0.2 can rewind the fetch position of a partition resumed
+    /// while not paused (librdkafka#4637), which redelivers and can move
+    /// the committed offset back.
+    private let pausedByUs = Mutex<Set<KafkaTopicPartition>>([])
+    /// A group member (`subscribe`), as opposed to a reader of assigned partitions.
+    private let subscribed = Atomic<Bool>(false)
+    /// While a re-subscription's rebalance runs: the assignment generation it
+    /// started from, and until when commits wait. librdkafka 2.0.2 takes a
+    /// commit answered ILLEGAL_GENERATION in a cooperative rebalance as the
+    /// loss of the whole assignment, and every partition is read again from
+    /// its last commit (librdkafka#4059): held back, a commit goes out once
+    /// the new assignment is in.
+    private let commitsHeld = Mutex<(rebalances: Int, until: ContinuousClock.Instant)?>(nil)
     private let lossMonitor: DataLossMonitor?
     private let logger: Logger
 
@@ -82,10 +96,15 @@ public final class KafkaConsumer: Service, Sendable {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        if subscribed.load(ordering: .relaxed) {
+            commitsHeld.withLock { $0 = (tracker.rebalances, .now + configuration.sessionTimeout * 3) }
+        }
         let err = client.withHandle { rd_kafka_subscribe($0, list) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            commitsHeld.withLock { $0 = nil }
             throw KafkaError.rdKafka(.consume, err, context: "subscribe to \(topics.joined(separator: ","))")
         }
+        subscribed.store(true, ordering: .relaxed)
         logger.info("Kafka consumer subscribed", metadata: ["group": "\(configuration.groupID ?? "")", "topics": "\(topics)"])
     }
 
@@ -108,15 +127,24 @@ public final class KafkaConsumer: Service, Sendable {
     ///   consumer has no state for); the others are paused. (librdkafka 2.0.2
     ///   accepts any partition number of a topic it knows.)
     public func pause(_ partitions: [KafkaTopicPartition]) throws {
+        // Noted first: a call that fails for one partition still pauses the others.
+        pausedByUs.withLock { $0.formUnion(partitions) }
         try changeFetching(partitions, paused: true)
     }
 
-    /// Fetches `partitions` again after `pause`.
+    /// Fetches `partitions` again after `pause`; a partition this consumer
+    /// did not pause is left alone (see `pausedByUs`).
     ///
     /// - Throws: as `pause` does, naming the partition that failed.
     public func resume(_ partitions: [KafkaTopicPartition]) throws {
-        try changeFetching(partitions, paused: false)
+        let paused = pausedByUs.withLock { paused in partitions.filter { paused.contains($0) } }
+        try changeFetching(paused, paused: false)
+        pausedByUs.withLock { $0.subtract(paused) }
     }
+
+    /// The group's rebalance protocol: "COOPERATIVE", "EAGER", or "NONE"
+    /// until the group has chosen one.
+    public var rebalanceProtocol: String { client.withHandle { Kafka.rebalanceProtocol($0) } }
 
     /// Makes the next poll of `partition` start at `offset` (e.g. to read a
     /// not-yet-due record again once it is due). Waits up to 5 s for the
@@ -262,13 +290,22 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     /// Commits the given offsets synchronously. Offsets of partitions this
-    /// consumer no longer owns are skipped (another member owns them now);
-    /// returns the offsets that were committed.
+    /// consumer no longer owns are skipped (another member owns them now), and
+    /// nothing is committed while a re-subscription's rebalance runs
+    /// (`commitsHeld`); returns the offsets that were committed.
     @discardableResult
     public func commit(_ offsets: [KafkaCommitOffset]) async throws -> [KafkaCommitOffset] {
         guard configuration.groupID != nil else {
             throw KafkaError.make(.commit, reason: "a consumer without a group cannot commit")
         }
+        let rebalances = tracker.rebalances
+        let held = commitsHeld.withLock { held -> Bool in
+            guard let hold = held else { return false }
+            if rebalances != hold.rebalances || ContinuousClock.now >= hold.until { held = nil }
+            return held != nil
+        }
+        // Nothing committed yet: the caller commits them on a later pass.
+        if held { return [] }
         let client = self.client
         let tracker = self.tracker
         return try await RDKafkaClient.offloaded {
@@ -311,10 +348,9 @@ public final class KafkaConsumer: Service, Sendable {
             return true
         }
         guard shouldClose else { return }
-        let client = self.client
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            pollQueue.async {
-                client.withHandle { _ = rd_kafka_consumer_close($0) }
+            pollQueue.async { [self] in
+                leaveGroupSafely()
                 continuation.resume()
             }
         }
@@ -325,6 +361,37 @@ public final class KafkaConsumer: Service, Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         await close()
+    }
+
+    /// Closes the handle around two librdkafka 2.0.2 faults of cooperative
+    /// groups. Runs on the poll queue; records polled here are dropped
+    /// uncommitted, so they are delivered again by whoever gets their partition.
+    /// - A member closed after joining but before its first assignment
+    ///   aborts the process when destroyed (librdkafka#4312, fixed in 2.3.0):
+    ///   wait for that assignment first; if it never comes, leak the handle.
+    /// - `rd_kafka_consumer_close` can hang when an assignment arrives while
+    ///   it runs (librdkafka#4527, fixed in 2.4.0): unsubscribe and let the
+    ///   revocation finish first.
+    private func leaveGroupSafely() {
+        if subscribed.load(ordering: .relaxed), rebalanceProtocol != "EAGER" {
+            let deadline = ContinuousClock.now + configuration.sessionTimeout + .seconds(10)
+            while tracker.generation == 0, rebalanceProtocol == "COOPERATIVE", ContinuousClock.now < deadline {
+                drainPoll()
+            }
+            if tracker.generation == 0, rebalanceProtocol == "COOPERATIVE" {
+                client.mustNotDestroy.store(true, ordering: .relaxed)
+                logger.warning("Kafka consumer never got its first assignment; its handle is left open until exit")
+            }
+            _ = client.withHandle { rd_kafka_unsubscribe($0) }
+            let drained = ContinuousClock.now + .seconds(10)
+            while !tracker.assigned.isEmpty, ContinuousClock.now < drained { drainPoll() }
+        }
+        _ = client.withHandle { rd_kafka_consumer_close($0) }
+    }
+
+    /// One poll that serves callbacks (the rebalance) and drops what it read.
+    private func drainPoll() {
+        if let message = client.withHandle({ rd_kafka_consumer_poll($0, 100) }) { rd_kafka_message_destroy(message) }
     }
 }
 

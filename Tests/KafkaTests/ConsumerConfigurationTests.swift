@@ -20,3 +20,22 @@ struct ConsumerLatencySettingsTests {
         #expect(Self.value("fetch.wait.max.ms", in: configuration.properties) == "500")
     }
 }
+
+@Suite("Consumer groups share partitions cooperatively")
+struct ConsumerAssignmentStrategyTests {
+    @Test func aGroupMemberUsesCooperativeStickyAndAKafkaPropertyOverridesIt() {
+        let client = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9092")
+        let member = KafkaConsumerConfiguration(client: client, groupID: "g")
+        #expect(ConsumerLatencySettingsTests.value("partition.assignment.strategy", in: member.properties) == "cooperative-sticky")
+        let overridden = KafkaConsumerConfiguration(
+            client: KafkaClientConfiguration(
+                bootstrapServers: "127.0.0.1:9092", extraProperties: [KafkaProperty(parsing: "partition.assignment.strategy=range")!]),
+            groupID: "g")
+        #expect(ConsumerLatencySettingsTests.value("partition.assignment.strategy", in: overridden.properties) == "range")
+    }
+
+    @Test func aReaderOutsideAnyGroupSetsNoStrategy() {
+        let reader = KafkaConsumerConfiguration(client: KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9092"), groupID: nil)
+        #expect(ConsumerLatencySettingsTests.value("partition.assignment.strategy", in: reader.properties) == nil)
+    }
+}

@@ -86,6 +86,58 @@ struct ProducerConsumerTests {
         }
     }
 
+    /// Cooperative-sticky: a member joining takes only its share, and the
+    /// first keeps fetching the rest throughout; when it leaves, only its
+    /// partitions move back.
+    @Test func aMemberJoiningOrLeavingMovesOnlyItsPartitions() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 4)
+            let first = try makeGroupConsumer(cluster, group: "sticky", topics: [topic])
+            let alone = try await eventually(limit: .seconds(60)) {
+                _ = try await first.poll(timeout: .milliseconds(100))
+                return first.assignment.count == 4
+            }
+            #expect(alone)
+            #expect(first.rebalanceProtocol == "COOPERATIVE")
+            let second = try makeGroupConsumer(cluster, group: "sticky", topics: [topic])
+            var fewestKept = 4
+            let split = try await eventually(limit: .seconds(90)) {
+                async let a = first.poll(timeout: .milliseconds(100))
+                async let b = second.poll(timeout: .milliseconds(100))
+                _ = try await (a, b)
+                fewestKept = min(fewestKept, first.assignment.count)
+                return first.assignment.count == 2 && second.assignment.count == 2
+            }
+            #expect(split)
+            #expect(fewestKept == 2, "the first member never gave up more than the half that moved")
+            let kept = first.assignment
+            await second.close()
+            var keptThroughout = true
+            let back = try await eventually(limit: .seconds(60)) {
+                _ = try await first.poll(timeout: .milliseconds(100))
+                keptThroughout = keptThroughout && first.assignment.isSuperset(of: kept)
+                return first.assignment.count == 4
+            }
+            #expect(back)
+            #expect(keptThroughout, "what it kept is never revoked")
+            await first.close()
+        }
+    }
+
+    /// Closing a cooperative member right after it subscribed (before its
+    /// first assignment) must not abort the process (librdkafka 2.0.2).
+    @Test func closingAMemberBeforeItsFirstAssignmentIsSafe() async throws {
+        try await withEmbeddedCluster { cluster in
+            let topic = try cluster.createUniqueTopic(partitions: 2)
+            for wait in [0, 50, 300, 1000, 3200] {
+                let consumer = try makeGroupConsumer(cluster, group: "early-close-\(wait)", topics: [topic])
+                let deadline = ContinuousClock.now + .milliseconds(wait)
+                while ContinuousClock.now < deadline { _ = try await consumer.poll(timeout: .milliseconds(50)) }
+                await consumer.close()
+            }
+        }
+    }
+
     @Test func restartResumesAfterTheCommittedOffset() async throws {
         try await withEmbeddedCluster { cluster in
             let topic = try cluster.createUniqueTopic(partitions: 2)

@@ -1,5 +1,6 @@
 import CRdKafka
 import Dispatch
+import Synchronization
 
 /// The one owner of an `rd_kafka_t` handle. Producers, consumers, the admin
 /// client and the embedded cluster each hold one; nothing else sees the pointer
@@ -18,6 +19,10 @@ final class RDKafkaClient: Sendable {
     /// Whatever the C callbacks reach through their opaque; released only after
     /// `rd_kafka_destroy`, which may still call them.
     private let retained: (any Sendable)?
+    /// Set when destroying the handle would abort the process (librdkafka
+    /// 2.0.2's sticky assignor asserts on a member closed between joining
+    /// and its first assignment): the handle is leaked instead, at exit.
+    let mustNotDestroy = Atomic<Bool>(false)
 
     private init(handle: OpaquePointer, retained: (any Sendable)?) {
         self.handle = SendablePointer(handle)
@@ -26,6 +31,7 @@ final class RDKafkaClient: Sendable {
     }
 
     deinit {
+        guard !mustNotDestroy.load(ordering: .relaxed) else { return }
         rd_kafka_destroy(handle.pointer)
         ExpectedDisconnects.clientDestroyed(name)
     }

@@ -9,19 +9,34 @@ let rebalanceCallback: @convention(c) (
     guard let handle, let opaque else { return }
     let tracker = Unmanaged<ConsumerPartitionTracker>.fromOpaque(opaque).takeUnretainedValue()
     let topicPartitions = partitions.map { RDKafkaTopicPartitionList(borrowing: $0).entries().map(\.topicPartition) } ?? []
-    let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+    let cooperative = rebalanceProtocol(handle) == "COOPERATIVE"
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        let assigned: Bool
         if cooperative {
-            if let error = rd_kafka_incremental_assign(handle, partitions) { logRebalanceError(error) }
+            // Even an empty incremental assignment must be acknowledged.
+            if let error = rd_kafka_incremental_assign(handle, partitions) {
+                logRebalanceError(error)
+                assigned = false
+            } else {
+                assigned = true
+            }
         } else {
-            rd_kafka_assign(handle, partitions)
+            assigned = rd_kafka_assign(handle, partitions) == RD_KAFKA_RESP_ERR_NO_ERROR
         }
-        tracker.assign(topicPartitions)
+        // Only what librdkafka took: the tracker gates commits.
+        if assigned { tracker.assign(topicPartitions) }
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         // Forget them first: from here on no commit goes out for these.
         tracker.revocationGate.lock()
         defer { tracker.revocationGate.unlock() }
+        if rd_kafka_assignment_lost(handle) != 0 {
+            // A session timeout or fencing: another member may already
+            // process them, so what is in flight here is delivered twice, never lost.
+            librdkafkaLogger.warning(
+                "Consumer group partitions lost (session timed out); their records in flight may be delivered again",
+                metadata: ["partitions": "\(topicPartitions.map(\.description).joined(separator: ","))"])
+        }
         tracker.revoke(topicPartitions)
         if cooperative {
             if let error = rd_kafka_incremental_unassign(handle, partitions) { logRebalanceError(error) }
@@ -39,6 +54,12 @@ let rebalanceCallback: @convention(c) (
             "event": "\(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assigned" : "revoked")",
             "partitions": "\(topicPartitions.map(\.description).joined(separator: ","))",
         ])
+}
+
+/// "EAGER", "COOPERATIVE", or "NONE" before the group chose one (librdkafka
+/// answers NULL for a consumer outside any group).
+func rebalanceProtocol(_ handle: OpaquePointer) -> String {
+    rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } ?? "NONE"
 }
 
 private func logRebalanceError(_ error: OpaquePointer) {
