@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
@@ -57,6 +58,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The PostgreSQL control plane for several nodes (`--database-url`);
+        // its own target so the delivery engine and its tools don't build postgres-nio.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Store",
+                "RegistryEvents",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Delivery",
             dependencies: [
@@ -78,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Delivery",
                 "Kafka",
+                "PostgresStore",
                 "RegistryEvents",
                 "Store",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -100,6 +114,7 @@ let package = Package(
                 "Delivery",
                 "Server",
                 "Kafka",
+                "PostgresStore",
                 "RegistryEvents",
                 "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -127,7 +142,11 @@ let package = Package(
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents", "TestSupport"]),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "RegistryEvents", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Store", "PostgresStore", "RegistryEvents", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "DeliveryTests",

@@ -63,6 +63,6 @@ public final class SubscriptionDirectory: Service, Sendable {
     public var topicNames: [String] { snapshot.withLock { $0.topics.keys.sorted() } }
 
     public func run() async throws {
-        await refreshUntilShutdown(every: interval, refresh)
+        await refreshUntilShutdown(every: interval, changes: store.changes(of: .subscriptions), refresh)
     }
 }

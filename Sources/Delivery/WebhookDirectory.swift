@@ -5,8 +5,8 @@ import Store
 import Synchronization
 
 /// The webhooks, in memory, so the data path never reads the database per
-/// event. Reloaded when the API changes a webhook, and every few seconds in
-/// case another server sharing the store did.
+/// event. Reloaded when the store announces a change (made through any node
+/// sharing it), and every few seconds as a safety net.
 public final class WebhookDirectory: Service, Sendable {
     private let store: any WebhookStore
     private let webhooks = Mutex<[String: [Webhook]]>([:])
@@ -52,20 +52,32 @@ public final class WebhookDirectory: Service, Sendable {
     }
 
     public func run() async throws {
-        await refreshUntilShutdown(every: interval, refresh)
+        await refreshUntilShutdown(every: interval, changes: store.changes(of: .webhooks), refresh)
     }
 }
 
-/// Loads now, then again every `interval` until graceful shutdown: how the
-/// in-memory directories follow the store. Shutdown ends the wait at once;
-/// sleeping it out held up every service stopped after this one by up to
-/// `interval` (the producer's flush, the embedded cluster).
-func refreshUntilShutdown(every interval: Duration, _ refresh: () async -> Void) async {
+/// Loads now, then on every announced change and every `interval` until
+/// graceful shutdown: how the in-memory directories follow the store.
+/// Shutdown ends the waits at once; sleeping it out held up every service
+/// stopped after this one by up to `interval` (the producer's flush, the
+/// embedded cluster). A change and the timer may load at the same time:
+/// `DirectoryLoads` keeps the newest.
+func refreshUntilShutdown(
+    every interval: Duration, changes: AsyncStream<StoreChange>, _ refresh: @escaping @Sendable () async -> Void
+) async {
     await refresh()
-    while true {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-        guard !Task.isShuttingDownGracefully, !Task.isCancelled else { return }
-        await refresh()
+    await withDiscardingTaskGroup { group in
+        group.addTask {
+            await cancelWhenGracefulShutdown {
+                for await _ in changes { await refresh() }
+            }
+        }
+        while true {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+            await refresh()
+        }
+        group.cancelAll()
     }
 }
 

@@ -4,7 +4,7 @@ import RegistryEvents
 
 extension SQLiteStore: SubscriptionStore {
     public func putSubscription(_ subscription: EventSubscription, quota: Int) async throws -> EventSubscription {
-        try await writer.write { db in
+        try await write(.subscriptions) { db in
             var stored = subscription
             if let existing = try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(subscription.scope, subscription.name)) {
                 stored.createdAt = existing.createdAt
@@ -39,14 +39,14 @@ extension SQLiteStore: SubscriptionStore {
     }
 
     public func deleteSubscription(scope: SubscriptionScope, name: String) async throws -> Bool {
-        try await writer.write { db in try EventSubscriptionRecord.deleteOne(db, key: EventSubscriptionRecord.key(scope, name)) }
+        try await write(.subscriptions) { db in try EventSubscriptionRecord.deleteOne(db, key: EventSubscriptionRecord.key(scope, name)) }
     }
 
     public func updateSubscription(
         scope: SubscriptionScope, name: String, if condition: @escaping @Sendable (EventSubscription) -> Bool,
         _ change: @escaping @Sendable (inout EventSubscription) -> Void
     ) async throws -> EventSubscription? {
-        try await writer.write { db in
+        try await write(.subscriptions) { db in
             guard var subscription = try EventSubscriptionRecord.fetchOne(db, key: EventSubscriptionRecord.key(scope, name))?.subscription(),
                 condition(subscription)
             else { return nil }
@@ -57,7 +57,7 @@ extension SQLiteStore: SubscriptionStore {
     }
 
     public func putTopic(_ topic: CustomTopic, quota: Int) async throws -> CustomTopic {
-        try await writer.write { db in
+        try await write(.subscriptions) { db in
             var stored = topic
             if let existing = try CustomTopicRecord.fetchOne(db, key: topic.name) {
                 stored.createdAt = existing.createdAt
@@ -78,7 +78,7 @@ extension SQLiteStore: SubscriptionStore {
     }
 
     public func deleteTopic(name: String) async throws -> Bool {
-        try await writer.write { db in
+        try await write(.subscriptions) { db in
             try EventSubscriptionRecord
                 .filter(EventSubscriptionRecord.Columns.scopeKind == SubscriptionScope.Kind.topic.rawValue && EventSubscriptionRecord.Columns.scopeName == name)
                 .deleteAll(db)

@@ -6,11 +6,16 @@ import RegistryEvents
 /// `synchronous = FULL`, one writer, concurrent readers), or in memory for tests.
 public final class SQLiteStore: WebhookStore {
     let writer: any DatabaseWriter
+    /// This process's changes; another process sharing the file is seen by
+    /// the directories' periodic reload.
+    private let feed = StoreChangeBroadcast()
 
     /// Opens (creating if needed) the database under `directory` and migrates it.
     public static func open(directory: String) throws -> SQLiteStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
+        // A second process on the same file waits for the writer instead of failing.
+        configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // WAL (a DatabasePool's journal) with FULL: a write the API
@@ -35,8 +40,20 @@ public final class SQLiteStore: WebhookStore {
         try Migrations.migrator.migrate(writer)
     }
 
+    /// The schema's migrations by name, in order (PostgreSQL's store has the same names).
+    public static var migrationNames: [String] { Migrations.migrator.migrations }
+
+    public func changes(of part: StoreChange) -> AsyncStream<StoreChange> { feed.changes(of: part) }
+
+    /// A control-plane write, announced once committed.
+    func write<T: Sendable>(_ part: StoreChange, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await writer.write(updates)
+        feed.announce(part)
+        return result
+    }
+
     public func put(_ webhook: Webhook, quota: Int) async throws -> Webhook {
-        try await writer.write { db in
+        try await write(.webhooks) { db in
             var stored = webhook
             let key: [String: any DatabaseValueConvertible] = ["registry": webhook.registry, "name": webhook.name]
             if let existing = try WebhookRecord.fetchOne(db, key: key) {
@@ -68,7 +85,7 @@ public final class SQLiteStore: WebhookStore {
     }
 
     public func delete(registry: String, name: String) async throws -> Bool {
-        try await writer.write { db in try WebhookRecord.deleteOne(db, key: ["registry": registry, "name": name]) }
+        try await write(.webhooks) { db in try WebhookRecord.deleteOne(db, key: ["registry": registry, "name": name]) }
     }
 
     public func ping() async throws {

@@ -4,7 +4,7 @@ import RegistryEvents
 @testable import Store
 import Testing
 
-@Suite("The SQLite store keeps event subscriptions and custom topics")
+@Suite("The store keeps event subscriptions and custom topics")
 struct SubscriptionStoreTests {
     func subscription(_ name: String, _ scope: SubscriptionScope = .registry("r"), endpoint: String = "https://hooks.example/eg")
         -> EventSubscription
@@ -21,92 +21,97 @@ struct SubscriptionStoreTests {
             createdAt: Date(timeIntervalSince1970: 1_000_000), updatedAt: Date(timeIntervalSince1970: 1_500_000))
     }
 
-    @Test func putGetListAllDelete() async throws {
-        let store = try SQLiteStore.inMemory()
-        let original = subscription("beta")
-        #expect(try await store.putSubscription(original) == original)
-        _ = try await store.putSubscription(subscription("alpha"))
-        _ = try await store.putSubscription(subscription("other", .registry("r2")))
-        _ = try await store.putSubscription(subscription("alpha", .topic("orders")))
-        #expect(try await store.subscription(scope: .registry("r"), name: "beta") == original, "every field survives the store")
-        #expect(try await store.subscription(scope: .registry("r"), name: "gamma") == nil)
-        #expect(try await store.subscription(scope: .registry("r2"), name: "beta") == nil)
-        #expect(try await store.subscriptions(scope: .registry("r")).map(\.name) == ["alpha", "beta"], "sorted by name")
-        #expect(try await store.subscriptions(scope: .topic("orders")).map(\.scope) == [.topic("orders")])
-        #expect(try await store.subscriptions(scope: .topic("none")).isEmpty)
-        #expect(try await store.allSubscriptions().count == 4)
-        #expect(try await store.deleteSubscription(scope: .registry("r"), name: "beta"))
-        #expect(!(try await store.deleteSubscription(scope: .registry("r"), name: "beta")))
-        #expect(try await store.subscription(scope: .registry("r"), name: "beta") == nil)
-        #expect(try await store.allSubscriptions().count == 3)
-    }
-
-    @Test func aConditionalUpdateChangesOnlyWhatStillPassesItsCondition() async throws {
-        let store = try SQLiteStore.inMemory()
-        _ = try await store.putSubscription(subscription("beta"))
-        let stale = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "old-code" }) {
-            $0.provisioningState = .succeeded
+    @Test(arguments: StoreBackend.available) func putGetListAllDelete(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let original = subscription("beta")
+            #expect(try await store.putSubscription(original) == original)
+            _ = try await store.putSubscription(subscription("alpha"))
+            _ = try await store.putSubscription(subscription("other", .registry("r2")))
+            _ = try await store.putSubscription(subscription("alpha", .topic("orders")))
+            #expect(try await store.subscription(scope: .registry("r"), name: "beta") == original, "every field survives the store")
+            #expect(try await store.subscription(scope: .registry("r"), name: "gamma") == nil)
+            #expect(try await store.subscription(scope: .registry("r2"), name: "beta") == nil)
+            #expect(try await store.subscriptions(scope: .registry("r")).map(\.name) == ["alpha", "beta"], "sorted by name")
+            #expect(try await store.subscriptions(scope: .topic("orders")).map(\.scope) == [.topic("orders")])
+            #expect(try await store.subscriptions(scope: .topic("none")).isEmpty)
+            #expect(try await store.allSubscriptions().count == 4)
+            #expect(try await store.deleteSubscription(scope: .registry("r"), name: "beta"))
+            #expect(!(try await store.deleteSubscription(scope: .registry("r"), name: "beta")))
+            #expect(try await store.subscription(scope: .registry("r"), name: "beta") == nil)
+            #expect(try await store.allSubscriptions().count == 3)
         }
-        #expect(stale == nil, "a condition that no longer holds changes nothing")
-        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .awaitingManualAction)
-        let changed = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "code-1" }) {
-            $0.provisioningState = .succeeded
+    }
+
+    @Test(arguments: StoreBackend.available) func aConditionalUpdateChangesOnlyWhatStillPassesItsCondition(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            _ = try await store.putSubscription(subscription("beta"))
+            let stale = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "old-code" }) {
+                $0.provisioningState = .succeeded
+            }
+            #expect(stale == nil, "a condition that no longer holds changes nothing")
+            #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .awaitingManualAction)
+            let changed = try await store.updateSubscription(scope: .registry("r"), name: "beta", if: { $0.validationCode == "code-1" }) {
+                $0.provisioningState = .succeeded
+            }
+            #expect(changed?.provisioningState == .succeeded)
+            #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .succeeded)
+            #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.maxEventsPerBatch == 5, "the rest is kept")
+            #expect(try await store.updateSubscription(scope: .registry("r"), name: "missing", if: { _ in true }) { _ in } == nil)
         }
-        #expect(changed?.provisioningState == .succeeded)
-        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.provisioningState == .succeeded)
-        #expect(try await store.subscription(scope: .registry("r"), name: "beta")?.maxEventsPerBatch == 5, "the rest is kept")
-        #expect(try await store.updateSubscription(scope: .registry("r"), name: "missing", if: { _ in true }) { _ in } == nil)
     }
 
-    @Test func replacingKeepsTheCreationTime() async throws {
-        let store = try SQLiteStore.inMemory()
-        _ = try await store.putSubscription(subscription("alpha"))
-        var replacement = subscription("alpha", endpoint: "https://hooks.example/new")
-        replacement.createdAt = Date(timeIntervalSince1970: 9_000_000)
-        replacement.updatedAt = Date(timeIntervalSince1970: 9_000_000)
-        replacement.provisioningState = .succeeded
-        let stored = try await store.putSubscription(replacement)
-        #expect(stored.createdAt == Date(timeIntervalSince1970: 1_000_000))
-        #expect(stored.updatedAt == Date(timeIntervalSince1970: 9_000_000))
-        let read = try #require(try await store.subscription(scope: .registry("r"), name: "alpha"))
-        #expect(read == stored)
-        #expect(read.endpointURL == "https://hooks.example/new")
-        #expect(read.provisioningState == .succeeded)
+    @Test(arguments: StoreBackend.available) func replacingKeepsTheCreationTime(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            _ = try await store.putSubscription(subscription("alpha"))
+            var replacement = subscription("alpha", endpoint: "https://hooks.example/new")
+            replacement.createdAt = Date(timeIntervalSince1970: 9_000_000)
+            replacement.updatedAt = Date(timeIntervalSince1970: 9_000_000)
+            replacement.provisioningState = .succeeded
+            let stored = try await store.putSubscription(replacement)
+            #expect(stored.createdAt == Date(timeIntervalSince1970: 1_000_000))
+            #expect(stored.updatedAt == Date(timeIntervalSince1970: 9_000_000))
+            let read = try #require(try await store.subscription(scope: .registry("r"), name: "alpha"))
+            #expect(read == stored)
+            #expect(read.endpointURL == "https://hooks.example/new")
+            #expect(read.provisioningState == .succeeded)
+        }
     }
 
-    @Test func topicsAreKeptSortedAndKeepTheirCreationTime() async throws {
-        let store = try SQLiteStore.inMemory()
-        let orders = CustomTopic(name: "orders", inputSchema: .cloudEvents, createdAt: Date(timeIntervalSince1970: 1_000_000))
-        _ = try await store.putTopic(orders)
-        _ = try await store.putTopic(CustomTopic(name: "billing"))
-        _ = try await store.putTopic(CustomTopic(name: "zeta"))
-        #expect(try await store.topics().map(\.name) == ["billing", "orders", "zeta"])
-        #expect(try await store.topic(name: "orders") == orders)
-        #expect(try await store.topic(name: "nothing") == nil)
-        var rotated = orders
-        rotated.key1 = CustomTopic.newKey()
-        rotated.createdAt = Date()
-        let stored = try await store.putTopic(rotated)
-        #expect(stored.createdAt == Date(timeIntervalSince1970: 1_000_000))
-        #expect(try await store.topic(name: "orders")?.key1 == rotated.key1)
-        #expect(try await store.topic(name: "orders")?.key2 == orders.key2)
+    @Test(arguments: StoreBackend.available) func topicsAreKeptSortedAndKeepTheirCreationTime(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let orders = CustomTopic(name: "orders", inputSchema: .cloudEvents, createdAt: Date(timeIntervalSince1970: 1_000_000))
+            _ = try await store.putTopic(orders)
+            _ = try await store.putTopic(CustomTopic(name: "billing"))
+            _ = try await store.putTopic(CustomTopic(name: "zeta"))
+            #expect(try await store.topics().map(\.name) == ["billing", "orders", "zeta"])
+            #expect(try await store.topic(name: "orders") == orders)
+            #expect(try await store.topic(name: "nothing") == nil)
+            var rotated = orders
+            rotated.key1 = CustomTopic.newKey()
+            rotated.createdAt = Date()
+            let stored = try await store.putTopic(rotated)
+            #expect(stored.createdAt == Date(timeIntervalSince1970: 1_000_000))
+            #expect(try await store.topic(name: "orders")?.key1 == rotated.key1)
+            #expect(try await store.topic(name: "orders")?.key2 == orders.key2)
+        }
     }
 
-    @Test func deletingATopicDeletesItsSubscriptionsOnly() async throws {
-        let store = try SQLiteStore.inMemory()
-        _ = try await store.putTopic(CustomTopic(name: "orders"))
-        _ = try await store.putTopic(CustomTopic(name: "billing"))
-        _ = try await store.putSubscription(subscription("shared", .topic("orders")))
-        _ = try await store.putSubscription(subscription("second", .topic("orders")))
-        _ = try await store.putSubscription(subscription("shared", .topic("billing")))
-        _ = try await store.putSubscription(subscription("shared", .registry("orders")))
-        #expect(try await store.deleteTopic(name: "orders"))
-        #expect(try await store.topic(name: "orders") == nil)
-        #expect(try await store.subscriptions(scope: .topic("orders")).isEmpty)
-        #expect(try await store.subscription(scope: .registry("orders"), name: "shared") != nil, "a registry named like the topic keeps its own")
-        #expect(try await store.subscription(scope: .topic("billing"), name: "shared") != nil)
-        #expect(try await store.allSubscriptions().count == 2)
-        #expect(!(try await store.deleteTopic(name: "orders")))
+    @Test(arguments: StoreBackend.available) func deletingATopicDeletesItsSubscriptionsOnly(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            _ = try await store.putTopic(CustomTopic(name: "orders"))
+            _ = try await store.putTopic(CustomTopic(name: "billing"))
+            _ = try await store.putSubscription(subscription("shared", .topic("orders")))
+            _ = try await store.putSubscription(subscription("second", .topic("orders")))
+            _ = try await store.putSubscription(subscription("shared", .topic("billing")))
+            _ = try await store.putSubscription(subscription("shared", .registry("orders")))
+            #expect(try await store.deleteTopic(name: "orders"))
+            #expect(try await store.topic(name: "orders") == nil)
+            #expect(try await store.subscriptions(scope: .topic("orders")).isEmpty)
+            #expect(try await store.subscription(scope: .registry("orders"), name: "shared") != nil, "a registry named like the topic keeps its own")
+            #expect(try await store.subscription(scope: .topic("billing"), name: "shared") != nil)
+            #expect(try await store.allSubscriptions().count == 2)
+            #expect(!(try await store.deleteTopic(name: "orders")))
+        }
     }
 
     /// A database written before event subscriptions existed (migrations v1
