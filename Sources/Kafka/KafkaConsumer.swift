@@ -45,8 +45,9 @@ public final class KafkaConsumer: Service, Sendable {
     private let pausedByUs = Mutex<Set<KafkaTopicPartition>>([])
     /// A group member (`subscribe`), as opposed to a reader of assigned partitions.
     private let subscribed = Atomic<Bool>(false)
-    /// While a re-subscription's rebalance runs: the assignment generation it
-    /// started from, and until when commits wait. librdkafka 2.0.2 takes a
+    /// While a rebalance runs (after a re-subscription, or once a commit was
+    /// answered REBALANCE_IN_PROGRESS): the rebalance count it started from,
+    /// and until when commits wait. librdkafka 2.0.2 takes a
     /// commit answered ILLEGAL_GENERATION in a cooperative rebalance as the
     /// loss of the whole assignment, and every partition is read again from
     /// its last commit (librdkafka#4059): held back, a commit goes out once
@@ -96,9 +97,7 @@ public final class KafkaConsumer: Service, Sendable {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
-        if subscribed.load(ordering: .relaxed) {
-            commitsHeld.withLock { $0 = (tracker.rebalances, .now + configuration.sessionTimeout * 3) }
-        }
+        if subscribed.load(ordering: .relaxed) { holdCommitsUntilRebalanced() }
         let err = client.withHandle { rd_kafka_subscribe($0, list) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             commitsHeld.withLock { $0 = nil }
@@ -291,8 +290,8 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Commits the given offsets synchronously. Offsets of partitions this
     /// consumer no longer owns are skipped (another member owns them now), and
-    /// nothing is committed while a re-subscription's rebalance runs
-    /// (`commitsHeld`); returns the offsets that were committed.
+    /// nothing is committed while a rebalance runs (`commitsHeld`); returns
+    /// the offsets that were committed.
     @discardableResult
     public func commit(_ offsets: [KafkaCommitOffset]) async throws -> [KafkaCommitOffset] {
         guard configuration.groupID != nil else {
@@ -319,11 +318,24 @@ public final class KafkaConsumer: Service, Sendable {
             guard !highest.isEmpty else { return [] }
             let list = RDKafkaTopicPartitionList(Array(highest.keys), offsets: highest)
             let err = list.withPointer { pointer in client.withHandle { rd_kafka_commit($0, pointer, 0) } }
+            if err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS {
+                // The group is rebalancing: a commit sent after its new
+                // generation starts is answered ILLEGAL_GENERATION, which
+                // loses the assignment (see `commitsHeld`). Wait for it.
+                self.holdCommitsUntilRebalanced()
+                return []
+            }
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw KafkaError.rdKafka(.commit, err, context: "commit offsets")
             }
             return highest.map { KafkaCommitOffset(topicPartition: $0.key, offset: $0.value) }
         }
+    }
+
+    /// Holds commits until the next rebalance callback (or three session
+    /// timeouts, should none come).
+    private func holdCommitsUntilRebalanced() {
+        commitsHeld.withLock { $0 = (tracker.rebalances, .now + configuration.sessionTimeout * 3) }
     }
 
     /// Commits the offset after `record`.
