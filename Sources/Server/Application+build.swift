@@ -26,6 +26,8 @@ public struct ServerDependencies: Sendable {
     public let subscriptions: SubscriptionHooks?
     /// What keeps deliveries from being ready (readiness reports it).
     public var deliveryHealth: DeliveryHealth?
+    /// Which store this is, for `/v1/info`.
+    public var storeInfo = ServerInfo.Store(kind: "sqlite", location: ":memory:")
 
     /// - Parameter http: the process's outbound HTTP, behind the target
     ///   guard (the caller creates and shuts it down).
@@ -70,7 +72,7 @@ public struct ServerDependencies: Sendable {
     public var info: ServerInfo {
         ServerInfo(
             version: configuration.version, bootstrapServers: connection.bootstrapServers,
-            embedded: connection.isEmbedded, layout: configuration.layout)
+            embedded: connection.isEmbedded, layout: configuration.layout, store: storeInfo)
     }
 }
 

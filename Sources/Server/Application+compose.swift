@@ -29,7 +29,7 @@ public struct CompositionEvents: Sendable {
 /// the outbound clients close, the producer flushes, the cluster stops.
 ///
 /// - Throws: `ConfigurationError` when the store cannot be opened (naming
-///   `--data-dir`), or what connecting to Kafka throws.
+///   `--data-dir` or `--database-url`), or what connecting to Kafka throws.
 public func buildApplication(
     configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, events: CompositionEvents = CompositionEvents(),
     logger: Logger
@@ -39,12 +39,8 @@ public func buildApplication(
     events.kafkaConnected(connection)
     let producer = try connection.makeProducer(logger: logger)
     let outbound = OutboundHTTP(delivery)
-    let store: SQLiteStore
-    do {
-        store = try SQLiteStore.open(directory: configuration.dataDirectory)
-    } catch {
-        throw ConfigurationError(flag: "--data-dir", message: "cannot open the database in \(configuration.dataDirectory): \(error)")
-    }
+    let opened = try await openStore(configuration.store, logger: logger)
+    let store = opened.store
     let health = DeliveryHealth(logger: logger)
     let directory = WebhookDirectory(store: store, health: health, logger: logger)
     await directory.refresh()
@@ -75,11 +71,13 @@ public func buildApplication(
             directory: subscriptionDirectory, validator: validator, sender: sender, attempts: subscriptionAttempts),
         logger: logger)
     dependencies.deliveryHealth = health
+    dependencies.storeInfo = opened.info
     let client = connection.clientConfiguration
     let layout = configuration.layout
     dependencies.backgroundServices = [
         // First, so they stop last: the dispatchers' final attempts still
-        // have their clients, and are logged.
+        // have their clients, and are logged in the store.
+        opened.lifetime,
         outbound,
         attempts.deliveryLog,
         directory,

@@ -1,12 +1,22 @@
 import Kafka
 import Logging
+import PostgresStore
 import RegistryEvents
+
+/// Where the control plane (webhooks, subscriptions, topics, the delivery
+/// log) is kept.
+public enum StoreConfiguration: Sendable, Equatable {
+    /// An SQLite file in this directory: one node.
+    case sqlite(directory: String)
+    /// A PostgreSQL database every node shares, with a pool of at most `poolSize` connections.
+    case postgres(DatabaseURL, poolSize: Int)
+}
 
 /// Everything `regevents serve` is told, validated at the edge: a bad value
 /// fails before anything starts, naming its flag.
 public struct ServerConfiguration: Sendable {
     public var listen: ListenAddress
-    public var dataDirectory: String
+    public var store: StoreConfiguration
     /// `nil` starts the embedded (in-memory, volatile) cluster.
     public var kafkaBrokers: String?
     public var kafkaProperties: [KafkaProperty]
@@ -43,7 +53,7 @@ public struct ServerConfiguration: Sendable {
     public var publicBaseURL: String?
 
     public init(
-        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), dataDirectory: String = "./data",
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: StoreConfiguration = .sqlite(directory: "./data"),
         kafkaBrokers: String? = nil, kafkaProperties: [KafkaProperty] = [], topicPrefix: String = TopicLayout.defaultPrefix,
         partitions: Int = 6, replicationFactor: Int = 1, embeddedBrokers: Int = 1,
         kafkaStartupTimeout: Duration = .seconds(15), version: String = RegistryEventsVersion.current,
@@ -51,7 +61,7 @@ public struct ServerConfiguration: Sendable {
     ) {
         self.ingest = ingest
         self.listen = listen
-        self.dataDirectory = dataDirectory
+        self.store = store
         self.kafkaBrokers = kafkaBrokers
         self.kafkaProperties = kafkaProperties
         self.topicPrefix = topicPrefix

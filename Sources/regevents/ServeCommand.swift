@@ -8,6 +8,7 @@ import Metrics
 import Prometheus
 import RegistryEvents
 import Delivery
+import PostgresStore
 import Server
 import Store
 import Synchronization
@@ -23,6 +24,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Directory for the control-plane database (env REGEVENTS_DATA_DIR; default ./data).")
     var dataDir: String?
+
+    @Option(help: "PostgreSQL shared by several nodes, postgres://user:password@host:5432/db?sslmode=require, instead of the SQLite file in --data-dir (env REGEVENTS_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "File holding the database URL, e.g. a mounted secret (env REGEVENTS_DATABASE_URL_FILE); trailing newlines are ignored.")
+    var databaseURLFile: String?
+
+    @Option(help: "Connections to PostgreSQL per node, plus one for change notifications (env REGEVENTS_DATABASE_POOL_SIZE; default 10).")
+    var databasePoolSize: Int?
 
     @Option(help: "Kafka bootstrap servers host:port,... (env REGEVENTS_KAFKA_BROKERS). Without it an embedded, volatile cluster starts.")
     var kafkaBrokers: String?
@@ -193,7 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...3600).contains(shutdownTimeout) else {
             throw CommandFailure(message: "--shutdown-timeout: must be 1 to 3600 seconds, got \(shutdownTimeout)", exitCode: 64)
         }
-        try prepareDataDirectory(configuration.dataDirectory)
+        if case .sqlite(let directory) = configuration.store { try prepareDataDirectory(directory) }
         if !configuration.listen.isLoopback && (configuration.adminToken == nil || configuration.ingest.token == nil) {
             logger.warning(
                 "--insecure-no-auth: listening on a non-loopback address without --admin-token or --ingest-token; anyone who can reach it can manage webhooks, event subscriptions and topics, read their secrets, and inject events",
@@ -225,7 +235,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let listen = listen ?? EnvironmentDefaults.value("REGEVENTS_LISTEN") {
                 configuration.listen = try ListenAddress(parsing: listen)
             }
-            configuration.dataDirectory = dataDir ?? EnvironmentDefaults.value("REGEVENTS_DATA_DIR") ?? "./data"
+            configuration.store = try storeConfiguration()
             configuration.kafkaBrokers = kafkaBrokers ?? EnvironmentDefaults.value("REGEVENTS_KAFKA_BROKERS")
             let propertyTexts = kafkaProperties.isEmpty
                 ? (EnvironmentDefaults.value("REGEVENTS_KAFKA_PROPERTIES")?.split(separator: ";").map(String.init) ?? [])
@@ -399,6 +409,32 @@ struct ServeCommand: AsyncParsableCommand {
             throw ConfigurationError(flag: flag, message: "\(name) must be a whole number, got \"\(text)\"")
         }
         return value
+    }
+
+    /// PostgreSQL when a database URL is given (flag, file or environment), else SQLite in the data directory.
+    private func storeConfiguration() throws -> StoreConfiguration {
+        guard
+            let text = try TokenSource.read(
+                value: databaseURL, file: databaseURLFile, flag: "--database-url", environment: "REGEVENTS_DATABASE_URL")
+        else {
+            if databasePoolSize != nil {
+                throw ConfigurationError(flag: "--database-pool-size", message: "applies only with --database-url")
+            }
+            return .sqlite(directory: dataDir ?? EnvironmentDefaults.value("REGEVENTS_DATA_DIR") ?? "./data")
+        }
+        if dataDir != nil {
+            throw ConfigurationError(
+                flag: "--data-dir", message: "give --data-dir (SQLite, one node) or --database-url (PostgreSQL), not both")
+        }
+        let url: DatabaseURL
+        do {
+            url = try DatabaseURL(parsing: text)
+        } catch {
+            throw ConfigurationError(flag: "--database-url", message: error.description)
+        }
+        let poolSize = try databasePoolSize
+            ?? integerFromEnvironment("REGEVENTS_DATABASE_POOL_SIZE", flag: "--database-pool-size") ?? 10
+        return .postgres(url, poolSize: try Self.within(1...1000, poolSize, flag: "--database-pool-size"))
     }
 
     private func prepareDataDirectory(_ path: String) throws {

@@ -110,8 +110,10 @@ struct RunningServer {
             dataDirectory = URL(fileURLWithPath: arguments[index + 1])
             arguments.removeSubrange(index...(index + 1))
         }
-        let process = try RegeventsProcess(
-            ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDirectory.path] + arguments, environment: environment)
+        // A node on PostgreSQL has no data directory (serve refuses both).
+        let onPostgres = arguments.contains("--database-url") || environment.keys.contains { $0.hasPrefix("REGEVENTS_DATABASE_URL") }
+        let store = onPostgres ? [] : ["--data-dir", dataDirectory.path]
+        let process = try RegeventsProcess(["serve", "--listen", "127.0.0.1:0"] + store + arguments, environment: environment)
         let listening = try await process.waitForLine(containing: "listening on http://")
         let baseURL = String(listening[listening.range(of: "http://")!.lowerBound...])
         let kafkaLine = try await process.waitForLine(containing: "Kafka")

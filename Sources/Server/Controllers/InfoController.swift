@@ -26,12 +26,26 @@ public struct ServerInfo: ResponseCodable, Sendable, Equatable {
         public let retry: [String]
     }
 
+    /// Where the control plane is kept: `sqlite` (its directory) or
+    /// `postgresql` (its URL without the password).
+    public struct Store: Codable, Sendable, Equatable {
+        public let kind: String
+        public let location: String
+
+        public init(kind: String, location: String) {
+            self.kind = kind
+            self.location = location
+        }
+    }
+
     public let version: String
     public let kafka: Kafka
     public let topics: Topics
+    public let store: Store
 
-    public init(version: String, bootstrapServers: String, embedded: Bool, layout: TopicLayout) {
+    public init(version: String, bootstrapServers: String, embedded: Bool, layout: TopicLayout, store: Store) {
         self.version = version
+        self.store = store
         kafka = Kafka(bootstrapServers: bootstrapServers, embedded: embedded)
         topics = Topics(
             prefix: layout.prefix, acr: layout.acr, cloudevents: layout.cloudEvents, deliveries: layout.deliveries,

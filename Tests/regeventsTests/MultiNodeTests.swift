@@ -1,0 +1,304 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import TestSupport
+import Testing
+
+/// Three `serve` nodes on one `regevents broker` and one PostgreSQL, as
+/// deploy/ runs them: the control plane is shared, the work is spread by
+/// Kafka's consumer groups (cooperative-sticky).
+@Suite("Several nodes on one Kafka and one PostgreSQL", .serialized, .enabled(if: PostgresCluster.shouldRun))
+struct MultiNodeTests {
+    /// The broker, the database and the nodes of one test.
+    final class Cluster: Sendable {
+        let broker: RegeventsProcess
+        let bootstrap: String
+        let database: PostgresCluster
+        let databaseURL: String
+        let nodes: Mutex<[RunningServer?]>
+        let extraArguments: [String]
+
+        init(broker: RegeventsProcess, bootstrap: String, database: PostgresCluster, databaseURL: String, extraArguments: [String]) {
+            self.broker = broker
+            self.bootstrap = bootstrap
+            self.database = database
+            self.databaseURL = databaseURL
+            self.extraArguments = extraArguments
+            nodes = Mutex([])
+        }
+
+        var arguments: [String] {
+            // A 6 s session (heartbeats every 1.5 s) halves the mock's rebalance waits.
+            ["--kafka-brokers", bootstrap, "--database-url", databaseURL, "--allow-private-targets",
+             "--kafka-property", "session.timeout.ms=6000"] + extraArguments
+        }
+
+        func node(_ index: Int) -> RunningServer { nodes.withLock { $0[index]! } }
+
+        /// Starts node `index` (again) and waits until it is ready.
+        @discardableResult
+        func start(_ index: Int) async throws -> RunningServer {
+            let node = try await RunningServer.start(extraArguments: arguments)
+            try await waitUntilReady(node)
+            nodes.withLock { nodes in
+                while nodes.count <= index { nodes.append(nil) }
+                nodes[index] = node
+            }
+            return node
+        }
+
+        func stopAll() async {
+            for node in nodes.withLock({ $0 }) { node?.process.terminateQuietly() }
+            broker.terminateQuietly()
+            await database.stop()
+        }
+    }
+
+    static func withCluster(nodes count: Int = 3, extraArguments: [String] = [], _ body: (Cluster) async throws -> Void) async throws {
+        let (broker, bootstrap) = try await KafkaFaultTests.startBroker()
+        let database = try await PostgresCluster.start()
+        let cluster = Cluster(
+            broker: broker, bootstrap: bootstrap, database: database, databaseURL: try await database.createDatabase(),
+            extraArguments: extraArguments)
+        do {
+            // One after another: three migrators at once would serialize anyway.
+            for index in 0..<count { try await cluster.start(index) }
+            try await body(cluster)
+        } catch {
+            await cluster.stopAll()
+            throw error
+        }
+        await cluster.stopAll()
+    }
+
+    static func waitUntilReady(_ node: RunningServer, limit: Duration = .seconds(90)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if (try? await API.send(.GET, "\(node.baseURL)/readyz"))?.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ProcessFailure("\(node.baseURL) not ready within \(limit)")
+    }
+
+    /// Webhook deliveries a node made, from its /metrics.
+    static func delivered(by node: RunningServer, kind: String = "webhook") async throws -> Int {
+        let text = try await API.send(.GET, "\(node.baseURL)/metrics").text
+        return text.split(separator: "\n")
+            .filter { $0.hasPrefix("regevents_delivery_attempts_total{") && $0.contains("kind=\"\(kind)\"") && $0.contains("result=\"delivered\"") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
+    }
+
+    /// Events for many repositories: their keys spread over every partition.
+    static func events(_ prefix: String, count: Int) -> [[String: Any]] {
+        (0..<count).map { DeliveryFaultTests.event("\(prefix)-\($0)", repository: "repo\($0)") }
+    }
+
+    static func post(_ node: RunningServer, _ events: [[String: Any]]) async throws {
+        let result = try await API.send(.POST, "\(node.baseURL)/v1/registries/myregistry/events", json: events)
+        guard (200..<300).contains(result.status) else { throw ProcessFailure("ingest: \(result.status) \(result.text)") }
+    }
+
+    @Test func aWebhookCreatedThroughOneNodeIsDeliveredByTheOthersAndItsLogIsShared() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster { cluster in
+            let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2))
+            try await DeliveryFaultTests.createWebhook(a.baseURL, "shared1", receiver.url("/shared"))
+            // Every node uses it within a second of its creation: events
+            // ingested through B right away are delivered, whichever node
+            // owns their partition.
+            try await Self.post(b, Self.events("multi", count: 60))
+            try await KafkaFaultTests.waitForAll(
+                Set((0..<60).map { "multi-\($0)" }), at: "/shared", receiver, limit: .seconds(60))
+            #expect(Set(KafkaFaultTests.receivedIDs(receiver, "/shared")).count == 60)
+            let byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
+            #expect(byNode.filter { $0 > 0 }.count == 3, "every node delivers its partitions' share: \(byNode)")
+
+            // A ping through B is in list-events read through C.
+            let ping = try await API.send(.POST, "\(b.baseURL)/v1/registries/myregistry/webhooks/shared1/ping")
+            #expect(ping.status == 200)
+            let pingID = try #require(ping.body["id"] as? String)
+            var seen = false
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !seen, ContinuousClock.now < deadline {
+                let events = try await API.send(.GET, "\(c.baseURL)/v1/registries/myregistry/webhooks/shared1/events")
+                seen = ((events.body["value"] as? [[String: Any]]) ?? []).contains { ($0["id"] as? String) == pingID }
+                if !seen { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(seen, "the ping made through B is in C's list-events")
+
+            // Deleted through C: no node delivers to it any more. A webhook
+            // created after the delete shows when each node has the change:
+            // once every node delivered to it, none can still know the deleted one.
+            #expect(try await API.send(.DELETE, "\(c.baseURL)/v1/registries/myregistry/webhooks/shared1").status == 200)
+            try await DeliveryFaultTests.createWebhook(a.baseURL, "marker1", receiver.url("/marker"))
+            let deliveredBefore = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
+            var round = 0
+            while try await zip([a, b, c].asyncMap({ try await Self.delivered(by: $0) }), deliveredBefore).contains(where: { $0 <= $1 }) {
+                try await Self.post(cluster.node(round % 3), Self.events("marker-\(round)", count: 12))
+                round += 1
+                try await Task.sleep(for: .milliseconds(200))
+                guard round < 300 else { throw ProcessFailure("a node never used the webhook created after the delete") }
+            }
+            let before = receiver.requests("/shared").count
+            try await Self.post(a, Self.events("after-delete", count: 30))
+            try await Self.post(b, Self.events("after-delete-b", count: 30))
+            try await KafkaFaultTests.waitForAll(
+                Set((0..<30).map { "after-delete-\($0)" }), at: "/marker", receiver, limit: .seconds(60))
+            #expect(receiver.requests("/shared").count == before, "a webhook deleted through C is not used by A or B")
+        }
+    }
+
+    @Test func aSubscriptionValidatedThroughOneNodeDeliversFromTheOthers() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster { cluster in
+            let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2))
+            let created = try await API.subscribe(
+                a.baseURL, "registries/myregistry", "everywhere", ["destination": API.webhook(receiver.url("/eg"))])
+            #expect((created["properties"] as? [String: Any])?["provisioningState"] as? String == "Succeeded")
+            try await Self.post(b, Self.events("sub", count: 60))
+            let deliveries = try await receiver.waitForEvents("/eg", count: 60, limit: .seconds(60))
+            #expect(Set(deliveries.flatMap(\.events).compactMap { ($0 as? [String: Any])?["id"] as? String }).count == 60)
+            let byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0, kind: "subscription") }
+            #expect(byNode[2] > 0, "C delivers its partitions' share: \(byNode)")
+        }
+    }
+
+    @Test func quotaRacesFromTwoNodesEndWithExactlyTheQuota() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster(nodes: 2, extraArguments: ["--webhook-quota", "5", "--subscription-quota", "4"]) { cluster in
+            let nodes = [cluster.node(0), cluster.node(1)]
+            let webhookAnswers = try await (0..<12).asyncMapConcurrently { index in
+                try await API.send(
+                    .PUT, "\(nodes[index % 2].baseURL)/v1/registries/myregistry/webhooks/race\(index)",
+                    json: ["properties": ["serviceUri": "http://127.0.0.1:9/x", "actions": ["push"]]]
+                ).status
+            }
+            #expect(webhookAnswers.filter { $0 == 201 }.count == 5, "\(webhookAnswers)")
+            #expect(webhookAnswers.filter { $0 == 409 }.count == 7, "\(webhookAnswers)")
+            let listed = try await API.send(.GET, "\(nodes[1].baseURL)/v1/registries/myregistry/webhooks")
+            #expect((listed.body["value"] as? [Any])?.count == 5)
+
+            let subscriptionAnswers = try await (0..<10).asyncMapConcurrently { index in
+                try await API.send(
+                    .PUT, "\(nodes[index % 2].baseURL)/v1/registries/myregistry/eventSubscriptions/race\(index)",
+                    json: ["properties": ["destination": API.webhook(receiver.url("/race"))]]
+                ).status
+            }
+            #expect(subscriptionAnswers.filter { (200..<300).contains($0) }.count == 4, "\(subscriptionAnswers)")
+            #expect(subscriptionAnswers.filter { $0 == 409 }.count == 6, "\(subscriptionAnswers)")
+        }
+    }
+
+    /// Load from four writers through every node until `stop`; what was acknowledged.
+    static func load(_ cluster: Cluster, prefix: String, until stop: Locked<Bool>) -> Task<Set<String>, Never> {
+        Task {
+            let acknowledged = Locked<Set<String>>([])
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var batch = 0
+                        while !stop.withLock({ $0 }) {
+                            let ids = (0..<10).map { "\(prefix)-\(writer)-\(batch)-\($0)" }
+                            batch += 1
+                            // Round-robin over the nodes alive, as a load balancer would.
+                            let nodes = cluster.nodes.withLock { $0.compactMap { $0 } }
+                            let node = nodes[batch % nodes.count]
+                            let answer = await KafkaFaultTests.post(node.baseURL, ids: ids)
+                            if (200..<300).contains(answer.status) { acknowledged.withLock { $0.formUnion(ids) } }
+                            try? await Task.sleep(for: .milliseconds(80))  // ~500 events/s from four writers
+                        }
+                    }
+                }
+            }
+            return acknowledged.withLock { $0 }
+        }
+    }
+
+    @Test func killMinus9OfOneNodeUnderLoadLosesNothingAcknowledged() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster { cluster in
+            try await DeliveryFaultTests.createWebhook(cluster.node(0).baseURL, "killhook1", receiver.url("/kill"))
+            let stop = Locked(false)
+            let writers = Self.load(cluster, prefix: "k9", until: stop)
+            while receiver.requests("/kill").count < 1500 { try await Task.sleep(for: .milliseconds(100)) }
+            let victim = cluster.nodes.withLock { nodes in
+                defer { nodes[2] = nil }
+                return nodes[2]!
+            }
+            #expect(try await victim.process.stop(SIGKILL) == SIGKILL)
+            let killedAt = ContinuousClock.now
+            let deliveredAtKill = receiver.requests("/kill").count
+            try await Task.sleep(for: .seconds(10))
+            stop.withLock { $0 = true }
+            let acknowledged = await writers.value
+            try await KafkaFaultTests.waitForAll(acknowledged, at: "/kill", receiver, limit: .seconds(180))
+            let received = KafkaFaultTests.receivedIDs(receiver, "/kill")
+            let missing = acknowledged.subtracting(received)
+            #expect(missing.isEmpty, "\(missing.count) acknowledged events lost, e.g. \(missing.prefix(5))")
+            let duplicates = received.count - Set(received).count
+            for index in 0..<2 {
+                let log = cluster.node(index).process.standardError
+                let lines = log.split(separator: "\n")
+                print(
+                    "node \(index): \(lines.filter { $0.contains("partitions lost") }.count) assignments lost, \(lines.filter { $0.contains("Commit failed") }.count) failed commits"
+                )
+                for line in lines where line.contains("lost") || line.contains("Commit failed") { print("  \(line.prefix(300))") }
+            }
+            print(
+                "multi-node kill -9: \(acknowledged.count) acknowledged, \(received.count) deliveries (\(deliveredAtKill) before the kill), \(duplicates) duplicates, all delivered \(ContinuousClock.now - killedAt) after the kill"
+            )
+        }
+    }
+
+    @Test func aRollingRestartOfEveryNodeUnderLoadLosesNothingAcknowledged() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster { cluster in
+            try await DeliveryFaultTests.createWebhook(cluster.node(0).baseURL, "rollhook1", receiver.url("/roll"))
+            let stop = Locked(false)
+            let writers = Self.load(cluster, prefix: "roll", until: stop)
+            while receiver.requests("/roll").count < 500 { try await Task.sleep(for: .milliseconds(100)) }
+            for index in 0..<3 {
+                let leaving = cluster.nodes.withLock { nodes in
+                    defer { nodes[index] = nil }
+                    return nodes[index]!
+                }
+                #expect(try await leaving.process.stop(SIGTERM, limit: .seconds(60)) == 0, "node \(index) exits cleanly")
+                try await cluster.start(index)
+            }
+            stop.withLock { $0 = true }
+            let acknowledged = await writers.value
+            try await KafkaFaultTests.waitForAll(acknowledged, at: "/roll", receiver, limit: .seconds(180))
+            let received = KafkaFaultTests.receivedIDs(receiver, "/roll")
+            let missing = acknowledged.subtracting(received)
+            #expect(missing.isEmpty, "\(missing.count) acknowledged events lost, e.g. \(missing.prefix(5))")
+            print("rolling restart: \(acknowledged.count) acknowledged, \(received.count) deliveries, \(received.count - Set(received).count) duplicates")
+        }
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
+
+extension Range where Bound == Int {
+    /// `transform` of every index, all at once; results in index order.
+    func asyncMapConcurrently<T: Sendable>(_ transform: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for index in self { group.addTask { (index, try await transform(index)) } }
+            var results: [(Int, T)] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+}
