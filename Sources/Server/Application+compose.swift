@@ -38,9 +38,10 @@ public func buildApplication(
     let connection = try await KafkaConnection.connect(configuration, logger: logger)
     events.kafkaConnected(connection)
     let producer = try connection.makeProducer(logger: logger)
-    let outbound = OutboundHTTP(delivery)
+    // Before the HTTP clients: a client dropped without its shutdown traps.
     let opened = try await openStore(configuration.store, logger: logger)
     let store = opened.store
+    let outbound = OutboundHTTP(delivery)
     let health = DeliveryHealth(logger: logger)
     let directory = WebhookDirectory(store: store, health: health, logger: logger)
     await directory.refresh()
