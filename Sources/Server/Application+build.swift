@@ -10,6 +10,7 @@ import Logging
 import Prometheus
 import RegistryEvents
 import ServiceLifecycle
+import Synchronization
 
 /// What the routes need, built once at start-up.
 public struct ServerDependencies: Sendable {
@@ -26,6 +27,8 @@ public struct ServerDependencies: Sendable {
     public let subscriptions: SubscriptionHooks?
     /// What keeps deliveries from being ready (readiness reports it).
     public var deliveryHealth: DeliveryHealth?
+    /// Where the server listens, once it does (validation URLs name it).
+    public var listening = ListeningAddress("http://\(ServerConfiguration().listen)")
     /// Which store this is, for `/v1/info`.
     public var storeInfo = ServerInfo.Store(kind: "sqlite", location: ":memory:")
 
@@ -164,9 +167,11 @@ public func buildApplication(
         server: .http1(configuration: httpConfiguration(dependencies.configuration)),
         configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "regevents"),
         services: services,
-        onServerRunning: { channel in
+        onServerRunning: { [listening = dependencies.listening] channel in
             let port = channel.localAddress?.port ?? listen.port
-            await onListening(ListenAddress(host: listen.host, port: port).description)
+            let address = ListenAddress(host: listen.host, port: port).description
+            listening.url = "http://\(address)"
+            await onListening(address)
         },
         logger: logger
     )
@@ -180,4 +185,17 @@ func httpConfiguration(_ configuration: ServerConfiguration) -> HTTP1Channel.Con
     return HTTP1Channel.Configuration(
         additionalChannelHandlers: [MalformedRequestAnswer(), RequestReadDeadline(timeout: timeout)], idleTimeout: timeout,
         httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 100))
+}
+
+/// The URL the server listens on: the configured one until it listens, then
+/// the bound one (the real port when the configuration asked for port 0).
+public final class ListeningAddress: Sendable {
+    private let current: Mutex<String>
+
+    public init(_ url: String) { current = Mutex(url) }
+
+    public var url: String {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
 }

@@ -34,6 +34,17 @@ public func buildApplication(
     configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, events: CompositionEvents = CompositionEvents(),
     logger: Logger
 ) async throws -> some ApplicationProtocol {
+    let dependencies = try await composeServer(configuration: configuration, metrics: metrics, events: events, logger: logger)
+    return buildApplication(dependencies, logger: logger) { address in await events.listening(address) }
+}
+
+/// Every part of the server, wired as `serve` runs it; `buildApplication`
+/// turns them into one application (tests test that application through its
+/// router, with the same parts).
+public func composeServer(
+    configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, events: CompositionEvents = CompositionEvents(),
+    logger: Logger
+) async throws -> ServerDependencies {
     let delivery = configuration.delivery
     let connection = try await KafkaConnection.connect(configuration, logger: logger)
     events.kafkaConnected(connection)
@@ -58,13 +69,13 @@ public func buildApplication(
         health: health, logger: logger)
     // Validation URLs name the server as clients reach it; with port 0
     // the real port is known only once it listens.
-    let listening = Mutex("http://\(configuration.listen)")
+    let listening = ListeningAddress("http://\(configuration.listen)")
     let publicBaseURL = configuration.publicBaseURL
     let registryTopics = configuration.ingest.registryTopics
     let validator = SubscriptionValidator(
         sender: sender,
         topic: { scope in scope.kind == .registry ? registryTopics.topic(for: scope.name) : CustomTopic.eventSource(scope.name) },
-        publicBaseURL: { publicBaseURL ?? listening.withLock { $0 } })
+        publicBaseURL: { publicBaseURL ?? listening.url })
     var dependencies = ServerDependencies(
         configuration: configuration, connection: connection, producer: producer, metrics: metrics,
         http: outbound.chartReads, store: store, delivery: WebhookDeliveryHooks(directory: directory, attempts: attempts),
@@ -73,6 +84,7 @@ public func buildApplication(
         logger: logger)
     dependencies.deliveryHealth = health
     dependencies.storeInfo = opened.info
+    dependencies.listening = listening
     let client = connection.clientConfiguration
     let layout = configuration.layout
     dependencies.backgroundServices = [
@@ -114,10 +126,7 @@ public func buildApplication(
     if !connection.isEmbedded {
         await warnAboutReplication(connection, layout: layout, logger: logger)
     }
-    return buildApplication(dependencies, logger: logger) { address in
-        listening.withLock { $0 = "http://\(address)" }
-        await events.listening(address)
-    }
+    return dependencies
 }
 
 /// A real cluster whose topics keep fewer than 3 copies loses

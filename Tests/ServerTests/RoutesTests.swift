@@ -23,20 +23,22 @@ struct RoutesTests {
     }
 
     @Test func readinessNamesWhatKeepsDeliveryFromBeingReady() async throws {
-        let health = DeliveryHealth(logger: serverTestLogger)
-        try await withTestServer(deliveryHealth: health) { _, client in
+        try await withTestServer { dependencies, client in
+            let health = try #require(dependencies.deliveryHealth)
             health.report(.kafkaRefuses(topic: "registry-events.retry.10s"), reason: "TOPIC_AUTHORIZATION_FAILED")
-            health.report(.directoryNotLoaded("webhooks"), reason: "disk I/O error")
+            // The running directories clear what they reported once they load;
+            // a cause nothing else clears stays.
+            health.report(.kafkaRefuses(topic: "registry-events.deadletter"), reason: "TOPIC_AUTHORIZATION_FAILED")
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] != nil)
                 let body = try response.decoded(ErrorBody.self)
                 #expect(body.error.code == "DeliveryNotReady")
                 #expect(body.error.message.contains("Kafka refuses records for registry-events.retry.10s"))
-                #expect(body.error.message.contains("webhooks not loaded from the store"))
+                #expect(body.error.message.contains("Kafka refuses records for registry-events.deadletter"))
             }
             health.clear(.kafkaRefuses(topic: "registry-events.retry.10s"))
-            health.clear(.directoryNotLoaded("webhooks"))
+            health.clear(.kafkaRefuses(topic: "registry-events.deadletter"))
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .ok)
             }

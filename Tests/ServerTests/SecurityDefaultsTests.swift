@@ -100,7 +100,7 @@ struct SecurityDefaultsTests {
     @Test func subscriptionsPerScopeAndCustomTopicsHaveQuotas() async throws {
         try await withTestServer(options: TestServerOptions(subscriptionQuota: 1, customTopicQuota: 1)) { _, client in
             let api = JSONCall(client: client)
-            let subscription = ["properties": ["destination": ["endpointType": "WebHook", "properties": ["endpointUrl": "https://hooks.example/eg"]]]]
+            let subscription = ["properties": ["destination": ["endpointType": "WebHook", "properties": ["endpointUrl": EndpointSink.url()]]]]
             #expect(try await api.json(.put, "/v1/registries/r/eventSubscriptions/first", subscription).status == .created)
             let second = try await api.json(.put, "/v1/registries/r/eventSubscriptions/second", subscription)
             #expect(second.status == .conflict)
@@ -181,7 +181,7 @@ struct SecurityDefaultsTests {
             #expect(answer.text.contains("s3cret") == false)
             let subscription: [String: Any] = [
                 "properties": ["destination": ["endpointType": "WebHook", "properties": [
-                    "endpointUrl": "https://hooks.example/eg",
+                    "endpointUrl": EndpointSink.url(),
                     "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": value, "isSecret": true]]],
                 ]]]
             ]

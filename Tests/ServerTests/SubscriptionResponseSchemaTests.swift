@@ -19,7 +19,7 @@ struct SubscriptionResponseSchemaTests {
     static var fullSubscription: [String: Any] {
         ["properties": [
             "destination": SubscriptionRoutesTests.webhook(
-                "https://hooks.example/eg?code=s3cret",
+                EndpointSink.url() + "?code=s3cret",
                 [
                     "maxEventsPerBatch": 10, "preferredBatchSizeInKilobytes": 256,
                     "deliveryAttributeMappings": [
@@ -70,7 +70,7 @@ struct SubscriptionResponseSchemaTests {
                 "event-subscription", "patched",
                 try await api.json(
                     .patch, "\(base)/full-sub",
-                    ["deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": "https://dl.example/x?sig=abc"]]]))
+                    ["deadLetterDestination": ["endpointType": "WebHook", "properties": ["endpointUrl": EndpointSink.url("/dl") + "?sig=abc"]]]))
             keep(
                 "event-subscription", "minimal",
                 try await api.json(.put, "\(base)/minimal", ["properties": ["destination": SubscriptionRoutesTests.webhook()]]))

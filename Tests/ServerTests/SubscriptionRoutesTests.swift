@@ -68,7 +68,7 @@ extension HTTPField.Name {
 struct SubscriptionRoutesTests {
     static let base = "/v1/registries/myreg/eventSubscriptions"
 
-    static func webhook(_ url: String = "https://hooks.example/eg", _ extra: [String: Any] = [:]) -> [String: Any] {
+    static func webhook(_ url: String = EndpointSink.url(), _ extra: [String: Any] = [:]) -> [String: Any] {
         ["endpointType": "WebHook", "properties": ["endpointUrl": url].merging(extra) { $1 }]
     }
 
@@ -88,8 +88,8 @@ struct SubscriptionRoutesTests {
             let destination = try #require(properties["destination"] as? [String: Any])
             #expect(destination["endpointType"] as? String == "WebHook")
             let endpoint = try #require(destination["properties"] as? [String: Any])
-            #expect(endpoint["endpointUrl"] as? String == "https://hooks.example/eg", "no query to hide")
-            #expect(endpoint["endpointBaseUrl"] as? String == "https://hooks.example/eg")
+            #expect(endpoint["endpointUrl"] as? String == EndpointSink.url(), "no query to hide")
+            #expect(endpoint["endpointBaseUrl"] as? String == EndpointSink.url())
             #expect(endpoint["maxEventsPerBatch"] as? Int == 1)
             #expect(endpoint["preferredBatchSizeInKilobytes"] as? Int == 64)
             let retry = try #require(properties["retryPolicy"] as? [String: Any])
@@ -123,7 +123,7 @@ struct SubscriptionRoutesTests {
             #expect(wrapped.properties["labels"] as? [String] == ["x"])
             let patchedEndpoint = (wrapped.properties["destination"] as? [String: Any])?["properties"] as? [String: Any]
             #expect(patchedEndpoint?["maxEventsPerBatch"] as? Int == 10)
-            #expect(patchedEndpoint?["endpointUrl"] as? String == "https://hooks.example/eg", "PATCH keeps what it does not name")
+            #expect(patchedEndpoint?["endpointUrl"] as? String == EndpointSink.url(), "PATCH keeps what it does not name")
             #expect((wrapped.properties["retryPolicy"] as? [String: Any])?["maxDeliveryAttempts"] as? Int == 5)
             #expect(wrapped.properties["eventDeliverySchema"] as? String == "CloudEventSchemaV1_0")
 
@@ -153,10 +153,10 @@ struct SubscriptionRoutesTests {
     static let violations: [Violation] = [
         Violation(property: "properties.retryPolicy.maxDeliveryAttempts", body: body(["retryPolicy": ["maxDeliveryAttempts": 31]])),
         Violation(property: "properties.retryPolicy.eventTimeToLiveInMinutes", body: body(["retryPolicy": ["eventTimeToLiveInMinutes": 1441]])),
-        Violation(property: "\(destination).maxEventsPerBatch", body: body(["destination": webhook("https://h.example/", ["maxEventsPerBatch": 5001])])),
+        Violation(property: "\(destination).maxEventsPerBatch", body: body(["destination": webhook(EndpointSink.url("/"), ["maxEventsPerBatch": 5001])])),
         Violation(
             property: "\(destination).preferredBatchSizeInKilobytes",
-            body: body(["destination": webhook("https://h.example/", ["preferredBatchSizeInKilobytes": 1025])])),
+            body: body(["destination": webhook(EndpointSink.url("/"), ["preferredBatchSizeInKilobytes": 1025])])),
         Violation(
             property: "properties.filter.advancedFilters",
             body: body(["filter": ["advancedFilters": (0..<26).map { ["operatorType": "IsNotNull", "key": "data.k\($0)"] }]])),
@@ -180,12 +180,12 @@ struct SubscriptionRoutesTests {
         Violation(property: "\(destination).endpointUrl", body: body(["destination": webhook("not a url")])),
         Violation(
             property: "\(destination).deliveryAttributeMappings[0].name",
-            body: body(["destination": webhook("https://h.example/", [
+            body: body(["destination": webhook(EndpointSink.url("/"), [
                 "deliveryAttributeMappings": [["name": "aeg-mine", "type": "Static", "properties": ["value": "v"]]],
             ])])),
         Violation(
             property: "\(destination).deliveryAttributeMappings[0].properties.value",
-            body: body(["destination": webhook("https://h.example/", [
+            body: body(["destination": webhook(EndpointSink.url("/"), [
                 "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": "a\r\nX-Injected: 1"]]],
             ])])),
         Violation(
@@ -193,20 +193,20 @@ struct SubscriptionRoutesTests {
             body: body(["deadLetterDestination": ["endpointType": "KafkaTopic", "properties": ["topic": "registry-events.acr"]]])),
         Violation(
             property: "\(destination).deliveryAttributeMappings[0].name",
-            body: body(["destination": webhook("https://h.example/", [
+            body: body(["destination": webhook(EndpointSink.url("/"), [
                 "deliveryAttributeMappings": [["name": "X\u{7F}Key", "type": "Static", "properties": ["value": "v"]]],
             ])])),
         Violation(
             property: "\(destination).deliveryAttributeMappings[0].properties.value",
-            body: body(["destination": webhook("https://h.example/", [
+            body: body(["destination": webhook(EndpointSink.url("/"), [
                 "deliveryAttributeMappings": [["name": "X-Key", "type": "Static", "properties": ["value": "a\u{07}b"]]],
             ])])),
         Violation(property: "properties.expirationTimeUtc", body: body(["expirationTimeUtc": "2020-01-01T00:00:00Z"])),
         Violation(
             property: "\(destination).azureActiveDirectoryTenantId",
-            body: body(["destination": webhook("https://h.example/", ["azureActiveDirectoryTenantId": "t"])])),
+            body: body(["destination": webhook(EndpointSink.url("/"), ["azureActiveDirectoryTenantId": "t"])])),
         Violation(
-            property: "\(destination).maxEventPerBatch", body: body(["destination": webhook("https://h.example/", ["maxEventPerBatch": 10])])),
+            property: "\(destination).maxEventPerBatch", body: body(["destination": webhook(EndpointSink.url("/"), ["maxEventPerBatch": 10])])),
         Violation(
             property: "properties.deadLetterDestination.endpointType",
             body: body(["deadLetterDestination": ["endpointType": "StorageBlob", "properties": ["resourceId": "/x", "blobContainerName": "c"]]])),
@@ -261,7 +261,7 @@ struct SubscriptionRoutesTests {
     @Test func anEndpointQueryIsShownOnlyByGetFullUrl() async throws {
         try await withTestServer { _, client in
             let api = JSONCall(client: client)
-            let url = "https://hooks.example/eg?code=s3cret-code&x=1"
+            let url = EndpointSink.url() + "?code=s3cret-code&x=1"
             let created = try await api.json(.put, "\(Self.base)/hidden", ["properties": ["destination": Self.webhook(url)]])
             #expect(created.status == .created)
             for answer in [created, try await api(.get, "\(Self.base)/hidden"), try await api(.get, Self.base)] {
@@ -269,7 +269,7 @@ struct SubscriptionRoutesTests {
             }
             let endpoint = (created.properties["destination"] as? [String: Any])?["properties"] as? [String: Any]
             #expect(endpoint?["endpointUrl"] == nil)
-            #expect(endpoint?["endpointBaseUrl"] as? String == "https://hooks.example/eg")
+            #expect(endpoint?["endpointBaseUrl"] as? String == EndpointSink.url())
             for method in [HTTPRequest.Method.post, .get] {
                 let full = try await api(method, "\(Self.base)/hidden/getFullUrl")
                 #expect(full.status == .ok)
@@ -287,7 +287,7 @@ struct SubscriptionRoutesTests {
                 ["name": "X-Repo", "type": "Dynamic", "properties": ["sourceField": "data.target.repository"]],
             ]
             let created = try await api.json(
-                .put, "\(Self.base)/secrets", ["properties": ["destination": Self.webhook("https://h.example/", ["deliveryAttributeMappings": mappings])]])
+                .put, "\(Self.base)/secrets", ["properties": ["destination": Self.webhook(EndpointSink.url("/"), ["deliveryAttributeMappings": mappings])]])
             #expect(created.status == .created, "\(created.text)")
             #expect(!created.text.contains("top-secret"))
             #expect(created.text.contains("team-a"), "only secrets are hidden")

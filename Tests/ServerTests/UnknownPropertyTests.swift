@@ -10,14 +10,14 @@ struct UnknownPropertyTests {
     static let subscriptions = "/v1/registries/myreg/eventSubscriptions"
     static let webhooks = "/v1/registries/myreg/webhooks"
     static let armWebhooks = "/subscriptions/0000/resourceGroups/rg1/providers/Microsoft.ContainerRegistry/registries/myreg/webhooks"
-    static var destination: [String: Any] { ["endpointType": "WebHook", "properties": ["endpointUrl": "https://hooks.example/eg"]] }
+    static var destination: [String: Any] { ["endpointType": "WebHook", "properties": ["endpointUrl": EndpointSink.url()]] }
 
     @Test func aSubscriptionWithAMisspeltPropertyIsRefusedWithTheNameItMeant() async throws {
         try await withTestServer { _, client in
             let api = JSONCall(client: client)
             let body: [String: Any] = [
                 "properties": [
-                    "destination": ["endpointType": "WebHook", "properties": ["endpointUrl": "https://hooks.example/eg", "maxEventPerBatch": 10]]
+                    "destination": ["endpointType": "WebHook", "properties": ["endpointUrl": EndpointSink.url(), "maxEventPerBatch": 10]]
                 ]
             ]
             let answer = try await api.json(.put, "\(Self.subscriptions)/eg-sub1", body)

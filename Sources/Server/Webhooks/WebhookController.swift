@@ -163,9 +163,11 @@ struct WebhookController<Context: RequestContext> {
             throw APIError.badRequest("location \"\(location)\" is not a location name", code: "InvalidLocation")
         }
         let existing = try await store.webhook(registry: registry, name: name)
-        try await checkTarget(body.properties.serviceUri)
+        // What is not a URL is answered as such before the target guard looks at it.
+        let serviceURI = try WebhookResource.validate(serviceURI: body.properties.serviceUri)
+        try await checkTarget(serviceURI)
         let webhook = Webhook(
-            registry: registry, name: name, serviceURI: try WebhookResource.validate(serviceURI: body.properties.serviceUri),
+            registry: registry, name: name, serviceURI: serviceURI,
             customHeaders: try WebhookResource.validateHeaders(body.properties.customHeaders ?? [:]),
             actions: try WebhookResource.validateActions(body.properties.actions),
             scope: try WebhookResource.validateScope(body.properties.scope ?? ""),
