@@ -20,11 +20,10 @@ public struct ServerDependencies: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let ingest: IngestService
     public let store: any ControlPlaneStore
-    /// The webhook dispatchers' shared parts; `nil` runs the API without deliveries.
-    public let delivery: WebhookDeliveryHooks?
-    /// The subscription dispatcher's parts; `nil` runs the API without
-    /// validation or deliveries.
-    public let subscriptions: SubscriptionHooks?
+    /// What the webhook API needs of the dispatchers.
+    public let delivery: any WebhookPinger
+    /// What the subscription and topic APIs need of the dispatcher and validator.
+    public let subscriptions: any SubscriptionValidating
     /// What keeps deliveries from being ready (readiness reports it).
     public var deliveryHealth: DeliveryHealth?
     /// Where the server listens, once it does (validation URLs name it).
@@ -37,7 +36,7 @@ public struct ServerDependencies: Sendable {
     public init(
         configuration: ServerConfiguration, connection: KafkaConnection, producer: KafkaProducer,
         metrics: PrometheusCollectorRegistry, http: GuardedHTTPClient?, store: any ControlPlaneStore,
-        delivery: WebhookDeliveryHooks? = nil, subscriptions: SubscriptionHooks? = nil, logger: Logger = Logger(label: "regevents")
+        delivery: any WebhookPinger, subscriptions: any SubscriptionValidating, logger: Logger = Logger(label: "regevents")
     ) {
         self.store = store
         self.delivery = delivery
@@ -48,18 +47,10 @@ public struct ServerDependencies: Sendable {
         self.metrics = metrics
         // Only registries something listens to get a metric series of their
         // own: the name in an ingest URL is the caller's to invent.
-        let webhooks = delivery?.directory
-        let subscriptionDirectory = subscriptions?.directory
-        let listensToAll = delivery == nil && subscriptions == nil
-        let isKnownRegistry: @Sendable (String) -> Bool = { registry in
-            if listensToAll { return true }
-            if let webhooks, webhooks.hasWebhooks(registry: registry) { return true }
-            guard let subscriptionDirectory else { return false }
-            return subscriptionDirectory.hasSubscriptions(in: SubscriptionScope.registry(registry))
-        }
         ingest = IngestService(
             producer: producer, layout: configuration.layout, settings: configuration.ingest, http: http,
-            isKnownRegistry: isKnownRegistry, logger: logger)
+            isKnownRegistry: { registry in delivery.listensTo(registry: registry) || subscriptions.listensTo(registry: registry) },
+            logger: logger)
     }
 
     /// Long-running parts besides HTTP and the producer (dispatchers), in
@@ -128,7 +119,7 @@ private func addEventGridRoutes(
 ) {
     let configuration = dependencies.configuration
     let logger = Logger(label: "regevents.subscriptions")
-    let creator = dependencies.subscriptions == nil ? nil : dependencies.topicCreator
+    let creator = dependencies.topicCreator
     for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
         EventSubscriptionController<AppRequestContext>(
             store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics, layout: configuration.layout,

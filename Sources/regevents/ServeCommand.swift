@@ -169,21 +169,30 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let configuration = try makeConfiguration()
-            let level = logLevel ?? EnvironmentDefaults.value("REGEVENTS_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
-            LoggingSetup.bootstrap(level: level)
-            let metrics = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
-            let logger = Logger(label: "regevents")
-            try await serve(configuration, metrics: metrics, logger: logger)
+            do {
+                try await serve()
+            } catch let error as ConfigurationError {
+                // Every bad setting, whichever step found it: exit 64, naming its flag.
+                throw CommandFailure(message: error.description, exitCode: 64)
+            }
         }
+    }
+
+    private func serve() async throws {
+        let configuration = try makeConfiguration()
+        let level = logLevel ?? EnvironmentDefaults.value("REGEVENTS_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSetup.bootstrap(level: level)
+        let metrics = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
+        let logger = Logger(label: "regevents")
+        try await serve(configuration, metrics: metrics, logger: logger)
     }
 
     /// The delivery flags, read before anything starts, so a bad one stops
     /// `serve` with its message (and nothing to clean up).
     private func deliveryConfiguration() throws -> DeliveryConfiguration {
         guard (1...1000).contains(deliveryConcurrency) else {
-            throw CommandFailure(message: "--delivery-concurrency: must be 1 to 1000, got \(deliveryConcurrency)", exitCode: 64)
+            throw ConfigurationError(flag: "--delivery-concurrency", message: "must be 1 to 1000, got \(deliveryConcurrency)")
         }
         var delivery = DeliveryConfiguration()
         delivery.connectionsPerHost = try validatedConnectionsPerHost()
@@ -201,7 +210,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Maps nothing itself: the composition is `Server.buildApplication(configuration:)`.
     private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         guard (1...3600).contains(shutdownTimeout) else {
-            throw CommandFailure(message: "--shutdown-timeout: must be 1 to 3600 seconds, got \(shutdownTimeout)", exitCode: 64)
+            throw ConfigurationError(flag: "--shutdown-timeout", message: "must be 1 to 3600 seconds, got \(shutdownTimeout)")
         }
         if case .sqlite(let directory) = configuration.store { try prepareDataDirectory(directory) }
         if !configuration.listen.isLoopback && (configuration.adminToken == nil || configuration.ingest.token == nil) {
@@ -220,73 +229,65 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         events.listening = { address in printLine("regevents: listening on http://\(address)") }
-        do {
-            let app = try await buildApplication(configuration: configuration, metrics: metrics, events: events, logger: logger)
-            try await BoundedShutdown.run(app, timeout: .seconds(shutdownTimeout), logger: logger)
-        } catch let error as ConfigurationError {
-            throw CommandFailure(message: error.description, exitCode: 64)
-        }
+        let app = try await buildApplication(configuration: configuration, metrics: metrics, events: events, logger: logger)
+        try await BoundedShutdown.run(app, timeout: .seconds(shutdownTimeout), logger: logger)
         logger.info("regevents stopped")
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
-        do {
-            var configuration = ServerConfiguration()
-            if let listen = listen ?? EnvironmentDefaults.value("REGEVENTS_LISTEN") {
-                configuration.listen = try ListenAddress(parsing: listen)
-            }
-            configuration.store = try storeConfiguration()
-            configuration.kafkaBrokers = kafkaBrokers ?? EnvironmentDefaults.value("REGEVENTS_KAFKA_BROKERS")
-            let propertyTexts = kafkaProperties.isEmpty
-                ? (EnvironmentDefaults.value("REGEVENTS_KAFKA_PROPERTIES")?.split(separator: ";").map(String.init) ?? [])
-                : kafkaProperties
-            configuration.kafkaProperties = try propertyTexts.map { text in
-                guard let property = KafkaProperty(parsing: text) else {
-                    throw ConfigurationError(flag: "--kafka-property", message: "expected key=value, got \"\(text)\"")
-                }
-                return property
-            }
-            configuration.topicPrefix = topicPrefix ?? EnvironmentDefaults.value("REGEVENTS_TOPIC_PREFIX") ?? TopicLayout.defaultPrefix
-            configuration.partitions = try partitions ?? integerFromEnvironment("REGEVENTS_PARTITIONS", flag: "--partitions") ?? 6
-            configuration.replicationFactor = try replicationFactor
-                ?? integerFromEnvironment("REGEVENTS_REPLICATION_FACTOR", flag: "--replication-factor") ?? 1
-            configuration.embeddedBrokers = embeddedBrokers
-            let timeout = try kafkaStartupTimeout
-                ?? integerFromEnvironment("REGEVENTS_KAFKA_STARTUP_TIMEOUT", flag: "--kafka-startup-timeout") ?? 15
-            guard (1...600).contains(timeout) else {
-                throw ConfigurationError(flag: "--kafka-startup-timeout", message: "must be 1 to 600 seconds, got \(timeout)")
-            }
-            configuration.kafkaStartupTimeout = .seconds(timeout)
-            guard (1...600).contains(kafkaMessageTimeout) else {
-                throw ConfigurationError(
-                    flag: "--kafka-message-timeout", message: "must be 1 to 600 seconds, got \(kafkaMessageTimeout)")
-            }
-            configuration.kafkaMessageTimeout = .seconds(kafkaMessageTimeout)
-            guard (1...16).contains(embeddedBrokers) else {
-                throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
-            }
-            configuration.ingest = try makeIngestSettings()
-            configuration.adminToken = try TokenSource.read(
-                value: adminToken, file: adminTokenFile, flag: "--admin-token", environment: "REGEVENTS_ADMIN_TOKEN")
-            if let token = configuration.adminToken, token.isEmpty || token.contains(where: \.isWhitespace) {
-                throw ConfigurationError(flag: "--admin-token", message: "must be non-empty and contain no spaces")
-            }
-            configuration.insecureNoAuth = insecureNoAuth
-            configuration.webhookQuota = try Self.within(1...100_000, webhookQuota, flag: "--webhook-quota")
-            configuration.subscriptionQuota = try Self.within(1...100_000, subscriptionQuota, flag: "--subscription-quota")
-            configuration.customTopicQuota = try Self.within(1...10_000, topicQuota, flag: "--topic-quota")
-            configuration.requestReadTimeout = .seconds(
-                try Self.within(1...3600, requestReadTimeout, flag: "--request-read-timeout"))
-            configuration.publicBaseURL = publicURL ?? EnvironmentDefaults.value("REGEVENTS_PUBLIC_URL")
-            if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
-                throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
-            }
-            configuration.delivery = try deliveryConfiguration()
-            try configuration.validate()
-            return configuration
-        } catch let error as ConfigurationError {
-            throw CommandFailure(message: error.description, exitCode: 64)
+        var configuration = ServerConfiguration()
+        if let listen = listen ?? EnvironmentDefaults.value("REGEVENTS_LISTEN") {
+            configuration.listen = try ListenAddress(parsing: listen)
         }
+        configuration.store = try storeConfiguration()
+        configuration.kafkaBrokers = kafkaBrokers ?? EnvironmentDefaults.value("REGEVENTS_KAFKA_BROKERS")
+        let propertyTexts = kafkaProperties.isEmpty
+            ? (EnvironmentDefaults.value("REGEVENTS_KAFKA_PROPERTIES")?.split(separator: ";").map(String.init) ?? [])
+            : kafkaProperties
+        configuration.kafkaProperties = try propertyTexts.map { text in
+            guard let property = KafkaProperty(parsing: text) else {
+                throw ConfigurationError(flag: "--kafka-property", message: "expected key=value, got \"\(text)\"")
+            }
+            return property
+        }
+        configuration.topicPrefix = topicPrefix ?? EnvironmentDefaults.value("REGEVENTS_TOPIC_PREFIX") ?? TopicLayout.defaultPrefix
+        configuration.partitions = try partitions ?? integerFromEnvironment("REGEVENTS_PARTITIONS", flag: "--partitions") ?? 6
+        configuration.replicationFactor = try replicationFactor
+            ?? integerFromEnvironment("REGEVENTS_REPLICATION_FACTOR", flag: "--replication-factor") ?? 1
+        configuration.embeddedBrokers = embeddedBrokers
+        let timeout = try kafkaStartupTimeout
+            ?? integerFromEnvironment("REGEVENTS_KAFKA_STARTUP_TIMEOUT", flag: "--kafka-startup-timeout") ?? 15
+        guard (1...600).contains(timeout) else {
+            throw ConfigurationError(flag: "--kafka-startup-timeout", message: "must be 1 to 600 seconds, got \(timeout)")
+        }
+        configuration.kafkaStartupTimeout = .seconds(timeout)
+        guard (1...600).contains(kafkaMessageTimeout) else {
+            throw ConfigurationError(
+                flag: "--kafka-message-timeout", message: "must be 1 to 600 seconds, got \(kafkaMessageTimeout)")
+        }
+        configuration.kafkaMessageTimeout = .seconds(kafkaMessageTimeout)
+        guard (1...16).contains(embeddedBrokers) else {
+            throw ConfigurationError(flag: "--embedded-brokers", message: "must be between 1 and 16, got \(embeddedBrokers)")
+        }
+        configuration.ingest = try makeIngestSettings()
+        configuration.adminToken = try TokenSource.read(
+            value: adminToken, file: adminTokenFile, flag: "--admin-token", environment: "REGEVENTS_ADMIN_TOKEN")
+        if let token = configuration.adminToken, token.isEmpty || token.contains(where: \.isWhitespace) {
+            throw ConfigurationError(flag: "--admin-token", message: "must be non-empty and contain no spaces")
+        }
+        configuration.insecureNoAuth = insecureNoAuth
+        configuration.webhookQuota = try Self.within(1...100_000, webhookQuota, flag: "--webhook-quota")
+        configuration.subscriptionQuota = try Self.within(1...100_000, subscriptionQuota, flag: "--subscription-quota")
+        configuration.customTopicQuota = try Self.within(1...10_000, topicQuota, flag: "--topic-quota")
+        configuration.requestReadTimeout = .seconds(
+            try Self.within(1...3600, requestReadTimeout, flag: "--request-read-timeout"))
+        configuration.publicBaseURL = publicURL ?? EnvironmentDefaults.value("REGEVENTS_PUBLIC_URL")
+        if let url = configuration.publicBaseURL, URL(string: url)?.scheme?.hasPrefix("http") != true || URL(string: url)?.host == nil {
+            throw ConfigurationError(flag: "--public-url", message: "must be an http(s) URL like https://events.example.com, got \"\(url)\"")
+        }
+        configuration.delivery = try deliveryConfiguration()
+        try configuration.validate()
+        return configuration
     }
 
     private func makeIngestSettings() throws -> IngestSettings {
@@ -331,7 +332,7 @@ struct ServeCommand: AsyncParsableCommand {
     private func targetGuard() throws -> TargetGuard {
         let ranges = try allowTargetCidr.map { text -> CIDR in
             guard let range = CIDR(parsing: text) else {
-                throw CommandFailure(message: "--allow-target-cidr: \"\(text)\" is not an address range like 10.0.0.0/8", exitCode: 64)
+                throw ConfigurationError(flag: "--allow-target-cidr", message: "\"\(text)\" is not an address range like 10.0.0.0/8")
             }
             return range
         }
@@ -345,22 +346,22 @@ struct ServeCommand: AsyncParsableCommand {
         guard let url = URL(string: text), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty,
             url.path.isEmpty || url.path == "/", url.user == nil
         else {
-            throw CommandFailure(message: "--egress-proxy: expected http://host:port, got \"\(text)\"", exitCode: 64)
+            throw ConfigurationError(flag: "--egress-proxy", message: "expected http://host:port, got \"\(text)\"")
         }
         return .server(host: host, port: url.port ?? 80)
     }
 
     private func validatedConnectionsPerHost() throws -> Int {
         guard (1...10000).contains(webhookConnectionsPerHost) else {
-            throw CommandFailure(
-                message: "--webhook-connections-per-host: must be 1 to 10000, got \(webhookConnectionsPerHost)", exitCode: 64)
+            throw ConfigurationError(
+                flag: "--webhook-connections-per-host", message: "must be 1 to 10000, got \(webhookConnectionsPerHost)")
         }
         return webhookConnectionsPerHost
     }
 
     private func webhookTimeoutSeconds() throws -> Int64 {
         guard (1...600).contains(webhookTimeout) else {
-            throw CommandFailure(message: "--webhook-timeout: must be 1 to 600 seconds, got \(webhookTimeout)", exitCode: 64)
+            throw ConfigurationError(flag: "--webhook-timeout", message: "must be 1 to 600 seconds, got \(webhookTimeout)")
         }
         return Int64(webhookTimeout)
     }
@@ -368,28 +369,28 @@ struct ServeCommand: AsyncParsableCommand {
     private func webhookSchedule() throws -> RetrySchedule {
         let delays = try webhookRetrySchedule.split(separator: ",").map { text -> Duration in
             guard let duration = DurationText.parse(String(text)) else {
-                throw CommandFailure(message: "--webhook-retry-schedule: \"\(text)\" is not a duration like 500ms, 10s, 1m or 6h", exitCode: 64)
+                throw ConfigurationError(flag: "--webhook-retry-schedule", message: "\"\(text)\" is not a duration like 500ms, 10s, 1m or 6h")
             }
             return duration
         }
-        guard !delays.isEmpty else { throw CommandFailure(message: "--webhook-retry-schedule: give at least one delay", exitCode: 64) }
+        guard !delays.isEmpty else { throw ConfigurationError(flag: "--webhook-retry-schedule", message: "give at least one delay") }
         guard let ttl = DurationText.parse(webhookTTL) else {
-            throw CommandFailure(message: "--webhook-ttl: \"\(webhookTTL)\" is not a duration", exitCode: 64)
+            throw ConfigurationError(flag: "--webhook-ttl", message: "\"\(webhookTTL)\" is not a duration")
         }
         guard (1...100).contains(webhookMaxAttempts) else {
-            throw CommandFailure(message: "--webhook-max-attempts: must be 1 to 100, got \(webhookMaxAttempts)", exitCode: 64)
+            throw ConfigurationError(flag: "--webhook-max-attempts", message: "must be 1 to 100, got \(webhookMaxAttempts)")
         }
         guard webhookLogSize >= 1 else {
-            throw CommandFailure(message: "--webhook-log-size: must be at least 1", exitCode: 64)
+            throw ConfigurationError(flag: "--webhook-log-size", message: "must be at least 1")
         }
         return RetrySchedule(delays: delays, maxAttempts: webhookMaxAttempts, timeToLive: ttl)
     }
 
     private func subscriptionSettings() throws -> SubscriptionAttempts.Settings {
         let delays = try subscriptionRetrySchedule.split(separator: ",").map { try duration(String($0), flag: "--subscription-retry-schedule") }
-        guard !delays.isEmpty else { throw CommandFailure(message: "--subscription-retry-schedule: give at least one delay", exitCode: 64) }
+        guard !delays.isEmpty else { throw ConfigurationError(flag: "--subscription-retry-schedule", message: "give at least one delay") }
         guard (0...1).contains(subscriptionJitter) else {
-            throw CommandFailure(message: "--subscription-jitter: must be 0 to 1, got \(subscriptionJitter)", exitCode: 64)
+            throw ConfigurationError(flag: "--subscription-jitter", message: "must be 0 to 1, got \(subscriptionJitter)")
         }
         return SubscriptionAttempts.Settings(
             delays: delays, minute: try duration(subscriptionMinute, flag: "--subscription-minute"), jitter: subscriptionJitter)
@@ -398,7 +399,7 @@ struct ServeCommand: AsyncParsableCommand {
     private func duration(_ text: String, flag: String, allowZero: Bool = false) throws -> Duration {
         if allowZero, ["0", "0ms", "0s"].contains(text.trimmingCharacters(in: .whitespaces)) { return .zero }
         guard let duration = DurationText.parse(text) else {
-            throw CommandFailure(message: "\(flag): \"\(text)\" is not a duration like 500ms, 10s, 1m or 6h", exitCode: 64)
+            throw ConfigurationError(flag: flag, message: "\"\(text)\" is not a duration like 500ms, 10s, 1m or 6h")
         }
         return duration
     }
@@ -441,7 +442,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw CommandFailure(message: "--data-dir: cannot create \(path): \(error.localizedDescription)", exitCode: 64)
+            throw ConfigurationError(flag: "--data-dir", message: "cannot create \(path): \(error.localizedDescription)")
         }
     }
 }

@@ -49,7 +49,7 @@ public final class IngestService: Sendable {
         public var description: String { "Kafka did not acknowledge the events: \(underlying)" }
     }
 
-    let producer: KafkaProducer
+    let producer: any EventProducer
     let layout: TopicLayout
     let settings: IngestSettings
     private let renderer: EventRecordRenderer
@@ -65,7 +65,7 @@ public final class IngestService: Sendable {
     /// - Parameter http: reads chart configs from registries; `nil` leaves
     ///   chart name and version as the repository and tag suggest.
     public init(
-        producer: KafkaProducer, layout: TopicLayout, settings: IngestSettings, http: GuardedHTTPClient?,
+        producer: any EventProducer, layout: TopicLayout, settings: IngestSettings, http: GuardedHTTPClient?,
         isKnownRegistry: @escaping @Sendable (String) -> Bool = { _ in true }, logger: Logger
     ) {
         self.isKnownRegistry = isKnownRegistry
@@ -183,7 +183,7 @@ public final class IngestService: Sendable {
     private func produce(_ records: [RenderedRecord], claimed: [RegistryEvent]) async throws {
         guard !records.isEmpty else { return }
         do {
-            _ = try await producer.send(contentsOf: records.map(KafkaProducerRecord.init))
+            try await producer.produce(records.map(KafkaProducerRecord.init))
             for event in claimed { recent.confirm(registry: event.registry, id: event.id) }
         } catch {
             for event in claimed { recent.release(registry: event.registry, id: event.id) }

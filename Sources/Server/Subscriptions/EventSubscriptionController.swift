@@ -13,8 +13,8 @@ struct EventSubscriptionController<Context: RequestContext> {
     let registryTopics: RegistryTopics
     let layout: TopicLayout
     /// `nil` in router-only tests: no validation, no deliveries.
-    let hooks: SubscriptionHooks?
-    let topicCreator: KafkaTopicCreator?
+    let hooks: any SubscriptionValidating
+    let topicCreator: KafkaTopicCreator
     /// Subscriptions per scope.
     let quota: Int
     let logger: Logger
@@ -76,7 +76,7 @@ struct EventSubscriptionController<Context: RequestContext> {
         let name = try Self.name(context)
         let deleted = try await store.deleteSubscription(scope: scope, name: name)
         if deleted {
-            await hooks?.changed()
+            await hooks.changed()
             logger.info("Event subscription deleted", metadata: ["scope": "\(scope)", "subscription": "\(name)"])
         }
         return Response(status: deleted ? .ok : .noContent)
@@ -101,8 +101,8 @@ struct EventSubscriptionController<Context: RequestContext> {
         var subscription = candidate
         subscription.updatedAt = Date()
         do {
-            try await hooks?.checkTarget(subscription.endpointURL)
-            if let url = subscription.deadLetterDestination?.properties.endpointUrl { try await hooks?.checkTarget(url) }
+            try await hooks.checkTarget(subscription.endpointURL)
+            if let url = subscription.deadLetterDestination?.properties.endpointUrl { try await hooks.checkTarget(url) }
         } catch {
             throw APIError.badRequest("properties.destination.properties.endpointUrl: \(error)", code: "TargetNotAllowed")
         }
@@ -114,7 +114,7 @@ struct EventSubscriptionController<Context: RequestContext> {
                     "\(topic) is one of RegistryEvents' or Kafka's own topics; name another (or \(layout.deadLetter))")
             }
             do {
-                try await topicCreator?.ensure([topic])
+                try await topicCreator.ensure([topic])
             } catch {
                 throw APIError.unavailable("cannot create the dead-letter topic \(topic): \(error)", code: "KafkaUnavailable")
             }
@@ -127,12 +127,12 @@ struct EventSubscriptionController<Context: RequestContext> {
         // A new or changed HTTP dead-letter endpoint must consent first.
         if let url = subscription.deadLetterDestination?.properties.endpointUrl,
             url != previous?.deadLetterDestination?.properties.endpointUrl,
-            let refusal = await hooks?.validateDeadLetterEndpoint(url)
+            let refusal = await hooks.validateDeadLetterEndpoint(url)
         {
             throw APIError.badRequest("properties.deadLetterDestination: \(refusal)", code: "WebhookValidationFailed")
         }
         let stored = try await withinQuota { try await store.putSubscription(subscription, quota: quota) }
-        await hooks?.changed()
+        await hooks.changed()
         logger.info(
             previous == nil ? "Event subscription created" : "Event subscription updated",
             metadata: [
@@ -148,11 +148,6 @@ struct EventSubscriptionController<Context: RequestContext> {
     private func validate(_ subscription: inout EventSubscription) async {
         subscription.validationCode = nil
         subscription.validationStartedAt = nil
-        guard let hooks else {
-            subscription.provisioningState = .awaitingManualAction
-            subscription.provisioningMessage = "deliveries are not running on this server"
-            return
-        }
         switch await hooks.validate(subscription) {
         case .validated:
             subscription.provisioningState = .succeeded
@@ -171,7 +166,7 @@ struct EventSubscriptionController<Context: RequestContext> {
     private func response(_ subscription: EventSubscription) -> SubscriptionResource.Response {
         let topic = subscription.scope.kind == .registry
             ? registryTopics.topic(for: subscription.scope.name) : CustomTopic.eventSource(subscription.scope.name)
-        return SubscriptionResource.Response(subscription, topic: topic, lane: hooks?.lane(of: subscription))
+        return SubscriptionResource.Response(subscription, topic: topic, lane: hooks.lane(of: subscription))
     }
 
     private func existing(_ scope: SubscriptionScope, _ name: String) async throws -> EventSubscription {

@@ -1,10 +1,22 @@
 import Delivery
 import RegistryEvents
 
-/// What the subscription and topic APIs need of the running server: the
-/// dispatcher's directory, endpoint validation, the SSRF guard, and Kafka
-/// topic creation (custom topics, dead-letter topics).
-public struct SubscriptionHooks: Sendable {
+/// What the subscription and topic APIs need of the delivery side: endpoint
+/// validation, the target guard, lanes, and telling the dispatcher a
+/// subscription or topic changed.
+public protocol SubscriptionValidating: Sendable {
+    func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot?
+    func changed() async
+    func checkTarget(_ url: String) async throws
+    func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict
+    /// `nil` when an HTTP dead-letter endpoint consents, else why not.
+    func validateDeadLetterEndpoint(_ url: String) async -> String?
+    /// Whether any subscription listens to `registry`.
+    func listensTo(registry: String) -> Bool
+}
+
+/// The running server's subscription deliveries and validator.
+public struct SubscriptionHooks: SubscriptionValidating {
     let directory: SubscriptionDirectory
     let validator: SubscriptionValidator
     let sender: WebhookSender
@@ -20,11 +32,11 @@ public struct SubscriptionHooks: Sendable {
         self.attempts = attempts
     }
 
-    func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot? { attempts?.lane(of: subscription) }
+    public func lane(of subscription: EventSubscription) -> DeliveryLanes.Snapshot? { attempts?.lane(of: subscription) }
 
-    func changed() async { await directory.refresh() }
-    /// At create, as for webhooks: a name not resolving yet passes; attempts refuse it.
-    func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url, allowUnresolved: true) }
-    func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict { await validator.validate(subscription) }
-    func validateDeadLetterEndpoint(_ url: String) async -> String? { await validator.validateDeadLetterEndpoint(url) }
+    public func changed() async { await directory.refresh() }
+    public func checkTarget(_ url: String) async throws { try await sender.targetGuard.check(url: url, allowUnresolved: true) }
+    public func validate(_ subscription: EventSubscription) async -> SubscriptionValidator.Verdict { await validator.validate(subscription) }
+    public func validateDeadLetterEndpoint(_ url: String) async -> String? { await validator.validateDeadLetterEndpoint(url) }
+    public func listensTo(registry: String) -> Bool { directory.hasSubscriptions(in: SubscriptionScope.registry(registry)) }
 }

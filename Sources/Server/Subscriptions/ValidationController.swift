@@ -9,7 +9,7 @@ import Store
 /// code is the credential, so this route needs no admin token.
 struct ValidationController<Context: RequestContext> {
     let store: any SubscriptionStore
-    let hooks: SubscriptionHooks?
+    let hooks: any SubscriptionValidating
     let logger: Logger
 
     struct Validated: ResponseCodable {
@@ -51,7 +51,7 @@ struct ValidationController<Context: RequestContext> {
             subscription.updatedAt = now
         }
         guard validated != nil else { throw APIError.notFound("no event subscription awaits validation with this code") }
-        await hooks?.changed()
+        await hooks.changed()
         logger.info("Event subscription validated by its validation URL", metadata: ["scope": "\(scope)", "subscription": "\(name)"])
         return Validated(
             message: "Webhook successfully validated as a part of the event subscription \(name); events will be delivered to it")

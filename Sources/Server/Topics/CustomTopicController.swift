@@ -10,8 +10,8 @@ struct CustomTopicController<Context: RequestContext> {
     let store: any SubscriptionStore
     let layout: TopicLayout
     let publicBaseURL: String?
-    let hooks: SubscriptionHooks?
-    let topicCreator: KafkaTopicCreator?
+    let hooks: any SubscriptionValidating
+    let topicCreator: KafkaTopicCreator
     /// Custom topics in all.
     let quota: Int
     let logger: Logger
@@ -54,12 +54,12 @@ struct CustomTopicController<Context: RequestContext> {
             throw APIError.quotaExceeded(.topicQuotaExceeded(quota: quota))
         }
         do {
-            try await topicCreator?.ensure([layout.customTopic(name)])
+            try await topicCreator.ensure([layout.customTopic(name)])
         } catch {
             throw APIError.unavailable("cannot create the Kafka topic \(layout.customTopic(name)): \(error)", code: "KafkaUnavailable")
         }
         let stored = try await withinQuota { try await store.putTopic(topic, quota: quota) }
-        await hooks?.changed()
+        await hooks.changed()
         if existing == nil { logger.info("Custom topic created", metadata: ["topic": "\(name)"]) }
         return EditedResponse(status: existing == nil ? .created : .ok, response: response(stored, request))
     }
@@ -74,7 +74,7 @@ struct CustomTopicController<Context: RequestContext> {
         let name = try Self.topicName(context)
         let deleted = try await store.deleteTopic(name: name)
         if deleted {
-            await hooks?.changed()
+            await hooks.changed()
             logger.info("Custom topic deleted", metadata: ["topic": "\(name)"])
         }
         return Response(status: deleted ? .ok : .noContent)
@@ -95,7 +95,7 @@ struct CustomTopicController<Context: RequestContext> {
         default: throw APIError.badRequest("keyName: must be key1 or key2, not \(body.keyName)", code: "InvalidKeyName")
         }
         let stored = try await store.putTopic(topic)
-        await hooks?.changed()
+        await hooks.changed()
         logger.info("Custom topic key regenerated", metadata: ["topic": "\(topic.name)", "key": "\(body.keyName.lowercased())"])
         return TopicResource.Keys(key1: stored.key1, key2: stored.key2)
     }

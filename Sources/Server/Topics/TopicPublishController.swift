@@ -12,7 +12,7 @@ import Store
 /// the topic's keys; answered 200 only once Kafka has every event.
 struct TopicPublishController<Context: RequestContext> {
     let store: any SubscriptionStore
-    let producer: KafkaProducer
+    let producer: any EventProducer
     let layout: TopicLayout
     /// `serve --public-url`: publishers may sign tokens for the endpoint under it.
     let publicBaseURL: String?
@@ -87,7 +87,7 @@ struct TopicPublishController<Context: RequestContext> {
                 headers: KafkaRecordFormat.customTopicHeaders(schema: event.schema, topic: topic.name).map(KafkaHeader.init))
         }
         do {
-            _ = try await producer.send(contentsOf: records)
+            try await producer.produce(records)
         } catch let error as KafkaError where !error.isRetriable && !error.isFatal {
             // Kafka will never take it (typically an event near 1 MB, past the cluster's record limit).
             logger.warning("Kafka refused published events", metadata: ["topic": "\(topic.name)", "error": "\(error.reason)"])

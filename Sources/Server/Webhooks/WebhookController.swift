@@ -14,7 +14,7 @@ struct WebhookController<Context: RequestContext> {
     let defaultLocation: String
     /// Delivers pings and tells the dispatchers about changes; `nil` in
     /// router-only tests.
-    let delivery: WebhookDeliveryHooks?
+    let delivery: any WebhookPinger
     let logger: Logger
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -85,7 +85,7 @@ struct WebhookController<Context: RequestContext> {
         webhook.signingSecret = secret
         webhook.updatedAt = now
         let stored = try await put(webhook)
-        await delivery?.webhooksChanged()
+        await delivery.webhooksChanged()
         logger.info(
             "Webhook signing secret rotated",
             metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)", "gracePeriodInHours": "\(hours)"])
@@ -102,7 +102,6 @@ struct WebhookController<Context: RequestContext> {
     /// the endpoint); the answer shows in list-events.
     @Sendable func ping(_ request: Request, context: Context) async throws -> EventInfo {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
-        guard let delivery else { throw APIError.unavailable("deliveries are not running", code: "DeliveryUnavailable") }
         let (id, outcome) = await delivery.ping(webhook)
         logger.info(
             "Webhook pinged",
@@ -151,7 +150,7 @@ struct WebhookController<Context: RequestContext> {
     @Sendable func list(_ request: Request, context: Context) async throws -> WebhookResource.List {
         let registry = try Self.registry(context)
         let webhooks = try await store.webhooks(registry: registry)
-        return WebhookResource.List(value: webhooks.map { WebhookResource.Response($0, id: Self.id(request, name: $0.name), lane: delivery?.lane(of: $0)) })
+        return WebhookResource.List(value: webhooks.map { WebhookResource.Response($0, id: Self.id(request, name: $0.name), lane: delivery.lane(of: $0)) })
     }
 
     @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<WebhookResource.Response> {
@@ -176,12 +175,12 @@ struct WebhookController<Context: RequestContext> {
             maxConcurrentDeliveries: try WebhookResource.validateConcurrency(body.properties.maxConcurrentDeliveries),
             ordering: try WebhookResource.validateOrdering(body.properties.ordering) ?? .unordered)
         let stored = try await put(webhook)
-        await delivery?.webhooksChanged()
+        await delivery.webhooksChanged()
         logger.info(
             existing == nil ? "Webhook created" : "Webhook replaced",
             metadata: ["registry": "\(registry)", "webhook": "\(name)", "actions": "\(stored.actions.map(\.rawValue))"])
         return EditedResponse(
-            status: existing == nil ? .created : .ok, response: WebhookResource.Response(stored, id: Self.id(request, name: name), lane: delivery?.lane(of: stored)))
+            status: existing == nil ? .created : .ok, response: WebhookResource.Response(stored, id: Self.id(request, name: name), lane: delivery.lane(of: stored)))
     }
 
     @Sendable func update(_ request: Request, context: Context) async throws -> WebhookResource.Response {
@@ -211,14 +210,14 @@ struct WebhookController<Context: RequestContext> {
         }
         webhook.updatedAt = Date()
         let stored = try await put(webhook)
-        await delivery?.webhooksChanged()
+        await delivery.webhooksChanged()
         logger.info("Webhook updated", metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)"])
-        return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name), lane: delivery?.lane(of: stored))
+        return WebhookResource.Response(stored, id: Self.id(request, name: webhook.name), lane: delivery.lane(of: stored))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> WebhookResource.Response {
         let webhook = try await existing(registry: try Self.registry(context), name: try Self.name(context))
-        return WebhookResource.Response(webhook, id: Self.id(request, name: webhook.name), lane: delivery?.lane(of: webhook))
+        return WebhookResource.Response(webhook, id: Self.id(request, name: webhook.name), lane: delivery.lane(of: webhook))
     }
 
     /// 200 when it existed, 204 when there was nothing to delete (as ARM).
@@ -227,7 +226,7 @@ struct WebhookController<Context: RequestContext> {
         let name = try Self.name(context)
         let deleted = try await store.delete(registry: registry, name: name)
         if deleted {
-            await delivery?.webhooksChanged()
+            await delivery.webhooksChanged()
             logger.info("Webhook deleted", metadata: ["registry": "\(registry)", "webhook": "\(name)"])
         }
         return Response(status: deleted ? .ok : .noContent)
@@ -242,7 +241,7 @@ struct WebhookController<Context: RequestContext> {
     /// The SSRF guard, at create time (deliveries check again).
     private func checkTarget(_ url: String) async throws {
         do {
-            try await delivery?.checkTarget(url)
+            try await delivery.checkTarget(url)
         } catch {
             logger.warning("Webhook target refused", metadata: ["reason": "\(error)"])
             throw APIError.badRequest("properties.serviceUri: \(error)", code: "TargetNotAllowed")

@@ -1,8 +1,21 @@
 import Delivery
 import RegistryEvents
 
-/// What the management API needs of the delivery side.
-public struct WebhookDeliveryHooks: Sendable {
+/// What the webhook API needs of the delivery side: pings, lanes, the
+/// target guard, and telling the dispatchers a webhook changed.
+public protocol WebhookPinger: Sendable {
+    func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome)
+    func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot
+    func webhooksChanged() async
+    /// At create: a name that does not resolve yet is let through (each
+    /// attempt refuses it until it resolves to a public address).
+    func checkTarget(_ url: String) async throws
+    /// Whether any webhook listens to `registry` (metrics label it by name only then).
+    func listensTo(registry: String) -> Bool
+}
+
+/// The running server's webhook deliveries.
+public struct WebhookDeliveryHooks: WebhookPinger {
     let directory: WebhookDirectory
     let attempts: WebhookAttempts
 
@@ -11,10 +24,9 @@ public struct WebhookDeliveryHooks: Sendable {
         self.attempts = attempts
     }
 
-    func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome) { await attempts.ping(webhook) }
-    func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot { attempts.lane(of: webhook) }
-    func webhooksChanged() async { await directory.refresh() }
-    /// At create: a name that does not resolve yet is let through (each
-    /// attempt refuses it until it resolves to a public address).
-    func checkTarget(_ url: String) async throws { try await attempts.sender.targetGuard.check(url: url, allowUnresolved: true) }
+    public func ping(_ webhook: Webhook) async -> (id: String, outcome: AttemptOutcome) { await attempts.ping(webhook) }
+    public func lane(of webhook: Webhook) -> DeliveryLanes.Snapshot { attempts.lane(of: webhook) }
+    public func webhooksChanged() async { await directory.refresh() }
+    public func checkTarget(_ url: String) async throws { try await attempts.sender.targetGuard.check(url: url, allowUnresolved: true) }
+    public func listensTo(registry: String) -> Bool { directory.hasWebhooks(registry: registry) }
 }
