@@ -113,8 +113,17 @@ struct MultiNodeTests {
             try await KafkaFaultTests.waitForAll(
                 Set((0..<60).map { "multi-\($0)" }), at: "/shared", receiver, limit: .seconds(60))
             #expect(Set(KafkaFaultTests.receivedIDs(receiver, "/shared")).count == 60)
-            let byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
-            #expect(byNode.filter { $0 > 0 }.count == 3, "every node delivers its partitions' share: \(byNode)")
+            // Each node delivers its partitions' share once the group has
+            // spread them (a join settles some seconds after /readyz).
+            var byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
+            var round = 0
+            while byNode.contains(0), round < 100 {
+                try await Self.post(cluster.node(round % 3), Self.events("spread-\(round)", count: 12))
+                round += 1
+                try await Task.sleep(for: .milliseconds(500))
+                byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
+            }
+            #expect(!byNode.contains(0), "every node delivers its partitions' share: \(byNode)")
 
             // A ping through B is in list-events read through C.
             let ping = try await API.send(.POST, "\(b.baseURL)/v1/registries/myregistry/webhooks/shared1/ping")
@@ -135,7 +144,7 @@ struct MultiNodeTests {
             #expect(try await API.send(.DELETE, "\(c.baseURL)/v1/registries/myregistry/webhooks/shared1").status == 200)
             try await DeliveryFaultTests.createWebhook(a.baseURL, "marker1", receiver.url("/marker"))
             let deliveredBefore = try await [a, b, c].asyncMap { try await Self.delivered(by: $0) }
-            var round = 0
+            round = 0
             while try await zip([a, b, c].asyncMap({ try await Self.delivered(by: $0) }), deliveredBefore).contains(where: { $0 <= $1 }) {
                 try await Self.post(cluster.node(round % 3), Self.events("marker-\(round)", count: 12))
                 round += 1
@@ -162,8 +171,15 @@ struct MultiNodeTests {
             try await Self.post(b, Self.events("sub", count: 60))
             let deliveries = try await receiver.waitForEvents("/eg", count: 60, limit: .seconds(60))
             #expect(Set(deliveries.flatMap(\.events).compactMap { ($0 as? [String: Any])?["id"] as? String }).count == 60)
-            let byNode = try await [a, b, c].asyncMap { try await Self.delivered(by: $0, kind: "subscription") }
-            #expect(byNode[2] > 0, "C delivers its partitions' share: \(byNode)")
+            var fromC = try await Self.delivered(by: c, kind: "subscription")
+            var round = 0
+            while fromC == 0, round < 100 {
+                try await Self.post(cluster.node(round % 3), Self.events("sub-spread-\(round)", count: 12))
+                round += 1
+                try await Task.sleep(for: .milliseconds(500))
+                fromC = try await Self.delivered(by: c, kind: "subscription")
+            }
+            #expect(fromC > 0, "C delivers its partitions' share")
         }
     }
 
@@ -192,6 +208,51 @@ struct MultiNodeTests {
             #expect(subscriptionAnswers.filter { (200..<300).contains($0) }.count == 4, "\(subscriptionAnswers)")
             #expect(subscriptionAnswers.filter { $0 == 409 }.count == 6, "\(subscriptionAnswers)")
         }
+    }
+
+    /// A webhook deleted through one node stops the retries pending on every
+    /// node: each is skipped with an audit record, none is attempted.
+    @Test func aDeletionThroughOneNodeStopsThePendingRetriesOfAll() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await Self.withCluster(nodes: 2, extraArguments: ["--webhook-retry-schedule", "10s"]) { cluster in
+            let (a, b) = (cluster.node(0), cluster.node(1))
+            try await DeliveryFaultTests.createWebhook(a.baseURL, "doomed01", receiver.url("/fail-doomed"))
+            // Both nodes own partitions of .acr and of the retry tier.
+            var round = 0
+            while try await [a, b].asyncMap({ try await Self.attempted(by: $0) }).contains(0) {
+                try await Self.post(cluster.node(round % 2), Self.events("doomed-\(round)", count: 10))
+                round += 1
+                try await Task.sleep(for: .milliseconds(500))
+                guard round < 100 else { throw ProcessFailure("a node never attempted a delivery") }
+            }
+            let posted = round * 10
+            try await KafkaFaultTests.waitForAll(
+                Set((0..<round).flatMap { r in (0..<10).map { "doomed-\(r)-\($0)" } }), at: "/fail-doomed", receiver, limit: .seconds(30))
+            // Every event failed once; its retry is due 10 s later. Deleted now, through B:
+            #expect(try await API.send(.DELETE, "\(b.baseURL)/v1/registries/myregistry/webhooks/doomed01").status == 200)
+            let attemptsAtDeletion = receiver.requests("/fail-doomed").count
+            var skipped = 0
+            let deadline = ContinuousClock.now + .seconds(90)
+            while skipped < posted, ContinuousClock.now < deadline {
+                let audit = try await RegeventsProcess.run([
+                    "tail", "--server", a.baseURL, "--topic", "deliveries", "--from-beginning", "--exit-at-end",
+                ])
+                skipped = audit.output.filter { $0.contains("the webhook was deleted") }.count
+                if skipped < posted { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            #expect(skipped == posted, "every pending retry is skipped with an audit record")
+            #expect(receiver.requests("/fail-doomed").count == attemptsAtDeletion, "no retry is attempted after the deletion")
+        }
+    }
+
+    /// Webhook attempts (any result) a node made, from its /metrics.
+    static func attempted(by node: RunningServer) async throws -> Int {
+        let text = try await API.send(.GET, "\(node.baseURL)/metrics").text
+        return text.split(separator: "\n")
+            .filter { $0.hasPrefix("regevents_delivery_attempts_total{") && $0.contains("kind=\"webhook\"") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0) { $0 + Int($1) }
     }
 
     /// Load from four writers through every node until `stop`; what was acknowledged.
