@@ -26,10 +26,10 @@ extension PostgresStore {
             try await connection.query(
                 """
                 INSERT INTO webhook (\(unescaped: Self.webhookColumns)) VALUES (
-                    \(row.registry), \(row.name), \(row.serviceURI), \(row.customHeaders), \(row.actions), \(row.scope),
-                    \(row.status), \(row.location), \(row.tags), \(row.signingSecret), \(row.previousSigningSecret),
-                    \(row.previousSigningSecretValidUntil), \(row.maxConcurrentDeliveries), \(row.ordering), \(row.createdAt),
-                    \(row.updatedAt))
+                    \(row.record.registry), \(row.record.name), \(row.record.serviceURI), \(row.customHeaders), \(row.actions),
+                    \(row.record.scope), \(row.record.status), \(row.record.location), \(row.tags), \(row.record.signingSecret),
+                    \(row.record.previousSigningSecret), \(row.record.previousSigningSecretValidUntil),
+                    \(row.record.maxConcurrentDeliveries), \(row.record.ordering), \(row.record.createdAt), \(row.record.updatedAt))
                 ON CONFLICT (registry, name) DO UPDATE SET
                     service_uri = EXCLUDED.service_uri, custom_headers = EXCLUDED.custom_headers, actions = EXCLUDED.actions,
                     scope = EXCLUDED.scope, status = EXCLUDED.status, location = EXCLUDED.location, tags = EXCLUDED.tags,
@@ -76,7 +76,7 @@ extension PostgresStore {
                 String?, Date, Date
             ).self)
         {
-            found.append(try WebhookRow(columns).webhook)
+            found.append(try WebhookRow.webhook(columns))
         }
         return found
     }
@@ -86,24 +86,13 @@ extension PostgresStore {
     }
 }
 
-/// A `webhook` row: maps and tags as sorted-key JSON text, like SQLite's columns.
+/// A `webhook` row: the store's `WebhookRecord`, its maps and list as
+/// sorted-key JSON text (as SQLite keeps them).
 struct WebhookRow {
-    var registry: String
-    var name: String
-    var serviceURI: String
+    var record: WebhookRecord
     var customHeaders: String
     var actions: String
-    var scope: String
-    var status: String
-    var location: String
     var tags: String
-    var signingSecret: String?
-    var previousSigningSecret: String?
-    var previousSigningSecretValidUntil: Date?
-    var maxConcurrentDeliveries: Int?
-    var ordering: String?
-    var createdAt: Date
-    var updatedAt: Date
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -116,51 +105,28 @@ struct WebhookRow {
     }
 
     init(_ webhook: Webhook) throws {
-        registry = webhook.registry
-        name = webhook.name
-        serviceURI = webhook.serviceURI
-        customHeaders = try Self.json(webhook.customHeaders)
-        actions = try Self.json(webhook.actions.map(\.rawValue))
-        scope = webhook.scope.text
-        status = webhook.status.rawValue
-        location = webhook.location
-        tags = try Self.json(webhook.tags)
-        signingSecret = webhook.signingSecret
-        previousSigningSecret = webhook.previousSigningSecret
-        previousSigningSecretValidUntil = webhook.previousSigningSecretValidUntil
-        maxConcurrentDeliveries = webhook.maxConcurrentDeliveries
-        ordering = webhook.ordering == .unordered ? nil : webhook.ordering.rawValue
-        createdAt = webhook.createdAt
-        updatedAt = webhook.updatedAt
+        record = WebhookRecord(webhook)
+        customHeaders = try Self.json(record.customHeaders)
+        actions = try Self.json(record.actions)
+        tags = try Self.json(record.tags)
     }
 
-    init(
+    /// The columns as `SELECT \(webhookColumns)` reads them, through the
+    /// store's record (the one mapping to `Webhook`).
+    static func webhook(
         _ c: (
             String, String, String, String, String, String, String, String, String, String?, String?, Date?, Int?, String?,
             Date, Date
         )
-    ) {
-        (
-            registry, name, serviceURI, customHeaders, actions, scope, status, location, tags, signingSecret, previousSigningSecret,
-            previousSigningSecretValidUntil, maxConcurrentDeliveries, ordering, createdAt, updatedAt
-        ) = c
-    }
-
-    var webhook: Webhook {
-        get throws {
-            let decoder = JSONDecoder()
-            var webhook = Webhook(
-                registry: registry, name: name, serviceURI: serviceURI,
-                customHeaders: try decoder.decode([String: String].self, from: Data(customHeaders.utf8)),
-                actions: try decoder.decode([String].self, from: Data(actions.utf8)).compactMap(RegistryAction.init(rawValue:)),
-                scope: WebhookScope(scope), status: WebhookStatus(rawValue: status) ?? .disabled, location: location,
-                tags: try decoder.decode([String: String].self, from: Data(tags.utf8)), signingSecret: signingSecret,
-                maxConcurrentDeliveries: maxConcurrentDeliveries,
-                ordering: ordering.flatMap(DeliveryOrdering.init(rawValue:)) ?? .unordered, createdAt: createdAt,
-                updatedAt: updatedAt)
-            webhook.previousSigningSecret = previousSigningSecret
-            webhook.previousSigningSecretValidUntil = previousSigningSecretValidUntil
-            return webhook
-        }
+    ) throws -> Webhook {
+        let decoder = JSONDecoder()
+        var record = WebhookRecord(Webhook(registry: c.0, name: c.1, serviceURI: c.2, actions: [], location: c.7))
+        record.customHeaders = try decoder.decode([String: String].self, from: Data(c.3.utf8))
+        record.actions = try decoder.decode([String].self, from: Data(c.4.utf8))
+        record.tags = try decoder.decode([String: String].self, from: Data(c.8.utf8))
+        (record.scope, record.status, record.signingSecret, record.previousSigningSecret) = (c.5, c.6, c.9, c.10)
+        (record.previousSigningSecretValidUntil, record.maxConcurrentDeliveries, record.ordering) = (c.11, c.12, c.13)
+        (record.createdAt, record.updatedAt) = (c.14, c.15)
+        return record.webhook
     }
 }

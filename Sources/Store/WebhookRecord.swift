@@ -2,33 +2,34 @@ import Foundation
 import GRDB
 import RegistryEvents
 
-/// One row of `webhook`. Raw JSON columns stay behind `webhook`.
-struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "webhook"
+/// One row of `webhook`, in SQLite and (as `webhook`'s columns) in
+/// PostgreSQL: the one mapping between a `Webhook` and its stored columns.
+public struct WebhookRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "webhook"
 
-    var registry: String
-    var name: String
-    var serviceURI: String
-    var customHeaders: [String: String]
-    var actions: [String]
-    var scope: String
-    var status: String
-    var location: String
-    var tags: [String: String]
-    var signingSecret: String?
-    var previousSigningSecret: String?
-    var previousSigningSecretValidUntil: Date?
-    var maxConcurrentDeliveries: Int?
-    var ordering: String?
-    var createdAt: Date
-    var updatedAt: Date
+    public var registry: String
+    public var name: String
+    public var serviceURI: String
+    public var customHeaders: [String: String]
+    public var actions: [String]
+    public var scope: String
+    public var status: String
+    public var location: String
+    public var tags: [String: String]
+    public var signingSecret: String?
+    public var previousSigningSecret: String?
+    public var previousSigningSecretValidUntil: Date?
+    public var maxConcurrentDeliveries: Int?
+    public var ordering: String?
+    public var createdAt: Date
+    public var updatedAt: Date
 
-    enum Columns {
-        static let registry = Column(CodingKeys.registry)
-        static let name = Column(CodingKeys.name)
+    public enum Columns {
+        public static let registry = Column(CodingKeys.registry)
+        public static let name = Column(CodingKeys.name)
     }
 
-    init(_ webhook: Webhook) {
+    public init(_ webhook: Webhook) {
         registry = webhook.registry
         name = webhook.name
         serviceURI = webhook.serviceURI
@@ -47,7 +48,7 @@ struct WebhookRecord: Codable, FetchableRecord, PersistableRecord {
         updatedAt = webhook.updatedAt
     }
 
-    var webhook: Webhook {
+    public var webhook: Webhook {
         var webhook = Webhook(
             registry: registry, name: name, serviceURI: serviceURI, customHeaders: customHeaders,
             actions: actions.compactMap(RegistryAction.init(rawValue:)), scope: WebhookScope(scope),

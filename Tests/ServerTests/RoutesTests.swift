@@ -113,10 +113,12 @@ struct RoutesTests {
                 #expect(acr.partitions.count == 3)
                 #expect(acr.records == 5)
                 #expect(acr.endOffsets == 5)
+                // The server's own dispatcher is running: its lag is whatever it has not committed yet.
                 let webhooks = try #require(acr.consumerGroups.first { $0.group == "registry-events.webhooks" })
-                #expect(webhooks.lag == 5)
+                #expect((0...5).contains(webhooks.lag))
                 #expect(webhooks.lostRecords == 0)
-                #expect(acr.consumerGroups.contains { $0.group == "extra-group" })
+                let extra = try #require(acr.consumerGroups.first { $0.group == "extra-group" })
+                #expect(extra.lag == 5, "a group that never committed is behind by every record")
             }
         }
     }

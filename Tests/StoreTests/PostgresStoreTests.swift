@@ -10,7 +10,7 @@ struct PostgresStoreTests {
     @Test func migrationsHaveSQLitesNamesAndRunOnceFromSeveralNodesAtOnce() async throws {
         let url = try DatabaseURL(parsing: try await SharedPostgres.databaseURL())
         let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
-            for _ in 0..<3 { group.addTask { try await PostgresStore.open(url, poolSize: 2, logger: storeTestLogger) } }
+            for _ in 0..<3 { group.addTask { try await PostgresStore.open(url, poolSize: 2, connectTimeout: .seconds(60), logger: storeTestLogger) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         for store in stores { await store.close() }
@@ -23,8 +23,8 @@ struct PostgresStoreTests {
     /// resync, and later changes arrive again.
     @Test func theChangeListenerRecoversFromALostConnection() async throws {
         let url = try DatabaseURL(parsing: try await SharedPostgres.databaseURL())
-        let writer = try await PostgresStore.open(url, poolSize: 2, logger: storeTestLogger)
-        let reader = try await PostgresStore.open(url, poolSize: 2, logger: storeTestLogger)
+        let writer = try await PostgresStore.open(url, poolSize: 2, connectTimeout: .seconds(60), logger: storeTestLogger)
+        let reader = try await PostgresStore.open(url, poolSize: 2, connectTimeout: .seconds(60), logger: storeTestLogger)
         let changes = ChangeRecorder(reader.changes(of: .webhooks))
         let cluster = try await SharedPostgres.cluster()
         _ = try await cluster.psql(
@@ -40,7 +40,7 @@ struct PostgresStoreTests {
 
     @Test func pingFailsOnceTheStoreIsClosedWithoutHanging() async throws {
         let url = try DatabaseURL(parsing: try await SharedPostgres.databaseURL())
-        let store = try await PostgresStore.open(url, poolSize: 2, logger: storeTestLogger)
+        let store = try await PostgresStore.open(url, poolSize: 2, connectTimeout: .seconds(60), logger: storeTestLogger)
         try await store.ping()
         await store.close()
         await #expect(throws: (any Error).self) { try await store.ping() }

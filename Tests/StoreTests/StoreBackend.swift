@@ -34,7 +34,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             let url = try DatabaseURL(parsing: try await SharedPostgres.databaseURL())
             var stores: [PostgresStore] = []
             do {
-                for _ in 0..<count { stores.append(try await PostgresStore.open(url, poolSize: 4, logger: storeTestLogger)) }
+                for _ in 0..<count { stores.append(try await PostgresStore.open(url, poolSize: 4, connectTimeout: .seconds(60), logger: storeTestLogger)) }
                 try await body(stores)
             } catch {
                 for store in stores { await store.close() }
