@@ -36,6 +36,14 @@ struct MultiNodeTests {
 
         func node(_ index: Int) -> RunningServer { nodes.withLock { $0[index]! } }
 
+        /// Takes node `index` out of the load balancer's list, to stop it.
+        func remove(_ index: Int) -> RunningServer {
+            nodes.withLock { nodes in
+                defer { nodes[index] = nil }
+                return nodes[index]!
+            }
+        }
+
         /// Starts node `index` (again) and waits until it is ready.
         @discardableResult
         func start(_ index: Int) async throws -> RunningServer {
@@ -255,6 +263,15 @@ struct MultiNodeTests {
             .reduce(0) { $0 + Int($1) }
     }
 
+    /// Waits for every acknowledged event at `path` and expects none missing; every delivery's id.
+    static func expectNothingLost(_ acknowledged: Set<String>, at path: String, _ receiver: WebhookReceiver) async throws -> [String] {
+        try await KafkaFaultTests.waitForAll(acknowledged, at: path, receiver, limit: .seconds(180))
+        let received = KafkaFaultTests.receivedIDs(receiver, path)
+        let missing = acknowledged.subtracting(received)
+        #expect(missing.isEmpty, "\(missing.count) acknowledged events lost, e.g. \(missing.prefix(5))")
+        return received
+    }
+
     /// Load from four writers through every node until `stop`; what was acknowledged.
     static func load(_ cluster: Cluster, prefix: String, until stop: Locked<Bool>) -> Task<Set<String>, Never> {
         Task {
@@ -288,20 +305,17 @@ struct MultiNodeTests {
             let stop = Locked(false)
             let writers = Self.load(cluster, prefix: "k9", until: stop)
             while receiver.requests("/kill").count < 1500 { try await Task.sleep(for: .milliseconds(100)) }
-            let victim = cluster.nodes.withLock { nodes in
-                defer { nodes[2] = nil }
-                return nodes[2]!
-            }
-            #expect(try await victim.process.stop(SIGKILL) == SIGKILL)
+            #expect(try await cluster.remove(2).process.stop(SIGKILL) == SIGKILL)
             let killedAt = ContinuousClock.now
             let deliveredAtKill = receiver.requests("/kill").count
-            try await Task.sleep(for: .seconds(10))
+            // The load goes on until the two survivors delivered plenty more.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while receiver.requests("/kill").count < deliveredAtKill + 1500, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             stop.withLock { $0 = true }
             let acknowledged = await writers.value
-            try await KafkaFaultTests.waitForAll(acknowledged, at: "/kill", receiver, limit: .seconds(180))
-            let received = KafkaFaultTests.receivedIDs(receiver, "/kill")
-            let missing = acknowledged.subtracting(received)
-            #expect(missing.isEmpty, "\(missing.count) acknowledged events lost, e.g. \(missing.prefix(5))")
+            let received = try await Self.expectNothingLost(acknowledged, at: "/kill", receiver)
             let duplicates = received.count - Set(received).count
             for index in 0..<2 {
                 let log = cluster.node(index).process.standardError
@@ -326,19 +340,12 @@ struct MultiNodeTests {
             let writers = Self.load(cluster, prefix: "roll", until: stop)
             while receiver.requests("/roll").count < 500 { try await Task.sleep(for: .milliseconds(100)) }
             for index in 0..<3 {
-                let leaving = cluster.nodes.withLock { nodes in
-                    defer { nodes[index] = nil }
-                    return nodes[index]!
-                }
-                #expect(try await leaving.process.stop(SIGTERM, limit: .seconds(60)) == 0, "node \(index) exits cleanly")
+                #expect(try await cluster.remove(index).process.stop(SIGTERM, limit: .seconds(60)) == 0, "node \(index) exits cleanly")
                 try await cluster.start(index)
             }
             stop.withLock { $0 = true }
             let acknowledged = await writers.value
-            try await KafkaFaultTests.waitForAll(acknowledged, at: "/roll", receiver, limit: .seconds(180))
-            let received = KafkaFaultTests.receivedIDs(receiver, "/roll")
-            let missing = acknowledged.subtracting(received)
-            #expect(missing.isEmpty, "\(missing.count) acknowledged events lost, e.g. \(missing.prefix(5))")
+            let received = try await Self.expectNothingLost(acknowledged, at: "/roll", receiver)
             print("rolling restart: \(acknowledged.count) acknowledged, \(received.count) deliveries, \(received.count - Set(received).count) duplicates")
         }
     }
