@@ -75,7 +75,8 @@ func refreshUntilShutdown(
         while true {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
-            await refresh()
+            // A store that hangs must not hold up shutdown either.
+            await cancelWhenGracefulShutdown { await refresh() }
         }
         group.cancelAll()
     }

@@ -31,10 +31,10 @@ struct ControlPlaneListener: Sendable {
     func run() async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: channel) { notifications in
-                        backoff = .milliseconds(100)
                         onListening()
                         feed.announce(.everything)
                         try await follow(notifications)
@@ -46,6 +46,9 @@ struct ControlPlaneListener: Sendable {
                     "Lost the control-plane change listener; reconnecting (directories reload every 5 s meanwhile)",
                     metadata: ["error": "\(error)"])
             }
+            // A connection that kept listening a while starts the back-off
+            // afresh; one dropped at once (a proxy, a full server) backs off.
+            if ContinuousClock.now - started > pingInterval { backoff = .milliseconds(100) }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
         }
@@ -53,12 +56,14 @@ struct ControlPlaneListener: Sendable {
 
     private func follow(_ notifications: PostgresNotificationSequence) async throws {
         let heard = HeardTokens()
+        // Other nodes ping on the same channel: only this listener's own tokens are kept.
+        let prefix = "ping \(UUID().uuidString) "
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await notification in notifications {
                     if let change = StoreChange(rawValue: notification.payload) {
                         feed.announce(change)
-                    } else {
+                    } else if notification.payload.hasPrefix(prefix) {
                         heard.insert(notification.payload)
                     }
                 }
@@ -67,8 +72,12 @@ struct ControlPlaneListener: Sendable {
             group.addTask {
                 while true {
                     try await Task.sleep(for: pingInterval)
-                    let token = "ping \(UUID().uuidString)"
-                    try await client.query("SELECT pg_notify(\(channel), \(token))", logger: logger)
+                    let token = prefix + UUID().uuidString
+                    // Bounded: a pool that cannot lend a connection is a stall too.
+                    _ = try await withDeadline(pingTimeout, "the self-ping could not be sent") {
+                        try await client.query("SELECT pg_notify(\(channel), \(token))", logger: logger)
+                        return true
+                    }
                     let deadline = ContinuousClock.now + pingTimeout
                     while !heard.take(token) {
                         guard ContinuousClock.now < deadline else { throw Stalled() }

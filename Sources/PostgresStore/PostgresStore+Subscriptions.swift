@@ -71,6 +71,7 @@ extension PostgresStore {
 
     public func deleteSubscription(scope: SubscriptionScope, name: String) async throws -> Bool {
         try await transaction { connection in
+            try await lock("regevents/subscriptions/\(scope.kind.rawValue)/\(scope.name)", on: connection)
             let deleted = try await connection.query(
                 """
                 DELETE FROM event_subscription
@@ -152,6 +153,8 @@ extension PostgresStore {
 
     public func deleteTopic(name: String) async throws -> Bool {
         try await transaction { connection in
+            try await lock("regevents/topics", on: connection)
+            try await lock("regevents/subscriptions/\(SubscriptionScope.Kind.topic.rawValue)/\(name)", on: connection)
             try await connection.query(
                 "DELETE FROM event_subscription WHERE scope_kind = \(SubscriptionScope.Kind.topic.rawValue) AND scope_name = \(name)",
                 logger: logger)

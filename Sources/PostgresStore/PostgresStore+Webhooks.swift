@@ -59,6 +59,9 @@ extension PostgresStore {
 
     public func delete(registry: String, name: String) async throws -> Bool {
         try await transaction { connection in
+            // The quota's lock: a PUT racing this delete either sees the row
+            // or creates anew (with a new creation time, and the quota checked).
+            try await lock("regevents/webhooks/\(registry)", on: connection)
             let deleted = try await connection.query(
                 "DELETE FROM webhook WHERE registry = \(registry) AND name = \(name) RETURNING name", logger: logger
             ).decode(String.self).first { _ in true } != nil

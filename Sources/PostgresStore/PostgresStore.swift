@@ -38,7 +38,8 @@ public final class PostgresStore: ControlPlaneStore, Service {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database,
             tls: url.tls.clientTLS)
-        configuration.options.maximumConnections = poolSize
+        // One more than the pool size: the change listener holds one for good.
+        configuration.options.maximumConnections = poolSize + 1
         configuration.options.connectTimeout = .seconds(connectTimeout.components.seconds)
         configuration.options.additionalStartupParameters = [("application_name", "regevents")]
         let store = PostgresStore(client: PostgresClient(configuration: configuration, backgroundLogger: logger), url: url, logger: logger)
@@ -124,7 +125,14 @@ extension DatabaseURL.TLSMode {
     var clientTLS: PostgresClient.Configuration.TLS {
         switch self {
         case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
+        case .prefer:
+            // As libpq's `prefer`: encrypted when the server offers it, the
+            // certificate not verified (Debian's server has a self-signed one).
+            .prefer({
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.certificateVerification = .none
+                return tls
+            }())
         case .require: .require(.makeClientConfiguration())
         }
     }
@@ -144,16 +152,65 @@ struct DatabaseTimeout: Error, CustomStringConvertible {
     let description: String
 }
 
-/// `body`, or a `DatabaseTimeout` after `limit` (the pool waits for a
-/// connection indefinitely while the server is down).
+/// `body`, or a `DatabaseTimeout` after `limit`, whichever comes first. The
+/// deadline does not wait for `body` to notice its cancellation: a query
+/// already sent cannot be taken back, and a stalled server would hold the
+/// caller (readiness, start-up) as long as TCP takes to give up.
 func withDeadline<T: Sendable>(_ limit: Duration, _ message: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DatabaseTimeout(description: message)
+    let outcome = FirstOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            outcome.set(continuation)
+            let work = Task {
+                do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+            }
+            outcome.onFinish { work.cancel() }
+            Task {
+                try? await Task.sleep(for: limit)
+                outcome.finish(.failure(DatabaseTimeout(description: message)))
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        outcome.finish(.failure(CancellationError()))
+    }
+}
+
+/// The first of several outcomes resumes the continuation; the rest are dropped.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var finished = false
+        var onFinish: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
+
+    func set(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            state.continuation = continuation
+            return state.early
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func onFinish(_ action: @escaping @Sendable () -> Void) {
+        let finished = state.withLock { state -> Bool in
+            if !state.finished { state.onFinish.append(action) }
+            return state.finished
+        }
+        if finished { action() }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, actions) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) in
+            guard !state.finished else { return (nil, []) }
+            state.finished = true
+            defer { state.continuation = nil; state.onFinish = [] }
+            if state.continuation == nil { state.early = result }
+            return (state.continuation, state.onFinish)
+        }
+        continuation?.resume(with: result)
+        for action in actions { action() }
     }
 }
