@@ -47,7 +47,8 @@ struct MultiNodeTests {
         /// Starts node `index` (again) and waits until it is ready.
         @discardableResult
         func start(_ index: Int) async throws -> RunningServer {
-            let node = try await RunningServer.start(extraArguments: arguments)
+            // Info level: the rebalance lines say when the group has settled.
+            let node = try await RunningServer.start(extraArguments: arguments, environment: ["REGEVENTS_LOG_LEVEL": "info"])
             try await waitUntilReady(node)
             nodes.withLock { nodes in
                 while nodes.count <= index { nodes.append(nil) }
@@ -72,12 +73,36 @@ struct MultiNodeTests {
         do {
             // One after another: three migrators at once would serialize anyway.
             for index in 0..<count { try await cluster.start(index) }
+            try await waitUntilSettled(cluster, nodes: count)
             try await body(cluster)
         } catch {
             await cluster.stopAll()
             throw error
         }
         await cluster.stopAll()
+    }
+
+    /// Waits until every node holds partitions of `.acr` and `.cloudevents`
+    /// and no rebalance line has appeared for 3 s: the groups have settled.
+    static func waitUntilSettled(_ cluster: Cluster, nodes count: Int, limit: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + limit
+        var lastChange = ContinuousClock.now
+        var lastCount = -1
+        while ContinuousClock.now < deadline {
+            let logs = (0..<count).map { cluster.node($0).process.standardError }
+            let rebalances = logs.map { $0.components(separatedBy: "Consumer group rebalance").count }.reduce(0, +)
+            if rebalances != lastCount {
+                lastCount = rebalances
+                lastChange = ContinuousClock.now
+            }
+            let everyNodeHolds = logs.allSatisfy { log in
+                ["registry-events.acr[", "registry-events.cloudevents["].allSatisfy { topic in
+                    log.split(separator: "\n").contains { $0.contains("event=assigned") && $0.contains(topic) }
+                }
+            }
+            if everyNodeHolds && ContinuousClock.now - lastChange > .seconds(3) { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     static func waitUntilReady(_ node: RunningServer, limit: Duration = .seconds(90)) async throws {
