@@ -95,8 +95,10 @@ struct SubscriptionDeliveryEndToEndTests {
         #expect(single.allSatisfy { $0.headers["content-type"] == "application/cloudevents+json; charset=utf-8" && $0.json is [String: Any] })
         #expect(single.first?.events.first?["specversion"] as? String == "1.0")
         let batches = try await receiver.waitForEvents("/cebatch", count: 6)
-        #expect(batches.map(\.events.count).sorted() == [1, 1, 2, 2] || batches.map(\.events.count).sorted() == [2, 2, 2],
-                "batches of at most two: \(batches.map(\.events.count))")
+        // How the six split depends on timing (a batch leaves when full or
+        // when its linger ends): the contract is at most two each, all six once.
+        #expect(batches.allSatisfy { (1...2).contains($0.events.count) }, "batches of at most two: \(batches.map(\.events.count))")
+        #expect(batches.map(\.events.count).reduce(0, +) == 6, "every event once: \(batches.map(\.events.count))")
         for batch in batches {
             let type = batch.headers["content-type"]
             #expect(batch.events.count == 1 ? type == "application/cloudevents+json; charset=utf-8" : type == "application/cloudevents-batch+json; charset=utf-8")
