@@ -55,16 +55,6 @@ public final class BatchDelivery: Sendable {
         }
     }
 
-    /// Empties slot `index` again (a fatal error failed it before
-    /// librdkafka took its record, which is now sent again).
-    func reopen(_ index: Int) {
-        state.withLock { state in
-            guard state.results[index] != nil else { return }
-            state.results[index] = nil
-            state.remaining += 1
-        }
-    }
-
     /// Calls `observer` with every slot's outcome, in order, once all are
     /// known: at once if they are, otherwise on the thread that delivers the
     /// last report (keep it short).

@@ -129,6 +129,7 @@ public final class KafkaProducer: Service, Sendable {
             case .produce(let id, let handle):
                 do {
                     try produce(record, id: id, on: handle)
+                    state.withLock { $0.handedOver(id) }
                 } catch {
                     state.withLock { $0.complete(id) }?.resume(throwing: error)
                 }
@@ -149,12 +150,13 @@ public final class KafkaProducer: Service, Sendable {
             case .produce(let id, let handle):
                 do {
                     try produce(record, id: id, on: handle)
+                    state.withLock { $0.handedOver(id) }
                     return
                 } catch let error as KafkaError where Self.notTaken(error) && ContinuousClock.now < deadline {
-                    // Not taken: unregister and try again. If a fatal error
-                    // already failed the slot, open it again (its sender
-                    // waits only after every record is enqueued).
-                    if state.withLock({ $0.complete(id) }) == nil { batch.reopen(index) }
+                    // Not taken: unregister and try again. A fatal error
+                    // leaves sends not yet handed over alone, so the slot is
+                    // still open.
+                    _ = state.withLock { $0.complete(id) }
                     try? await Task.sleep(for: .milliseconds(2))
                 } catch {
                     state.withLock { $0.complete(id) }?.resume(throwing: error)

@@ -25,7 +25,10 @@ struct ProducerStateMachine {
     private var failedRecreations = 0
     /// How many times a fatal error replaced the handle.
     private(set) var recreations = 0
-    private var pending: [UInt: Continuation] = [:]
+    /// Sends registered and not yet resolved. `handedOver` turns true once
+    /// librdkafka took the record: only those are the broken handle's to fail,
+    /// a send still being enqueued is refused by it and tried again.
+    private var pending: [UInt: (continuation: Continuation, handedOver: Bool)] = [:]
     private var nextID: UInt = 1
 
     init(handle: ProducerHandle) {
@@ -42,13 +45,19 @@ struct ProducerStateMachine {
         let id = nextID
         nextID &+= 1
         if nextID == 0 { nextID = 1 }
-        pending[id] = continuation
+        pending[id] = (continuation, false)
         return .produce(id: id, on: handle)
+    }
+
+    /// librdkafka took the record of `id`: from now on only its delivery
+    /// report, a fatal error or the shutdown resolves it.
+    mutating func handedOver(_ id: UInt) {
+        pending[id]?.handedOver = true
     }
 
     /// The continuation waiting for `id`, removed; `nil` if it already resumed.
     mutating func complete(_ id: UInt) -> Continuation? {
-        pending.removeValue(forKey: id)
+        pending.removeValue(forKey: id)?.continuation
     }
 
     enum PollAction {
@@ -78,16 +87,19 @@ struct ProducerStateMachine {
     }
 
     /// A fatal error was raised on the handle of `generation`. Every send
-    /// pending now was handed to that handle (the current one), which can no
-    /// longer deliver anything: they all fail, once. While started, the poll
-    /// thread then replaces the handle (`nextPollAction`).
+    /// handed to that handle (the current one) can no longer be delivered:
+    /// they all fail, once. A send registered but not yet handed over stays:
+    /// the broken handle refuses it and its sender tries again. While
+    /// started, the poll thread then replaces the handle (`nextPollAction`).
     mutating func fatalErrorRaised(onGeneration generation: Int) -> FatalErrorAction {
         guard handle.generation == generation, !broken else { return .none }
         switch state {
         case .started, .finishing:
             broken = true
             failedRecreations = 0
-            return .fail(takePending(), recreating: state == .started)
+            let handed = pending.filter { $0.value.handedOver }
+            for id in handed.keys { pending[id] = nil }
+            return .fail(handed.values.map(\.continuation), recreating: state == .started)
         case .finished:
             return .none
         }
@@ -122,7 +134,7 @@ struct ProducerStateMachine {
 
     private mutating func takePending() -> [Continuation] {
         defer { pending = [:] }
-        return Array(pending.values)
+        return pending.values.map(\.continuation)
     }
 
     var isFinished: Bool {
