@@ -12,11 +12,19 @@ enum DispatchLoop {
     /// - Parameter maxPendingDeliveries: their deliveries (record × target)
     ///   not yet settled, at most: this bounds tasks and memory whatever the
     ///   fan-out.
+    /// - Parameter catchUp: awaited after every poll that brought records,
+    ///   before they are handed over: the directories catch up with the
+    ///   store, so what was polled is matched against every target created
+    ///   before it was ingested, through whichever node.
     static func run(
         consumer: KafkaConsumer, commits: CommitCoordinator, maxInFlight: Int, maxPendingDeliveries: Int = 1024, logger: Logger,
         tick: (inout DiscardingTaskGroup, _ final: Bool) -> Void = { _, _ in },
+        catchUp: () async -> Void,
         _ handle: (KafkaConsumerRecord, inout DiscardingTaskGroup) -> Void
     ) async {
+        consumer.commitOnRevocation(
+            { partitions in commits.committable().filter { partitions.contains($0.topicPartition) } },
+            confirmed: commits.confirm)
         await withDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 tick(&group, false)
@@ -28,7 +36,9 @@ enum DispatchLoop {
                     continue
                 }
                 do {
-                    for record in try await consumer.poll(timeout: .milliseconds(100)) {
+                    let records = try await consumer.poll(timeout: .milliseconds(100))
+                    if !records.isEmpty { await catchUp() }
+                    for record in records {
                         // One poll can bring hundreds of records, each going to
                         // many targets: hand each over only while the bound holds.
                         while commits.pendingDeliveries.load(ordering: .relaxed) >= maxPendingDeliveries,

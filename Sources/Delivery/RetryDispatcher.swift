@@ -63,7 +63,8 @@ public final class RetryDispatcher: Service, Sendable {
         let tierDelays = Dictionary(uniqueKeysWithValues: TopicLayout.retryTierDelays.map { (layout.retryTier($0), $0) })
         await DispatchLoop.run(
             consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger,
-            tick: { _, final in if !final { self.tendParked(consumer) } }
+            tick: { _, final in if !final { self.tendParked(consumer) } },
+            catchUp: { for target in self.targets { await target.catchUp() } }
         ) { record, group in
             // Records after a parked head are read again once it is due.
             if parked.withLock({ $0[record.topicPartition] != nil }) { return }

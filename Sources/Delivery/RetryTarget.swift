@@ -12,6 +12,9 @@ public protocol RetryTarget: Sendable {
     func retry(_ delivery: DeliveryRecord) async -> DeliverySettlement.Settled
     /// Where a tier record that must wait longer is written again.
     var settlement: DeliverySettlement { get }
+    /// Brings what the target is looked up in up to date with the store
+    /// (`DispatchLoop`'s catch-up).
+    func catchUp() async
 }
 
 /// Webhook retries: the webhook as it is now (skipped, with an audit
@@ -28,6 +31,8 @@ public struct WebhookRetryTarget: RetryTarget {
     }
 
     public func handles(_ delivery: DeliveryRecord) -> Bool { delivery.targetKind == .webhook }
+
+    public func catchUp() async { await directory.catchUp() }
 
     public var settlement: DeliverySettlement { attempts.settlement }
 
@@ -68,6 +73,8 @@ public struct SubscriptionRetryTarget: RetryTarget {
         self.target = target
         self.logger = logger
     }
+
+    public func catchUp() async { await routing.catchUp() }
 
     public func handles(_ delivery: DeliveryRecord) -> Bool {
         delivery.targetKind == kind && (target == nil || delivery.target == target)

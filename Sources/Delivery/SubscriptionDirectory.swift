@@ -22,16 +22,17 @@ public final class SubscriptionDirectory: Service, Sendable {
     public init(store: any SubscriptionStore, refreshInterval: Duration = .seconds(5), health: DeliveryHealth? = nil, logger: Logger) {
         self.store = store
         self.interval = refreshInterval
-        loads = DirectoryLoads(what: "event subscriptions", health: health)
+        loads = DirectoryLoads(what: "event subscriptions", health: health, logger: logger)
         self.logger = logger
     }
 
     public func refresh() async {
         let load = loads.begin()
         do {
+            let version = try await store.changeVersion(of: .subscriptions)
             let subscriptions = try await store.allSubscriptions()
             let topics = try await store.topics()
-            loads.install(load) {
+            loads.install(load, version: version) {
                 snapshot.withLock {
                     $0.subscriptions = Dictionary(grouping: subscriptions, by: \.scope)
                     $0.topics = Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0) })
@@ -41,6 +42,11 @@ public final class SubscriptionDirectory: Service, Sendable {
             loads.failed(error)
             logger.error("Cannot load event subscriptions from the store", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Reloads first if the store has changes not loaded yet (see `WebhookDirectory`).
+    public func catchUp() async {
+        await loads.catchUp(version: { try await store.changeVersion(of: .subscriptions) }, refresh: refresh)
     }
 
     /// Returns once loaded at least once (see `WebhookDirectory`).

@@ -72,6 +72,7 @@ public final class SubscriptionDispatcher: Service, Sendable {
                     }
                 }
             },
+            catchUp: routing.catchUp,
             { record, group in
                 // Most records of a busy cluster concern nobody: no parse for them.
                 if let scope = reader.scope(of: record), !routing.hasSubscriptions(in: scope) {

@@ -14,10 +14,14 @@ public protocol SubscriptionRouting: Sendable {
     var readsRegistryEvents: Bool { get }
     /// Returns once the routing can be trusted (loaded from the store).
     func waitUntilLoaded() async
+    /// Brings the routing up to date with the store (`DispatchLoop`'s catch-up).
+    func catchUp() async
 }
 
 extension SubscriptionRouting {
     public func waitUntilLoaded() async {}
+    /// A fixed routing (an in-process handler's one subscription) is always current.
+    public func catchUp() async {}
     public func hasSubscriptions(in scope: SubscriptionScope) -> Bool { true }
 }
 

@@ -41,7 +41,9 @@ public final class WebhookDispatcher: Service, Sendable {
         try consumer.subscribe([layout.acr])
         let commits = CommitCoordinator()
         let sequencer = KeySequencer()
-        await DispatchLoop.run(consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger) { record, group in
+        await DispatchLoop.run(
+            consumer: consumer, commits: commits, maxInFlight: maxInFlight, logger: logger, catchUp: directory.catchUp
+        ) { record, group in
             // A registry without webhooks: nothing to parse or match.
             if let registry = record.recordHeaders.value(named: KafkaRecordFormat.Header.registry),
                 !directory.hasWebhooks(registry: registry)

@@ -26,6 +26,14 @@ final class ConsumerPartitionTracker: Sendable {
     /// Called after partitions are assigned, so the consumer can compare their
     /// committed offsets with the log start. Set once, before the first poll.
     let onAssigned = Mutex<(@Sendable (ConsumerPartitionTracker, [KafkaTopicPartition]) -> Void)?>(nil)
+    /// What the rebalance callback commits for partitions it revokes, and
+    /// whom it tells what Kafka confirmed (`KafkaConsumer.commitOnRevocation`).
+    let revocationCommits = Mutex<RevocationCommits?>(nil)
+
+    struct RevocationCommits: Sendable {
+        let offsets: @Sendable ([KafkaTopicPartition]) -> [KafkaCommitOffset]
+        let confirmed: @Sendable ([KafkaCommitOffset]) -> Void
+    }
 
     var assigned: Set<KafkaTopicPartition> { state.withLock { $0.assigned } }
 

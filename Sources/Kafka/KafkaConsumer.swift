@@ -89,6 +89,20 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// Commits, as partitions are revoked (another member takes them, or
+    /// this one leaves), what their owner finished with them: `offsets` gives
+    /// it for the partitions named, `confirmed` hears what Kafka confirmed.
+    /// The commit is synchronous, in the rebalance, before they go; without
+    /// it the new owner starts from the last regular commit, which a
+    /// rebalance holds back (`commitsHeld`), and delivers seconds of records
+    /// again. Set before the first poll.
+    public func commitOnRevocation(
+        _ offsets: @escaping @Sendable ([KafkaTopicPartition]) -> [KafkaCommitOffset],
+        confirmed: @escaping @Sendable ([KafkaCommitOffset]) -> Void
+    ) {
+        tracker.revocationCommits.withLock { $0 = .init(offsets: offsets, confirmed: confirmed) }
+    }
+
     /// Joins the consumer group and subscribes to `topics`.
     public func subscribe(_ topics: [String]) throws {
         guard configuration.groupID != nil else {

@@ -54,6 +54,13 @@ enum PostgresMigrations {
                 "ALTER TABLE webhook ADD COLUMN previous_signing_secret text, ADD COLUMN previous_signing_secret_valid_until timestamptz"
             ]
         ),
+        (
+            "v6: change versions",
+            [
+                "CREATE TABLE change_version (part text PRIMARY KEY, version bigint NOT NULL)",
+                "INSERT INTO change_version (part, version) VALUES ('webhooks', 0), ('subscriptions', 0)",
+            ]
+        ),
     ]
 
     static var names: [String] { all.map(\.name) }

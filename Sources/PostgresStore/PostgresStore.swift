@@ -110,9 +110,20 @@ public final class PostgresStore: ControlPlaneStore, Service {
         try await Self.transaction(client, logger: logger, body)
     }
 
-    /// Announces a committed change to every node (delivered on commit, folded within one transaction).
+    /// Counts a change (`changeVersion`) and announces it to every node
+    /// (delivered on commit, folded within one transaction). The count's row
+    /// lock orders writers of one part until they commit: keep this the
+    /// transaction's last statement.
     func notify(_ change: StoreChange, on connection: PostgresConnection) async throws {
+        try await connection.query("UPDATE change_version SET version = version + 1 WHERE part = \(change.rawValue)", logger: logger)
         try await connection.query("SELECT pg_notify(\(Self.channel), \(change.rawValue))", logger: logger)
+    }
+
+    public func changeVersion(of part: StoreChange) async throws -> Int64 {
+        try await withDeadline(.seconds(2), "PostgreSQL at \(location) did not answer within 2 s") {
+            try await self.client.query("SELECT version FROM change_version WHERE part = \(part.rawValue)", logger: self.logger)
+                .decode(Int64.self).first { _ in true } ?? 0
+        }
     }
 
     /// Serializes the writers of one quota across nodes until the transaction ends.

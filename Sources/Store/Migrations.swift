@@ -66,6 +66,13 @@ enum Migrations {
                 t.add(column: "previousSigningSecretValidUntil", .datetime)
             }
         }
+        migrator.registerMigration("v6: change versions") { db in
+            try db.create(table: "changeVersion") { t in
+                t.primaryKey("part", .text)
+                t.column("version", .integer).notNull()
+            }
+            try db.execute(sql: "INSERT INTO changeVersion (part, version) VALUES ('webhooks', 0), ('subscriptions', 0)")
+        }
         return migrator
     }
 }

@@ -45,11 +45,21 @@ public final class SQLiteStore: WebhookStore {
 
     public func changes(of part: StoreChange) -> AsyncStream<StoreChange> { feed.changes(of: part) }
 
-    /// A control-plane write, announced once committed.
+    /// A control-plane write, counted in its transaction and announced once committed.
     func write<T: Sendable>(_ part: StoreChange, _ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await writer.write(updates)
+        let result = try await writer.write { db in
+            let result = try updates(db)
+            try db.execute(sql: "UPDATE changeVersion SET version = version + 1 WHERE part = ?", arguments: [part.rawValue])
+            return result
+        }
         feed.announce(part)
         return result
+    }
+
+    public func changeVersion(of part: StoreChange) async throws -> Int64 {
+        try await writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT version FROM changeVersion WHERE part = ?", arguments: [part.rawValue]) ?? 0
+        }
     }
 
     public func put(_ webhook: Webhook, quota: Int) async throws -> Webhook {

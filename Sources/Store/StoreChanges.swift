@@ -22,6 +22,17 @@ public protocol StoreChangeFeed: Sendable {
     func changes(of part: StoreChange) -> AsyncStream<StoreChange>
 }
 
+/// What a directory needs to follow a store: its announcements, which are
+/// prompt, and its count of changes, which is exact.
+public protocol FollowableStore: StoreChangeFeed {
+    /// How many changes of `part` (`.webhooks` or `.subscriptions`) have
+    /// been committed, through any node: counted in each write's own
+    /// transaction. A directory loaded at a version at least this high has
+    /// every change committed before the call; announcements may arrive
+    /// later than a record ingested right after the change.
+    func changeVersion(of part: StoreChange) async throws -> Int64
+}
+
 /// Hands every change to every current reader (one process's own writes, or
 /// what a PostgreSQL listener heard).
 public final class StoreChangeBroadcast: StoreChangeFeed {

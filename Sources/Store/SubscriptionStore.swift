@@ -3,7 +3,7 @@ import RegistryEvents
 
 /// Where event subscriptions and custom topics live (same database as the
 /// webhooks).
-public protocol SubscriptionStore: StoreChangeFeed {
+public protocol SubscriptionStore: FollowableStore {
     /// Creates or replaces, keeping the original creation time. Throws
     /// `StoreError.subscriptionQuotaExceeded` when a new one would pass
     /// `quota` subscriptions in its scope (checked in the same transaction).

@@ -4,7 +4,7 @@ import RegistryEvents
 /// Where webhooks and their delivery log live: SQLite for one node
 /// (`SQLiteStore`), PostgreSQL for several sharing one Kafka (`PostgresStore`).
 /// It announces its changes (`StoreChangeFeed`) so every node's directories follow.
-public protocol WebhookStore: StoreChangeFeed {
+public protocol WebhookStore: FollowableStore {
     /// Creates or replaces (as ARM's PUT does); keeps the original creation time.
     /// Throws `StoreError.quotaExceeded` when a new webhook would pass the per-registry quota.
     func put(_ webhook: Webhook, quota: Int) async throws -> Webhook

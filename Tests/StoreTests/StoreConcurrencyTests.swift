@@ -79,7 +79,7 @@ struct StoreConcurrencyTests {
     }
 
     /// For SQLite the change feed covers the handle's own writes (another
-    /// process is seen by the directories' periodic reload); for PostgreSQL,
+    /// process is seen by the directories' catch-up and periodic reload); for PostgreSQL,
     /// every handle's. It is pushed, not polled: how soon is measured by the
     /// multi-node tests, never asserted as a timing here.
     @Test(arguments: StoreBackend.available) func aChangeReachesTheOtherHandlesChangeFeed(_ backend: StoreBackend) async throws {
@@ -91,6 +91,25 @@ struct StoreConcurrencyTests {
             #expect(await webhookChanges.waitFor(.webhooks))
             _ = try await stores[0].putTopic(CustomTopic(name: "orders"))
             #expect(await subscriptionChanges.waitFor(.subscriptions))
+        }
+    }
+
+    /// The count a directory compares with its own before matching a record:
+    /// exact on every handle as soon as the write returns, for its part only.
+    @Test(arguments: StoreBackend.available) func everyCommittedChangeCountsForItsPartOnEveryHandle(_ backend: StoreBackend) async throws {
+        try await backend.withStores(2) { stores in
+            let (writer, reader) = (stores[0], stores[1])
+            let webhooks = try await reader.changeVersion(of: .webhooks)
+            let subscriptions = try await reader.changeVersion(of: .subscriptions)
+            _ = try await writer.put(hook("alpha1"), quota: 1)
+            #expect(try await reader.changeVersion(of: .webhooks) == webhooks + 1)
+            #expect(try await reader.changeVersion(of: .subscriptions) == subscriptions)
+            await #expect(throws: StoreError.self) { _ = try await writer.put(hook("beta1"), quota: 1) }
+            #expect(try await reader.changeVersion(of: .webhooks) == webhooks + 1, "a refused write counts nothing")
+            _ = try await writer.putTopic(CustomTopic(name: "orders"))
+            #expect(try await reader.changeVersion(of: .subscriptions) == subscriptions + 1)
+            #expect(try await writer.delete(registry: "r", name: "alpha1"))
+            #expect(try await reader.changeVersion(of: .webhooks) == webhooks + 2)
         }
     }
 

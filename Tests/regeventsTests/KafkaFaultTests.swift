@@ -19,12 +19,16 @@ struct KafkaFaultTests {
 
     /// Posts `ids` as one ACR-native batch; returns the HTTP status, the
     /// Retry-After header and how long the answer took.
-    static func post(_ base: String, ids: [String]) async -> (status: Int, retryAfter: String?, took: Duration) {
+    /// - Parameter spread: each event of a batch in a repository of its own
+    ///   (so their keys spread over the partitions), instead of all in one.
+    static func post(_ base: String, ids: [String], spread: Bool = false) async -> (status: Int, retryAfter: String?, took: Duration) {
         let started = ContinuousClock.now
         var request = HTTPClientRequest(url: "\(base)/v1/registries/myregistry/events")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        let events = ids.map { DeliveryFaultTests.event($0) }
+        let events = ids.enumerated().map { index, id in
+            spread ? DeliveryFaultTests.event(id, repository: "repo\(index)") : DeliveryFaultTests.event(id)
+        }
         request.body = .bytes(ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: events)) ?? Data()))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))

@@ -36,6 +36,8 @@ let rebalanceCallback: @convention(c) (
             librdkafkaLogger.warning(
                 "Consumer group partitions lost (session timed out); their records in flight may be delivered again",
                 metadata: ["partitions": "\(topicPartitions.map(\.description).joined(separator: ","))"])
+        } else {
+            commitBeforeRevoking(topicPartitions, handle: handle, tracker: tracker)
         }
         tracker.revoke(topicPartitions)
         if cooperative {
@@ -60,6 +62,25 @@ let rebalanceCallback: @convention(c) (
 /// answers NULL for a consumer outside any group).
 func rebalanceProtocol(_ handle: OpaquePointer) -> String {
     rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } ?? "NONE"
+}
+
+/// Commits what the owner finished with `partitions` while this member
+/// still owns them (`KafkaConsumer.commitOnRevocation`). A refusal only
+/// means their next owner delivers those records again.
+private func commitBeforeRevoking(_ partitions: [KafkaTopicPartition], handle: OpaquePointer, tracker: ConsumerPartitionTracker) {
+    guard let commits = tracker.revocationCommits.withLock({ $0 }) else { return }
+    let offsets = commits.offsets(partitions)
+    guard !offsets.isEmpty else { return }
+    let list = RDKafkaTopicPartitionList(
+        offsets.map(\.topicPartition), offsets: Dictionary(offsets.map { ($0.topicPartition, $0.offset) }) { max($0, $1) })
+    let err = list.withPointer { rd_kafka_commit(handle, $0, 0) }
+    if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+        commits.confirmed(offsets)
+    } else {
+        librdkafkaLogger.info(
+            "Commit before revocation refused; the next owner delivers those records again",
+            metadata: ["error": "\(String(cString: rd_kafka_err2name(err)))"])
+    }
 }
 
 private func logRebalanceError(_ error: OpaquePointer) {
