@@ -209,7 +209,7 @@ public struct DeliverySettlement: Sendable {
     }
 
     /// `record` (already carrying its due time) on the tier for `wait`.
-    private func retryRecord(_ record: DeliveryRecord, wait: Duration) -> KafkaProducerRecord {
+    func retryRecord(_ record: DeliveryRecord, wait: Duration) -> KafkaProducerRecord {
         let tier = DeliveryRecord.tier(for: wait, tiers: TopicLayout.retryTierDelays) ?? .seconds(10)
         return KafkaProducerRecord(
             topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 
 /// What a topic should look like when we create it.
@@ -162,6 +163,18 @@ public final class KafkaAdmin: Sendable {
                 }
                 return KafkaTopicDescription(name: name, partitions: partitions)
             }
+        }
+    }
+
+    /// For each partition, the first offset whose record was written at or
+    /// after `time` (the high watermark when none was): where to start
+    /// reading a time window.
+    public func offsets(at time: Date, of partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        let timeout = configuration.requestTimeout
+        let milliseconds = Int64((time.timeIntervalSince1970 * 1000).rounded(.down))
+        return try await RDKafkaClient.offloaded {
+            try client.offsets(forTimes: Dictionary(uniqueKeysWithValues: partitions.map { ($0, milliseconds) }), timeout: timeout)
         }
     }
 

@@ -107,6 +107,13 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
             .add(middleware: management))
+    DeadLetterController<AppRequestContext>(
+        reader: DeadLetterReader(
+            admin: dependencies.connection.admin, client: dependencies.connection.clientConfiguration,
+            defaultTopic: configuration.layout.deadLetter, logger: Logger(label: "regevents.deadletters")),
+        settlement: DeliverySettlement(producer: dependencies.producer, layout: configuration.layout, logger: Logger(label: "regevents.deadletters")),
+        store: dependencies.store, layout: configuration.layout, logger: Logger(label: "regevents.deadletters")
+    ).addRoutes(to: v1.group().add(middleware: management))
     addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     return router
 }

@@ -123,6 +123,26 @@ final class RDKafkaClient: Sendable {
         return (low, high)
     }
 
+    /// The earliest offset of each partition whose record's timestamp is at
+    /// or after the given time (milliseconds since the epoch); the high
+    /// watermark where every record is older.
+    func offsets(forTimes times: [KafkaTopicPartition: Int64], timeout: Duration) throws -> [KafkaTopicPartition: Int64] {
+        let list = RDKafkaTopicPartitionList(Array(times.keys), offsets: times)
+        let err = list.withPointer { rd_kafka_offsets_for_times(handle.pointer, $0, Int32(timeout.wholeMilliseconds)) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError.rdKafka(.metadata, err, context: "offsets for times")
+        }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for entry in list.entries() {
+            guard entry.error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError.rdKafka(.metadata, entry.error, context: "offset for a time of \(entry.topicPartition)")
+            }
+            // -1 (OFFSET_END): no record that late.
+            result[entry.topicPartition] = entry.offset >= 0 ? entry.offset : try watermarks(entry.topicPartition, timeout: timeout).high
+        }
+        return result
+    }
+
     /// The group's committed offsets (this handle's `group.id`); `nil` where none.
     func committed(_ partitions: [KafkaTopicPartition], timeout: Duration) throws -> [KafkaTopicPartition: Int64] {
         let list = RDKafkaTopicPartitionList(partitions)
