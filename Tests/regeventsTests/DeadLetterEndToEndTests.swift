@@ -124,7 +124,19 @@ struct DeadLetterEndToEndTests {
             if letters.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
         }
         let id = try #require(letters.first?["id"] as? String)
+
+        // The CLI: list (a table), show, and a redrive that names nothing.
+        let listed = try await RegeventsProcess.run(["deadletter", "list", "--server", base, "--target", "gonehook1"])
+        #expect(listed.status == 0, "\(listed.errors)")
+        #expect(listed.output.first?.hasPrefix("ID") == true && listed.output.contains { $0.contains(id) && $0.contains("gone-1") })
+        let shownByCLI = try await RegeventsProcess.run(["deadletter", "show", "--server", base, "--id", id])
+        #expect(shownByCLI.status == 0 && shownByCLI.output.joined().contains("\"eventID\" : \"gone-1\""), "\(shownByCLI.output)")
+        let nothing = try await RegeventsProcess.run(["deadletter", "redrive", "--server", base])
+        #expect(nothing.status == 64)
+
         #expect(try await API.send(.DELETE, "\(base)/v1/registries/myregistry/webhooks/gonehook1").status == 200)
+        let byCLI = try await RegeventsProcess.run(["deadletter", "redrive", "--server", base, "--id", id])
+        #expect(byCLI.status == 0 && byCLI.output.joined().contains("targetGone"), "\(byCLI.output) \(byCLI.errors)")
         let answer = try await API.send(.POST, "\(base)/v1/deadletters/redrive", json: ["ids": [id, "0-999999"]])
         let outcomes = try #require(answer.body["value"] as? [[String: Any]])
         #expect(outcomes.map { $0["status"] as? String } == ["targetGone", "notFound"], "\(answer.text)")
