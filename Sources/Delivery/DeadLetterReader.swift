@@ -81,53 +81,45 @@ public struct DeadLetterReader: Sendable {
         public var next: Cursor?
     }
 
-    let admin: KafkaAdmin
-    let client: KafkaClientConfiguration
+    let window: TopicWindow
     let defaultTopic: String
-    let logger: Logger
 
     public init(admin: KafkaAdmin, client: KafkaClientConfiguration, defaultTopic: String, logger: Logger) {
-        self.admin = admin
-        self.client = client
+        window = TopicWindow(admin: admin, client: client, logger: logger)
         self.defaultTopic = defaultTopic
-        self.logger = logger
     }
 
     /// Up to `limit` dead letters of `topic` that `query` matches, from
     /// `cursor` on, looking at `scanLimit` records at most (a page can come
     /// back short, with a cursor, when few match).
-    /// - Throws: `DeadLetterReaderError.noSuchTopic`, or Kafka's error.
+    /// - Throws: `TopicWindowError.noSuchTopic`, or Kafka's error.
     public func page(
         of topic: String, matching query: DeadLetterQuery, from cursor: Cursor? = nil, limit: Int = 100, scanLimit: Int = 10_000
     ) async throws -> Page {
-        guard let description = try await admin.describeTopics([topic]).first else { throw DeadLetterReaderError.noSuchTopic(topic) }
-        let partitions = description.partitions.sorted { $0.partition < $1.partition }
-        let keys = partitions.map { KafkaTopicPartition(topic: topic, partition: $0.partition) }
-        var starts: [KafkaTopicPartition: Int64] = [:]
-        var ends: [KafkaTopicPartition: Int64] = [:]
-        if let since = query.since { starts = try await admin.offsets(at: since, of: keys) }
-        if let until = query.until { ends = try await admin.offsets(at: until, of: keys) }
+        guard let ranges = try await window.ranges(of: topic, since: query.since, until: query.until) else {
+            throw TopicWindowError.noSuchTopic(topic)
+        }
         var found: [DeadLetter] = []
         var scanned = 0
-        for (partition, key) in zip(partitions, keys) {
-            if let cursor, partition.partition < cursor.partition { continue }
-            var start = max(partition.lowWatermark, starts[key] ?? partition.lowWatermark)
-            if let cursor, cursor.partition == partition.partition { start = max(start, cursor.offset) }
-            let end = min(partition.highWatermark, ends[key] ?? partition.highWatermark)
-            guard start < end else { continue }
-            let budget = min(end, start + Int64(scanLimit - scanned))
-            let read = try await records(of: key, from: start, to: budget) { letter in
-                guard query.matches(letter) else { return true }
+        for range in ranges {
+            let partition = range.partition.partition
+            if let cursor, partition < cursor.partition { continue }
+            var start = range.start
+            if let cursor, cursor.partition == partition { start = max(start, cursor.offset) }
+            guard start < range.end else { continue }
+            let budget = min(range.end, start + Int64(scanLimit - scanned))
+            let read = try await window.read(range.partition, from: start, to: budget) { record in
+                guard let letter = DeadLetter(record, defaultTopic: defaultTopic), query.matches(letter) else { return true }
                 found.append(letter)
                 return found.count < limit
             }
             scanned += Int(read - start)
-            if read < end {
-                return Page(deadLetters: found, next: Cursor(partition: partition.partition, offset: read))
+            if read < range.end {
+                return Page(deadLetters: found, next: Cursor(partition: partition, offset: read))
             }
             if found.count >= limit || scanned >= scanLimit {
-                let following = partitions.first { $0.partition > partition.partition }
-                return Page(deadLetters: found, next: following.map { DeadLetterReader.Cursor(partition: $0.partition, offset: 0) })
+                let following = ranges.first { $0.partition.partition > partition }
+                return Page(deadLetters: found, next: following.map { Cursor(partition: $0.partition.partition, offset: 0) })
             }
         }
         return Page(deadLetters: found, next: nil)
@@ -137,67 +129,15 @@ public struct DeadLetterReader: Sendable {
     /// written, dropped by retention, or not a dead letter of ours).
     public func deadLetter(id: String) async throws -> DeadLetter? {
         guard let (topic, partition, offset) = DeadLetter.location(of: id, defaultTopic: defaultTopic),
-            let description = try await admin.describeTopics([topic]).first,
-            let watermarks = description.partitions.first(where: { $0.partition == partition }),
-            offset >= watermarks.lowWatermark, offset < watermarks.highWatermark
+            let ranges = try await window.ranges(of: topic, since: nil, until: nil),
+            let range = ranges.first(where: { $0.partition.partition == partition }),
+            offset >= range.low, offset < range.end
         else { return nil }
         var letter: DeadLetter?
-        _ = try await records(of: KafkaTopicPartition(topic: topic, partition: partition), from: offset, to: offset + 1) {
-            letter = $0
+        _ = try await window.read(range.partition, from: offset, to: offset + 1) { record in
+            letter = DeadLetter(record, defaultTopic: defaultTopic)
             return false
         }
         return letter
-    }
-
-    /// Reads `[start, end)` of one partition, handing each dead letter to
-    /// `body` until it answers false; the offset after the last record read.
-    private func records(
-        of partition: KafkaTopicPartition, from start: Int64, to end: Int64, _ body: (DeadLetter) -> Bool
-    ) async throws -> Int64 {
-        let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: nil), logger: logger)
-        do {
-            let next = try await read(partition, from: start, to: end, with: consumer, body)
-            await consumer.close()
-            return next
-        } catch {
-            await consumer.close()
-            throw error
-        }
-    }
-
-    private func read(
-        _ partition: KafkaTopicPartition, from start: Int64, to end: Int64, with consumer: KafkaConsumer, _ body: (DeadLetter) -> Bool
-    ) async throws -> Int64 {
-        try consumer.assign([partition: .offset(start)])
-        var next = start
-        var quietSince = ContinuousClock.now
-        while next < end {
-            let polled = try await consumer.poll(timeout: .milliseconds(200))
-            if polled.isEmpty {
-                guard ContinuousClock.now - quietSince < client.requestTimeout else {
-                    throw DeadLetterReaderError.timedOut(partition.description)
-                }
-                continue
-            }
-            quietSince = ContinuousClock.now
-            for record in polled where record.offset >= next && record.offset < end {
-                next = record.offset + 1
-                guard let letter = DeadLetter(record, defaultTopic: defaultTopic) else { continue }
-                if !body(letter) { return next }
-            }
-        }
-        return next
-    }
-}
-
-public enum DeadLetterReaderError: Error, CustomStringConvertible {
-    case noSuchTopic(String)
-    case timedOut(String)
-
-    public var description: String {
-        switch self {
-        case .noSuchTopic(let topic): "no dead-letter topic \(topic) in Kafka"
-        case .timedOut(let partition): "Kafka sent nothing from \(partition) in time"
-        }
     }
 }

@@ -167,8 +167,9 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// For each partition, the first offset whose record was written at or
-    /// after `time` (the high watermark when none was): where to start
-    /// reading a time window.
+    /// after `time`: where to start reading a time window. A partition is
+    /// left out where the broker found none (all older, or a broker that
+    /// cannot search by time, as librdkafka's mock cluster).
     public func offsets(at time: Date, of partitions: [KafkaTopicPartition]) async throws -> [KafkaTopicPartition: Int64] {
         let client = self.client
         let timeout = configuration.requestTimeout

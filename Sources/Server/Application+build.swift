@@ -107,15 +107,30 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
             .add(middleware: management))
-    DeadLetterController<AppRequestContext>(
-        reader: DeadLetterReader(
-            admin: dependencies.connection.admin, client: dependencies.connection.clientConfiguration,
-            defaultTopic: configuration.layout.deadLetter, logger: Logger(label: "regevents.deadletters")),
-        settlement: DeliverySettlement(producer: dependencies.producer, layout: configuration.layout, logger: Logger(label: "regevents.deadletters")),
-        store: dependencies.store, layout: configuration.layout, logger: Logger(label: "regevents.deadletters")
-    ).addRoutes(to: v1.group().add(middleware: management))
+    addOperatorRoutes(dependencies, v1: v1, management: management)
     addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     return router
+}
+
+/// Dead letters and replay: what an operator does with deliveries that failed or must be sent again.
+private func addOperatorRoutes(
+    _ dependencies: ServerDependencies, v1: RouterGroup<AppRequestContext>, management: ManagementMiddleware<AppRequestContext>
+) {
+    let layout = dependencies.configuration.layout
+    let connection = dependencies.connection
+    let logger = Logger(label: "regevents.operations")
+    let settlement = DeliverySettlement(producer: dependencies.producer, layout: layout, logger: logger)
+    DeadLetterController<AppRequestContext>(
+        reader: DeadLetterReader(
+            admin: connection.admin, client: connection.clientConfiguration, defaultTopic: layout.deadLetter, logger: logger),
+        settlement: settlement, store: dependencies.store, layout: layout, logger: logger
+    ).addRoutes(to: v1.group().add(middleware: management))
+    ReplayController<AppRequestContext>(
+        replayer: Replayer(
+            admin: connection.admin, client: connection.clientConfiguration, settlement: settlement, layout: layout, logger: logger),
+        store: dependencies.store, logger: logger
+    ).addRoutes(
+        registries: v1.group("registries/:registry").add(middleware: management), topics: v1.group("topics/:topic").add(middleware: management))
 }
 
 /// Event subscriptions (on registries and custom topics), custom topics and

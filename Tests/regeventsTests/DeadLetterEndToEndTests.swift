@@ -142,3 +142,75 @@ struct DeadLetterEndToEndTests {
         #expect(outcomes.map { $0["status"] as? String } == ["targetGone", "notFound"], "\(answer.text)")
     }
 }
+
+/// Replay against the real server: a window of events delivered once more,
+/// with their original ids, through the API and the CLI.
+@Suite("Replay of a time window")
+struct ReplayEndToEndTests {
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    @Test func aWindowIsDeliveredOnceMoreWithItsOriginalIDsToAWebhookAndASubscription() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let grid = try await EventGridReceiver.start()
+        defer { grid.stop() }
+        let server = try await RunningServer.start(extraArguments: ["--allow-private-targets"])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await DeliveryFaultTests.createWebhook(base, "rphook1", receiver.url("/ok-rp"))
+        _ = try await API.subscribe(base, "registries/myregistry", "replayed", ["destination": API.webhook(grid.url("/eg"))])
+        // Kafka's timestamps and ours come from the same clock; a second of slack either way.
+        let before = Date().addingTimeInterval(-1)
+        let events = (1...5).map { "rp-\($0)" }
+        _ = try await DeliveryFaultTests.ingest(base, ids: events)
+        _ = try await receiver.waitFor("/ok-rp", count: 5, limit: .seconds(30))
+        _ = try await grid.waitForEvents("/eg", count: 5, limit: .seconds(30))
+        let after = Date().addingTimeInterval(1)
+        // An event after the window is not replayed.
+        try await Task.sleep(for: .seconds(1.5))
+        _ = try await DeliveryFaultTests.ingest(base, ids: ["rp-late"])
+        _ = try await receiver.waitFor("/ok-rp", count: 6, limit: .seconds(30))
+
+        let window: [String: Any] = ["since": Self.rfc3339(before), "until": Self.rfc3339(after), "ratePerSecond": 50]
+        let answer = try await API.send(.POST, "\(base)/v1/registries/myregistry/webhooks/rphook1/replay", json: window)
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(answer.body["replayed"] as? Int == 5)
+        #expect(answer.body["complete"] as? Bool == true)
+        let again = DeadLetterEndToEndTests.ids(try await receiver.waitFor("/ok-rp", count: 11, limit: .seconds(30)))
+        #expect(again.sorted() == (events + events + ["rp-late"]).sorted(), "each once more, with its original id")
+
+        let toSubscription = try await API.send(.POST, "\(base)/v1/registries/myregistry/eventSubscriptions/replayed/replay", json: window)
+        #expect(toSubscription.body["replayed"] as? Int == 5, "\(toSubscription.text)")
+        let gridEvents = try await grid.waitForEvents("/eg", count: 11, limit: .seconds(30)).flatMap(\.events)
+        // Event Grid ids are derived from the event's; the five replayed come with the ids they had.
+        let gridIDs = gridEvents.compactMap { $0["id"] as? String }
+        #expect(gridIDs.count == 11 && Set(gridIDs).count == 6, "\(gridIDs)")
+
+        // The CLI, with no --until (up to now): the late event too.
+        let cli = try await RegeventsProcess.run([
+            "replay", "--server", base, "--target", "webhook/rphook1", "--registry", "myregistry", "--since", Self.rfc3339(before),
+            "--rate", "200",
+        ])
+        #expect(cli.status == 0, "\(cli.errors)")
+        #expect(cli.output.first?.hasPrefix("replayed 6 events to webhook/rphook1") == true, "\(cli.output)")
+        _ = try await receiver.waitFor("/ok-rp", count: 17, limit: .seconds(30))
+
+        // Bad windows and targets.
+        for (path, body, status) in [
+            ("webhooks/rphook1/replay", ["since": "yesterday"], 400),
+            ("webhooks/rphook1/replay", ["since": Self.rfc3339(after), "until": Self.rfc3339(before)], 400),
+            ("webhooks/rphook1/replay", ["since": Self.rfc3339(before), "ratePerSecond": 0], 400),
+            ("webhooks/nohook1/replay", ["since": Self.rfc3339(before)], 404),
+            ("eventSubscriptions/nothere/replay", ["since": Self.rfc3339(before)], 404),
+        ] as [(String, [String: Any], Int)] {
+            let bad = try await API.send(.POST, "\(base)/v1/registries/myregistry/\(path)", json: body)
+            #expect(bad.status == status, "\(path) \(body): \(bad.text)")
+        }
+        let badCLI = try await RegeventsProcess.run(["replay", "--server", base, "--target", "hook/x", "--registry", "r", "--since", "x"])
+        #expect(badCLI.status == 64)
+    }
+}

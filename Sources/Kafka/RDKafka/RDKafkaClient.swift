@@ -124,8 +124,9 @@ final class RDKafkaClient: Sendable {
     }
 
     /// The earliest offset of each partition whose record's timestamp is at
-    /// or after the given time (milliseconds since the epoch); the high
-    /// watermark where every record is older.
+    /// or after the given time (milliseconds since the epoch); a partition
+    /// is left out where the broker found none (every record older, or a
+    /// broker that cannot search by time: librdkafka's mock cluster).
     func offsets(forTimes times: [KafkaTopicPartition: Int64], timeout: Duration) throws -> [KafkaTopicPartition: Int64] {
         let list = RDKafkaTopicPartitionList(Array(times.keys), offsets: times)
         let err = list.withPointer { rd_kafka_offsets_for_times(handle.pointer, $0, Int32(timeout.wholeMilliseconds)) }
@@ -137,8 +138,7 @@ final class RDKafkaClient: Sendable {
             guard entry.error == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw KafkaError.rdKafka(.metadata, entry.error, context: "offset for a time of \(entry.topicPartition)")
             }
-            // -1 (OFFSET_END): no record that late.
-            result[entry.topicPartition] = entry.offset >= 0 ? entry.offset : try watermarks(entry.topicPartition, timeout: timeout).high
+            if entry.offset >= 0 { result[entry.topicPartition] = entry.offset }
         }
         return result
     }

@@ -146,7 +146,7 @@ struct DeadLetterController<Context: RequestContext> {
     private func kafka<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DeadLetterReaderError {
+        } catch let error as TopicWindowError {
             if case .noSuchTopic = error { throw APIError(.notFound, code: "TopicNotFound", message: "\(error)") }
             throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
         } catch let error as APIError {
@@ -191,13 +191,13 @@ struct DeadLetterFilter: Decodable {
         return query
     }
 
-    private static func time(_ text: String, _ name: String) throws -> Date {
+    static func time(_ text: String, _ name: String, code: String = "InvalidFilter") throws -> Date {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime]
         if let date = formatter.date(from: text) { return date }
-        throw APIError.badRequest("\(name): an RFC 3339 time (2026-12-01T10:00:00Z), got \(text)", code: "InvalidFilter")
+        throw APIError.badRequest("\(name): an RFC 3339 time (2026-12-01T10:00:00Z), got \(text)", code: code)
     }
 }
 
