@@ -107,30 +107,38 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
             .add(middleware: management))
-    addOperatorRoutes(dependencies, v1: v1, management: management)
+    let deadLetters = addOperatorRoutes(dependencies, v1: v1, management: management)
+    ConsoleController(
+        sessions: ConsoleSessions(adminToken: configuration.adminToken, secure: configuration.publicBaseURL?.hasPrefix("https://") ?? false),
+        store: dependencies.store, webhooks: webhooks, deadLetters: deadLetters,
+        kafkaTopics: KafkaTopicsController(connection: dependencies.connection, layout: configuration.layout),
+        logger: Logger(label: "regevents.console")
+    ).addRoutes(to: router.group("console").add(middleware: browserGuard(tokenless: configuration.adminToken == nil, jsonBodies: false)))
     addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     return router
 }
 
 /// Dead letters and replay: what an operator does with deliveries that failed or must be sent again.
+@discardableResult
 private func addOperatorRoutes(
     _ dependencies: ServerDependencies, v1: RouterGroup<AppRequestContext>, management: ManagementMiddleware<AppRequestContext>
-) {
+) -> DeadLetterController<AppRequestContext> {
     let layout = dependencies.configuration.layout
     let connection = dependencies.connection
     let logger = Logger(label: "regevents.operations")
     let settlement = DeliverySettlement(producer: dependencies.producer, layout: layout, logger: logger)
-    DeadLetterController<AppRequestContext>(
+    let deadLetters = DeadLetterController<AppRequestContext>(
         reader: DeadLetterReader(
             admin: connection.admin, client: connection.clientConfiguration, defaultTopic: layout.deadLetter, logger: logger),
-        settlement: settlement, store: dependencies.store, layout: layout, logger: logger
-    ).addRoutes(to: v1.group().add(middleware: management))
+        settlement: settlement, store: dependencies.store, layout: layout, logger: logger)
+    deadLetters.addRoutes(to: v1.group().add(middleware: management))
     ReplayController<AppRequestContext>(
         replayer: Replayer(
             admin: connection.admin, client: connection.clientConfiguration, settlement: settlement, layout: layout, logger: logger),
         store: dependencies.store, logger: logger
     ).addRoutes(
         registries: v1.group("registries/:registry").add(middleware: management), topics: v1.group("topics/:topic").add(middleware: management))
+    return deadLetters
 }
 
 /// Event subscriptions (on registries and custom topics), custom topics and

@@ -62,7 +62,11 @@ struct DeadLetterController<Context: RequestContext> {
     }
 
     @Sendable func redrive(_ request: Request, context: Context) async throws -> RedriveResults {
-        let body = try await RequestBodies.decode(RedriveRequest.self, request, what: "redrive", limit: 256 * 1024)
+        try await redrive(try await RequestBodies.decode(RedriveRequest.self, request, what: "redrive", limit: 256 * 1024), by: "admin token (API)")
+    }
+
+    /// Redrives what `body` names; `actor` goes into each audit record.
+    func redrive(_ body: RedriveRequest, by actor: String) async throws -> RedriveResults {
         let letters: [Result<DeadLetter, RedriveOutcome>]
         switch (body.ids, body.filter) {
         case (let ids?, nil):
@@ -92,7 +96,6 @@ struct DeadLetterController<Context: RequestContext> {
         default:
             throw APIError.badRequest("give either ids or filter", code: "InvalidRedrive")
         }
-        let actor = "admin token (API)"
         var outcomes: [RedriveOutcome] = []
         for letter in letters {
             switch letter {
