@@ -17,6 +17,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 
 parser = argparse.ArgumentParser()
@@ -72,8 +73,11 @@ def shoot(name):
 def wait_for(description, condition, limit=30, reload=True):
     deadline = time.time() + limit
     while time.time() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except WebDriverException:
+            pass  # the page changed under the look (a navigation): look again
         time.sleep(0.5)
         if reload:
             driver.refresh()

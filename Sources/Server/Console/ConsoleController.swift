@@ -308,33 +308,43 @@ struct ConsoleController: Sendable {
     ]
 
     @Sendable func ping(_ request: Request, context: Context) async throws -> Response {
-        try await action(request, context) { _ in
-            let (registry, name) = (try context.parameters.require("registry"), try context.parameters.require("name"))
-            _ = try await webhooks.ping(
-                try Self.apiRequest(.post, "/v1/registries/\(Self.path(registry))/webhooks/\(Self.path(name))/ping"),
-                context: Self.context(context, ["registry": registry, "name": name]))
-            return ConsoleHTML.redirect(to: "/console/registries/\(Self.path(registry))/webhooks/\(Self.path(name))?done=ping")
+        try await webhookAction(request, context) { api, parameters, _ in
+            _ = try await webhooks.ping(try api(.post, "/ping", nil), context: parameters)
+            return "?done=ping"
         }
     }
 
     @Sendable func setStatus(_ request: Request, context: Context) async throws -> Response {
-        try await action(request, context) { form in
-            let (registry, name) = (try context.parameters.require("registry"), try context.parameters.require("name"))
+        try await webhookAction(request, context) { api, parameters, form in
             let status = form["status"] == "disabled" ? "disabled" : "enabled"
-            _ = try await webhooks.update(
-                try Self.apiRequest(.patch, "/v1/registries/\(Self.path(registry))/webhooks/\(Self.path(name))", json: ["properties": ["status": status]]),
-                context: Self.context(context, ["registry": registry, "name": name]))
-            return ConsoleHTML.redirect(to: "/console/registries/\(Self.path(registry))/webhooks/\(Self.path(name))?done=\(status)")
+            _ = try await webhooks.update(try api(.patch, "", ["properties": ["status": status]]), context: parameters)
+            return "?done=\(status)"
         }
     }
 
     @Sendable func deleteWebhook(_ request: Request, context: Context) async throws -> Response {
-        try await action(request, context) { _ in
+        try await webhookAction(request, context) { api, parameters, _ in
+            _ = try await webhooks.delete(try api(.delete, "", nil), context: parameters)
+            return nil
+        }
+    }
+
+    /// A button on a webhook's page: `body` gets a maker of API requests for
+    /// that webhook's path (plus a suffix), the context naming it, and the
+    /// form; it answers what to add to the webhook page's URL to go back to
+    /// it, or nil to go back to the registry (the webhook is gone).
+    private func webhookAction(
+        _ request: Request, _ context: Context,
+        _ body: (_ api: (HTTPRequest.Method, String, Any?) throws -> Request, _ parameters: Context, _ form: ConsoleForm) async throws -> String?
+    ) async throws -> Response {
+        try await action(request, context) { form in
             let (registry, name) = (try context.parameters.require("registry"), try context.parameters.require("name"))
-            _ = try await webhooks.delete(
-                try Self.apiRequest(.delete, "/v1/registries/\(Self.path(registry))/webhooks/\(Self.path(name))"),
-                context: Self.context(context, ["registry": registry, "name": name]))
-            return ConsoleHTML.redirect(to: "/console/registries/\(Self.path(registry))")
+            let path = "/v1/registries/\(Self.path(registry))/webhooks/\(Self.path(name))"
+            let back = try await body(
+                { method, suffix, json in try Self.apiRequest(method, path + suffix, json: json) },
+                Self.context(context, ["registry": registry, "name": name]), form)
+            let page = "/console/registries/\(Self.path(registry))"
+            return ConsoleHTML.redirect(to: back.map { "\(page)/webhooks/\(Self.path(name))\($0)" } ?? page)
         }
     }
 

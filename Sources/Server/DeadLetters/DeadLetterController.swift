@@ -39,7 +39,7 @@ struct DeadLetterController<Context: RequestContext> {
             }
             cursor = parsed
         }
-        let page = try await kafka { try await reader.page(of: topic, matching: query, from: cursor, limit: top) }
+        let page = try await answeringKafkaErrors { try await reader.page(of: topic, matching: query, from: cursor, limit: top) }
         var nextLink: String?
         if let next = page.next {
             var items = request.uri.queryParameters.filter { $0.key != "skipToken" }.map { "\($0.key)=\($0.value)" }
@@ -55,7 +55,7 @@ struct DeadLetterController<Context: RequestContext> {
             throw APIError.badRequest("\(id) is not a dead letter id (<partition>-<offset>, or <topic>:<partition>-<offset>)", code: "InvalidDeadLetterId")
         }
         _ = try deadLetterTopic(DeadLetter.location(of: id, defaultTopic: layout.deadLetter)?.topic)
-        guard let letter = try await kafka({ try await reader.deadLetter(id: id) }) else {
+        guard let letter = try await answeringKafkaErrors({ try await reader.deadLetter(id: id) }) else {
             throw APIError(.notFound, code: "DeadLetterNotFound", message: "no dead letter \(id) (never written, or dropped by the topic's retention)")
         }
         return letter
@@ -80,7 +80,7 @@ struct DeadLetterController<Context: RequestContext> {
                     continue
                 }
                 _ = try deadLetterTopic(location.topic)
-                if let letter = try await kafka({ try await reader.deadLetter(id: id) }) {
+                if let letter = try await answeringKafkaErrors({ try await reader.deadLetter(id: id) }) {
                     found.append(.success(letter))
                 } else {
                     found.append(.failure(RedriveOutcome(id: id, status: .notFound, message: "no such dead letter")))
@@ -89,7 +89,7 @@ struct DeadLetterController<Context: RequestContext> {
             letters = found
         case (nil, let filter?):
             let topic = try deadLetterTopic(body.topic)
-            let page = try await kafka {
+            let page = try await answeringKafkaErrors {
                 try await reader.page(of: topic, matching: try filter.query(), limit: Self.redriveLimit, scanLimit: 100_000)
             }
             letters = page.deadLetters.map { .success($0) }
@@ -146,24 +146,26 @@ struct DeadLetterController<Context: RequestContext> {
         return named
     }
 
-    private func kafka<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as TopicWindowError {
-            if case .noSuchTopic = error { throw APIError(.notFound, code: "TopicNotFound", message: "\(error)") }
-            throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
-        }
-    }
-
     static func query(from parameters: FlatDictionary<Substring, Substring>) throws -> DeadLetterQuery {
         try DeadLetterFilter(
             kind: parameters.get("kind"), scope: parameters.get("scope"), target: parameters.get("target"),
             reason: parameters.get("reason"), since: parameters.get("since"), until: parameters.get("until")
         ).query()
+    }
+}
+
+/// Runs `body`, answering a missing topic with 404 and any other Kafka
+/// failure with 503 `KafkaUnavailable`.
+func answeringKafkaErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as TopicWindowError {
+        if case .noSuchTopic = error { throw APIError(.notFound, code: "TopicNotFound", message: "\(error)") }
+        throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
+    } catch let error as APIError {
+        throw error
+    } catch {
+        throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
     }
 }
 

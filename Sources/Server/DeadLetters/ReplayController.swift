@@ -63,20 +63,13 @@ struct ReplayController<Context: RequestContext> {
         guard (1...10_000).contains(rate) else {
             throw APIError.badRequest("ratePerSecond: 1 to 10000, got \(rate)", code: "InvalidReplay")
         }
-        do {
-            let outcome = try await replayer.replay(target, since: since, until: until, ratePerSecond: rate)
-            logger.notice(
-                "Replay scheduled",
-                metadata: ["target": "\(what)", "replayed": "\(outcome.replayed)", "scanned": "\(outcome.scanned)", "rate": "\(rate)"])
-            return outcome
-        } catch let error as TopicWindowError {
-            if case .noSuchTopic = error { throw APIError(.notFound, code: "TopicNotFound", message: "\(error)") }
-            throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
-        } catch let error as APIError {
-            throw error
-        } catch {
-            throw APIError.unavailable("Kafka did not answer: \(error)", code: "KafkaUnavailable")
+        let outcome = try await answeringKafkaErrors {
+            try await replayer.replay(target, since: since, until: until, ratePerSecond: rate)
         }
+        logger.notice(
+            "Replay scheduled",
+            metadata: ["target": "\(what)", "replayed": "\(outcome.replayed)", "scanned": "\(outcome.scanned)", "rate": "\(rate)"])
+        return outcome
     }
 }
 
