@@ -17,7 +17,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev libsqlite3-dev pkg-config kcat \
-  docker-registry skopeo umoci jq curl python3-pip postgresql chromium chromium-driver >/dev/null
+  docker-registry skopeo umoci jq curl python3-pip postgresql chromium chromium-driver prometheus >/dev/null
 packages=(jsonschema rfc3339-validator byexample==11.0.0 cloudevents==1.11.0 azure-mgmt-containerregistry==15.0.0 azure-eventgrid==4.22.1
   standardwebhooks==1.1.0 pyyaml schemathesis==4.32.5 yamllint==1.38.0 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 selenium==4.27.1)
 if ! python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}" 2>/dev/null; then

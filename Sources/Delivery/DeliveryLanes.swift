@@ -79,11 +79,16 @@ public final class DeliveryLanes: Sendable {
         var lastFinish: ContinuousClock.Instant?
         let inFlightGauge: Gauge
         let breakerGauge: Gauge
+        /// How long its attempts take, from the slot to the answer (a histogram).
+        let durations: Timer
 
         init(key: String, rule: CircuitBreaker.Rule) {
             breaker = CircuitBreaker(rule: rule)
             inFlightGauge = Gauge(label: "regevents_delivery_lane_in_flight", dimensions: [("lane", key)])
             breakerGauge = Gauge(label: "regevents_delivery_breaker_state", dimensions: [("lane", key)])
+            durations = Timer(
+                label: "regevents_delivery_duration_seconds",
+                dimensions: [("kind", String(key.prefix { $0 != ":" })), ("lane", key)], preferredDisplayUnit: .seconds)
         }
 
         static let waitersBeforeAPace = 1024
@@ -182,11 +187,12 @@ public final class DeliveryLanes: Sendable {
         (reason.hasPrefix("lane") ? laneFullDeferrals : breakerDeferrals).increment()
     }
 
-    fileprivate func finish(_ key: String, probe: Bool, failed: Bool, now: ContinuousClock.Instant = .now) {
+    fileprivate func finish(_ key: String, probe: Bool, failed: Bool, took: Duration? = nil, now: ContinuousClock.Instant = .now) {
         var resumed: [(CheckedContinuation<Admission, Never>, Admission)] = []
         lanes.withLock { lanes in
             guard var lane = lanes[key] else { return }
             defer { lanes[key] = lane }
+            if let took { lane.durations.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000) }
             lane.inFlight = max(0, lane.inFlight - 1)
             if lane.breaker.record(failed: failed, probe: probe, now: now) {
                 lane.ramp = 1
@@ -300,6 +306,7 @@ public final class LaneTicket: Sendable {
     private let key: String
     private let probe: Bool
     private let finished = Atomic<Bool>(false)
+    private let admittedAt = ContinuousClock.now
 
     fileprivate init(lanes: DeliveryLanes, key: String, probe: Bool) {
         self.lanes = lanes
@@ -309,7 +316,7 @@ public final class LaneTicket: Sendable {
 
     public func finish(_ outcome: AttemptOutcome) {
         guard !finished.exchange(true, ordering: .relaxed) else { return }
-        lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome))
+        lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome), took: .now - admittedAt)
     }
 
     deinit {

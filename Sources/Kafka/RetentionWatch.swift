@@ -132,7 +132,8 @@ public final class RetentionWatch: Service, Sendable {
     private struct State {
         var lastWarned: [PartitionKey: ContinuousClock.Instant] = [:]
         var warnings: [Warning] = []
-        var gauges: [PartitionKey: Gauge] = [:]
+        /// Per label, per partition: made once, recorded every pass.
+        var gauges: [String: [PartitionKey: Gauge]] = [:]
     }
 
     private struct PartitionKey: Hashable {
@@ -193,7 +194,8 @@ public final class RetentionWatch: Service, Sendable {
                     lowWatermark: partition.lowWatermark, highWatermark: partition.highWatermark, committedOffset: offset,
                     estimatedRecordsPerPartition: configuration.estimatedRecordsPerPartition)
                 let key = PartitionKey(group: watched.group, topic: description.name, partition: partition.partition)
-                if let headroom = assessment.headroom { gauge(key).record(headroom) }
+                if let headroom = assessment.headroom { gauge("regevents_kafka_retention_headroom_ratio", key).record(headroom) }
+                gauge("regevents_kafka_consumer_lag", key).record(assessment.lag)
                 guard assessment.verdict == .atRisk, let headroom = assessment.headroom else { continue }
                 let warning = Warning(
                     group: watched.group, topic: description.name, partition: partition.partition, committedOffset: offset,
@@ -226,13 +228,11 @@ public final class RetentionWatch: Service, Sendable {
         }
     }
 
-    private func gauge(_ key: PartitionKey) -> Gauge {
+    private func gauge(_ label: String, _ key: PartitionKey) -> Gauge {
         state.withLock { state in
-            if let gauge = state.gauges[key] { return gauge }
-            let gauge = Gauge(
-                label: "regevents_kafka_retention_headroom_ratio",
-                dimensions: [("group", key.group), ("topic", key.topic), ("partition", String(key.partition))])
-            state.gauges[key] = gauge
+            if let gauge = state.gauges[label]?[key] { return gauge }
+            let gauge = Gauge(label: label, dimensions: [("group", key.group), ("topic", key.topic), ("partition", String(key.partition))])
+            state.gauges[label, default: [:]][key] = gauge
             return gauge
         }
     }

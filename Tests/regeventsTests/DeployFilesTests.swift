@@ -32,6 +32,28 @@ struct DeployFilesTests {
         }
     }
 
+    /// A dashboard or alert on a metric that does not exist shows nothing
+    /// and never fires: each `regevents_*` series they query is one the
+    /// server registers (its label is in the sources).
+    @Test func everyMetricTheDashboardAndAlertsQueryIsOneTheServerHas() throws {
+        var sources = ""
+        let sourceRoot = repositoryRoot.appendingPathComponent("Sources")
+        for file in FileManager.default.enumerator(atPath: sourceRoot.path)?.compactMap({ $0 as? String }) ?? [] where file.hasSuffix(".swift") {
+            sources += (try? String(contentsOf: sourceRoot.appendingPathComponent(file), encoding: .utf8)) ?? ""
+        }
+        var queried: Set<String> = []
+        for file in ["deploy/grafana/regevents-dashboard.json", "deploy/prometheus/alerts.yaml"] {
+            let text = try String(contentsOf: repositoryRoot.appendingPathComponent(file), encoding: .utf8)
+            for match in text.matches(of: /regevents_[a-z_]+/) {
+                queried.insert(String(match.output).replacing(/_(bucket|count|sum)$/, with: ""))
+            }
+        }
+        #expect(queried.count >= 8, "\(queried.sorted())")
+        for metric in queried.sorted() {
+            #expect(sources.contains("\"\(metric)\""), "\(metric) is queried in deploy/ but the server has no such metric")
+        }
+    }
+
     static func variables(in text: String) -> [String] {
         text.matches(of: /REGEVENTS_[A-Z_]*[A-Z]/).map { String($0.output) }
     }
