@@ -27,16 +27,41 @@ public final class DeliveryLanes: Sendable {
         /// The longest a delivery waits for a slot in a full lane before it
         /// goes to the retry tier instead.
         public var queueWait: Duration
+        public var health: HealthRule
 
         public init(
             defaultLimit: Int = 16, breaker: CircuitBreaker.Rule = .default, fullLaneWait: Duration = .seconds(1),
-            queueWait: Duration = .seconds(1)
+            queueWait: Duration = .seconds(1), health: HealthRule = HealthRule()
         ) {
             self.defaultLimit = defaultLimit
             self.breaker = breaker
             self.fullLaneWait = fullLaneWait
             self.queueWait = queueWait
+            self.health = health
         }
+    }
+
+    /// When an endpoint is given up on: after failing without a single
+    /// success for `disableAfter` (5 days), with at least `minimumAttempts`
+    /// (10) attempts in that time. An endpoint that fails `minimumAttempts`
+    /// times in a row and then succeeds has recovered.
+    public struct HealthRule: Sendable, Hashable {
+        /// `nil`: never disable.
+        public var disableAfter: Duration?
+        public var minimumAttempts: Int
+
+        public init(disableAfter: Duration? = .seconds(5 * 86_400), minimumAttempts: Int = 10) {
+            self.disableAfter = disableAfter
+            self.minimumAttempts = minimumAttempts
+        }
+    }
+
+    /// A lane's health crossing the rule, for the one attempt that crossed it.
+    public enum HealthChange: Sendable, Equatable {
+        /// Failing since then, this many attempts: the rule says disable.
+        case failing(since: ContinuousClock.Instant, attempts: Int)
+        /// Succeeded after this many failures in a row.
+        case recovered(afterFailures: Int)
     }
 
     /// What `webhook show` and `subscription show` print of a lane.
@@ -47,6 +72,9 @@ public final class DeliveryLanes: Sendable {
         public var consecutiveFailures: Int
         /// Seconds until an open breaker lets its probe out.
         public var reopensInSeconds: Int?
+        /// Seconds since the first failure of the current run of failures
+        /// (the health rule's clock); absent while the last attempt succeeded.
+        public var failingForSeconds: Int?
     }
 
     public enum Admission: Sendable {
@@ -77,6 +105,11 @@ public final class DeliveryLanes: Sendable {
         /// seconds: the pace a waiting delivery gets a slot at.
         var finishInterval: Double?
         var lastFinish: ContinuousClock.Instant?
+        /// The current run of failures (every attempt, breaker or not): when
+        /// it began, how long it is, and whether the rule already fired.
+        var failingSince: ContinuousClock.Instant?
+        var failures = 0
+        var givenUp = false
         let inFlightGauge: Gauge
         let breakerGauge: Gauge
         /// How long its attempts take, from the slot to the answer (a histogram).
@@ -187,11 +220,16 @@ public final class DeliveryLanes: Sendable {
         (reason.hasPrefix("lane") ? laneFullDeferrals : breakerDeferrals).increment()
     }
 
-    fileprivate func finish(_ key: String, probe: Bool, failed: Bool, took: Duration? = nil, now: ContinuousClock.Instant = .now) {
+    @discardableResult
+    fileprivate func finish(
+        _ key: String, probe: Bool, failed: Bool, took: Duration? = nil, now: ContinuousClock.Instant = .now
+    ) -> HealthChange? {
         var resumed: [(CheckedContinuation<Admission, Never>, Admission)] = []
+        var change: HealthChange?
         lanes.withLock { lanes in
             guard var lane = lanes[key] else { return }
             defer { lanes[key] = lane }
+            change = Self.track(&lane, failed: failed, rule: settings.health, now: now)
             if let took { lane.durations.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000) }
             lane.inFlight = max(0, lane.inFlight - 1)
             if lane.breaker.record(failed: failed, probe: probe, now: now) {
@@ -232,6 +270,21 @@ public final class DeliveryLanes: Sendable {
             count(admission)
             continuation.resume(returning: admission)
         }
+        return change
+    }
+
+    /// Follows the lane's run of failures; the change the health rule sees, if any.
+    private static func track(_ lane: inout Lane, failed: Bool, rule: HealthRule, now: ContinuousClock.Instant) -> HealthChange? {
+        guard failed else {
+            defer { (lane.failingSince, lane.failures, lane.givenUp) = (nil, 0, false) }
+            return lane.failures >= rule.minimumAttempts ? .recovered(afterFailures: lane.failures) : nil
+        }
+        let since = lane.failingSince ?? now
+        lane.failingSince = since
+        lane.failures += 1
+        guard !lane.givenUp, let after = rule.disableAfter, now - since >= after, lane.failures >= rule.minimumAttempts else { return nil }
+        lane.givenUp = true
+        return .failing(since: since, attempts: lane.failures)
     }
 
     /// Sends waiters past their deadline to the retry tier, while any wait.
@@ -289,12 +342,13 @@ public final class DeliveryLanes: Sendable {
         let limit = max(1, limit ?? settings.defaultLimit)
         return lanes.withLock { lanes in
             guard let lane = lanes[key] else {
-                return Snapshot(inFlight: 0, limit: limit, breaker: .closed, consecutiveFailures: 0, reopensInSeconds: nil)
+                return Snapshot(inFlight: 0, limit: limit, breaker: .closed, consecutiveFailures: 0, reopensInSeconds: nil, failingForSeconds: nil)
             }
             let reopens = lane.breaker.reopensAt.map { Int(max(0, ($0 - now).components.seconds)) }
             return Snapshot(
                 inFlight: lane.inFlight, limit: limit, breaker: lane.breaker.state,
-                consecutiveFailures: lane.breaker.consecutiveFailures, reopensInSeconds: reopens)
+                consecutiveFailures: lane.breaker.consecutiveFailures, reopensInSeconds: reopens,
+                failingForSeconds: lane.failingSince.map { Int((now - $0).components.seconds) })
         }
     }
 }
@@ -314,9 +368,11 @@ public final class LaneTicket: Sendable {
         self.probe = probe
     }
 
-    public func finish(_ outcome: AttemptOutcome) {
-        guard !finished.exchange(true, ordering: .relaxed) else { return }
-        lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome), took: .now - admittedAt)
+    /// - Returns: the health change this attempt made, if the rule fired.
+    @discardableResult
+    public func finish(_ outcome: AttemptOutcome) -> DeliveryLanes.HealthChange? {
+        guard !finished.exchange(true, ordering: .relaxed) else { return nil }
+        return lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome), took: .now - admittedAt)
     }
 
     deinit {

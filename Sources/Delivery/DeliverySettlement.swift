@@ -136,6 +136,9 @@ public struct DeliverySettlement: Sendable {
             isDurable = true
         }
         countAttempt(record.targetKind, result)
+        if result == .deadLettered, isDurable {
+            await announceDeadLettered(record, outcome: outcome.statusCode.map { "HTTP \($0)" } ?? outcome.error ?? "no response")
+        }
         logger.log(
             level: result == .delivered ? .debug : .notice, "Delivery attempt",
             metadata: [
@@ -179,6 +182,7 @@ public struct DeliverySettlement: Sendable {
             let notAttempted = AttemptOutcome.failure("not attempted: \(reason)")
             let audit = auditRecord(record, outcome: notAttempted, result: .deadLettered, at: nowMilliseconds)
             let durable = await produceDurably(deadLetters + [audit], for: record)
+            if durable { await announceDeadLettered(record, outcome: "not attempted: \(reason)") }
             return Settled(result: .deadLettered, deadLetters: deadLetters, isDurable: durable)
         }
         var next = record
@@ -215,6 +219,21 @@ public struct DeliverySettlement: Sendable {
             topic: layout.retryTier(tier), key: Array(record.partitionKey.utf8),
             value: SettlementValues.encode(record),
             headers: KafkaRecordFormat.retryHeaders.map(KafkaHeader.init))
+    }
+
+    /// A `DeadLettered` operational event, after the dead letter is in Kafka.
+    private func announceDeadLettered(_ record: DeliveryRecord, outcome: String) async {
+        var data: [String: JSONValue] = [
+            "kind": .string(record.targetKind.rawValue), "registry": .string(record.registry), "target": .string(record.target),
+            "eventID": .string(record.eventID), "deliveryAttempts": .number(Double(record.attempt)), "lastOutcome": .string(outcome),
+        ]
+        if let scope = record.scope { data["scope"] = .string(scope) }
+        let source = record.targetKind == .webhook
+            ? OperationsLog.webhookSource(registry: record.registry, name: record.target)
+            : "/\(record.scopeDescription.replacingOccurrences(of: "registry/", with: "registries/").replacingOccurrences(of: "topic/", with: "topics/"))"
+                + "/\(record.targetKind == .handler ? "handlers" : "eventSubscriptions")/\(record.target)"
+        await OperationsLog(producer: producer, layout: layout, logger: logger).record(
+            .deadLettered, source: source, subject: record.eventID, data: data)
     }
 
     /// The attempt on `.deliveries`, where every attempt is visible.

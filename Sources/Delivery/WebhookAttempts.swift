@@ -29,6 +29,9 @@ public struct WebhookAttempts: Sendable {
     public let deliveryLog: DeliveryLogWriter
     let layout: TopicLayout
     let settings: Settings
+    let store: any WebhookStore
+    /// Where the health rule's decisions are said (`<prefix>.operations`).
+    public let operations: OperationsLog
     let logger: Logger
 
     public init(
@@ -41,6 +44,8 @@ public struct WebhookAttempts: Sendable {
         deliveryLog = DeliveryLogWriter(store: store, settings: .init(keep: settings.logSize), logger: logger)
         self.layout = layout
         self.settings = settings
+        self.store = store
+        operations = OperationsLog(producer: producer, layout: layout, logger: logger)
         self.logger = logger
     }
 
@@ -57,9 +62,11 @@ public struct WebhookAttempts: Sendable {
             return await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):
             let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
-            ticket.finish(outcome)
+            let change = ticket.finish(outcome)
             log(record, webhook: webhook, outcome: outcome)
-            return await settlement.settle(record, outcome: outcome, policy: policy, waitForKafka: false)
+            let settled = await settlement.settle(record, outcome: outcome, policy: policy, waitForKafka: false)
+            if let change { await healthChanged(change, webhook: webhook, outcome: outcome) }
+            return settled
         }
     }
 
@@ -74,6 +81,49 @@ public struct WebhookAttempts: Sendable {
                 return outcome
             },
             settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) })
+    }
+
+    /// What the health rule decided: a webhook failing past the rule is
+    /// disabled (once, through the store, so every node stops using it);
+    /// either way it is said on `<prefix>.operations`. Re-enabling is
+    /// `webhook update --status enabled` (or the console's Enable).
+    func healthChanged(_ change: DeliveryLanes.HealthChange, webhook: Webhook, outcome: AttemptOutcome) async {
+        let source = OperationsLog.webhookSource(registry: webhook.registry, name: webhook.name)
+        switch change {
+        case .failing(let since, let attempts):
+            let failingSince = Date().addingTimeInterval(-((ContinuousClock.now - since) / .seconds(1)))
+            do {
+                guard var current = try await store.webhook(registry: webhook.registry, name: webhook.name), current.status == .enabled,
+                    current.createdAt == webhook.createdAt
+                else { return }
+                current.status = .disabled
+                current.updatedAt = Date()
+                _ = try await store.put(current, quota: .max)
+            } catch {
+                logger.error("Cannot disable a failing webhook", metadata: ["webhook": "\(source)", "error": "\(error)"])
+                return
+            }
+            logger.warning(
+                "Webhook disabled by the health rule", metadata: ["webhook": "\(source)", "attempts": "\(attempts)"])
+            await operations.record(
+                .endpointDisabled, source: source, subject: webhook.name,
+                data: [
+                    "registry": .string(webhook.registry), "webhook": .string(webhook.name),
+                    "failingSince": .string(DeadLetterFields.timestamp(failingSince)), "attempts": .number(Double(attempts)),
+                    "lastOutcome": .string(outcome.statusCode.map { "HTTP \($0)" } ?? outcome.error ?? "no response"),
+                    "rule": .string(Self.describe(lanes.settings.health)),
+                ])
+        case .recovered(let failures):
+            await operations.record(
+                .endpointRecovered, source: source, subject: webhook.name,
+                data: ["registry": .string(webhook.registry), "webhook": .string(webhook.name), "failuresBefore": .number(Double(failures))])
+        }
+    }
+
+    /// The rule in words, as the docs state it.
+    static func describe(_ rule: DeliveryLanes.HealthRule) -> String {
+        guard let after = rule.disableAfter else { return "never disabled" }
+        return "disabled after failing without a single success for \(Int(after / .seconds(1))) s, with at least \(rule.minimumAttempts) attempts"
     }
 
     /// The lane of `webhook`, for `webhook show` and metrics.

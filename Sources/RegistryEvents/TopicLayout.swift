@@ -3,7 +3,8 @@
 ///
 /// `.acr` and `.cloudevents` carry every registry event in two schemas;
 /// `.deliveries` every delivery attempt; `.deadletter` what could not be
-/// delivered; `.retry.<delay>` the deliveries waiting for their next attempt.
+/// delivered; `.operations` what an operator should know (an endpoint
+/// disabled, …); `.retry.<delay>` the deliveries waiting for their next attempt.
 public struct TopicLayout: Sendable, Hashable {
     public static let defaultPrefix = "registry-events"
 
@@ -25,6 +26,9 @@ public struct TopicLayout: Sendable, Hashable {
     public var cloudEvents: String { "\(prefix).cloudevents" }
     public var deliveries: String { "\(prefix).deliveries" }
     public var deadLetter: String { "\(prefix).deadletter" }
+    /// Operational events: an endpoint disabled or recovered, a validation
+    /// failed, a signing secret rotated, a delivery dead-lettered.
+    public var operations: String { "\(prefix).operations" }
 
     /// A custom topic's events (`<prefix>.topic.<name>`).
     public func customTopic(_ name: String) -> String { "\(customTopicPrefix)\(name)" }
@@ -34,11 +38,11 @@ public struct TopicLayout: Sendable, Hashable {
     public var retryTiers: [String] { Self.retryTierDelays.map(retryTier) }
 
     /// Every topic, in the order `regevents topics` lists them.
-    public var allTopics: [String] { [acr, cloudEvents, deliveries, deadLetter] + retryTiers }
+    public var allTopics: [String] { [acr, cloudEvents, deliveries, deadLetter, operations] + retryTiers }
 
     /// The short names `regevents tail --topic` accepts, with their topics.
     public var aliases: [String: String] {
-        ["acr": acr, "cloudevents": cloudEvents, "deliveries": deliveries, "deadletter": deadLetter]
+        ["acr": acr, "cloudevents": cloudEvents, "deliveries": deliveries, "deadletter": deadLetter, "operations": operations]
     }
 
     /// A short name (`acr`), a tier (`retry.10s`), a custom topic

@@ -102,7 +102,8 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
         .addRoutes(to: v1.group().add(middleware: management))
     let webhooks = WebhookController<AppRequestContext>(
         store: dependencies.store, quota: configuration.webhookQuota, defaultLocation: configuration.ingest.defaultLocation,
-        delivery: dependencies.delivery, logger: Logger(label: "regevents.webhooks"))
+        delivery: dependencies.delivery, logger: Logger(label: "regevents.webhooks"),
+        operations: OperationsLog(producer: dependencies.producer, layout: configuration.layout, logger: Logger(label: "regevents.operations")))
     webhooks.addRoutes(to: v1.group("registries/:registry").add(middleware: management))
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
@@ -153,7 +154,8 @@ private func addEventGridRoutes(
     for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
         EventSubscriptionController<AppRequestContext>(
             store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics, layout: configuration.layout,
-            hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.subscriptionQuota, logger: logger
+            hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.subscriptionQuota, logger: logger,
+            operations: OperationsLog(producer: dependencies.producer, layout: configuration.layout, logger: logger)
         ).addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
     }
     CustomTopicController<AppRequestContext>(

@@ -99,6 +99,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Attempts in flight per webhook or subscription unless it sets its own (default 16).")
     var deliveryConcurrency: Int = 16
 
+    @Option(help: "Disable a webhook that fails without a single success for this long (e.g. 5d, the default; never: keep it).")
+    var endpointDisableAfter: String = "5d"
+
+    @Option(help: "Attempts the health rule needs in that time before it disables a webhook (default 10).")
+    var endpointDisableMinAttempts: Int = 10
+
     @Option(help: "Seconds a graceful shutdown (SIGTERM) may take before in-flight attempts are abandoned, uncommitted (default 25).")
     var shutdownTimeout: Int = 25
 
@@ -196,7 +202,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var delivery = DeliveryConfiguration()
         delivery.connectionsPerHost = try validatedConnectionsPerHost()
-        delivery.lanes = DeliveryLanes.Settings(defaultLimit: deliveryConcurrency)
+        delivery.lanes = DeliveryLanes.Settings(defaultLimit: deliveryConcurrency, health: try healthRule())
         delivery.attemptTimeout = .seconds(try webhookTimeoutSeconds())
         delivery.targetGuard = try targetGuard()
         delivery.egressProxy = try egressProxyServer()
@@ -349,6 +355,20 @@ struct ServeCommand: AsyncParsableCommand {
             throw ConfigurationError(flag: "--egress-proxy", message: "expected http://host:port, got \"\(text)\"")
         }
         return .server(host: host, port: url.port ?? 80)
+    }
+
+    /// The endpoint health rule: when a failing webhook is disabled.
+    private func healthRule() throws -> DeliveryLanes.HealthRule {
+        guard (1...1_000_000).contains(endpointDisableMinAttempts) else {
+            throw ConfigurationError(
+                flag: "--endpoint-disable-min-attempts", message: "must be 1 to 1000000, got \(endpointDisableMinAttempts)")
+        }
+        if endpointDisableAfter == "never" { return DeliveryLanes.HealthRule(disableAfter: nil, minimumAttempts: endpointDisableMinAttempts) }
+        guard let after = DurationText.parse(endpointDisableAfter) else {
+            throw ConfigurationError(
+                flag: "--endpoint-disable-after", message: "a duration (e.g. 5d, 12h, 30m) or never, got \(endpointDisableAfter)")
+        }
+        return DeliveryLanes.HealthRule(disableAfter: after, minimumAttempts: endpointDisableMinAttempts)
     }
 
     private func validatedConnectionsPerHost() throws -> Int {

@@ -8,11 +8,12 @@ import Testing
         #expect(layout.cloudEvents == "acme.cloudevents")
         #expect(layout.deliveries == "acme.deliveries")
         #expect(layout.deadLetter == "acme.deadletter")
+        #expect(layout.operations == "acme.operations")
         #expect(layout.retryTiers == [
             "acme.retry.10s", "acme.retry.30s", "acme.retry.1m", "acme.retry.5m", "acme.retry.10m",
             "acme.retry.30m", "acme.retry.1h", "acme.retry.3h", "acme.retry.6h", "acme.retry.12h",
         ])
-        #expect(Set(layout.allTopics).count == 14)
+        #expect(Set(layout.allTopics).count == 15)
     }
 
     @Test func resolvesAliasesTiersAndFullNames() {

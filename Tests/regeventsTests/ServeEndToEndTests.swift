@@ -69,7 +69,7 @@ struct ServeEndToEndTests {
         #expect(topics.status == 0, "topics failed: \(topics.errors)")
         let report = try jsonObject(Data(topics.output.joined(separator: "\n").utf8))
         let entries = try #require(report["topics"] as? [[String: Any]])
-        #expect(entries.count == 14)
+        #expect(entries.count == 15)
         let acr = try #require(entries.first { $0["name"] as? String == "registry-events.acr" })
         #expect(acr["records"] as? Int == 1)
         let groups = try #require(acr["consumerGroups"] as? [[String: Any]])

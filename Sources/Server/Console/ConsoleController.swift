@@ -281,6 +281,7 @@ struct ConsoleController: Sendable {
                 <dt>Location</dt><dd>\(ConsoleHTML.escape(shown.location))</dd>
                 <dt>In flight</dt><dd>\(lane.map { "\($0.inFlight) of \($0.limit)" } ?? "-")</dd>
                 <dt>Breaker</dt><dd>\(ConsoleHTML.escape(lane.map { "\($0.breaker.rawValue), \($0.consecutiveFailures) failures in a row" } ?? "-"))</dd>
+                <dt>Health</dt><dd>\(ConsoleHTML.escape(lane?.failingForSeconds.map { "failing for \($0) s without a success (disabled by the health rule past its limit)" } ?? "answering"))</dd>
                 </dl>
                 <p>
                 <form method="post" action="\(base)/ping" class="inline">\(ConsoleHTML.csrfField(session.csrf))<button type="submit">Ping</button></form>

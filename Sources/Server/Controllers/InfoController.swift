@@ -23,6 +23,7 @@ public struct ServerInfo: ResponseCodable, Sendable, Equatable {
         public let cloudevents: String
         public let deliveries: String
         public let deadletter: String
+        public let operations: String
         public let retry: [String]
     }
 
@@ -49,7 +50,7 @@ public struct ServerInfo: ResponseCodable, Sendable, Equatable {
         kafka = Kafka(bootstrapServers: bootstrapServers, embedded: embedded)
         topics = Topics(
             prefix: layout.prefix, acr: layout.acr, cloudevents: layout.cloudEvents, deliveries: layout.deliveries,
-            deadletter: layout.deadLetter, retry: layout.retryTiers)
+            deadletter: layout.deadLetter, operations: layout.operations, retry: layout.retryTiers)
     }
 
     public var layout: TopicLayout { TopicLayout(prefix: topics.prefix) }

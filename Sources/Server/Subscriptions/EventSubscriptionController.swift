@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Hummingbird
 import Logging
@@ -18,6 +19,8 @@ struct EventSubscriptionController<Context: RequestContext> {
     /// Subscriptions per scope.
     let quota: Int
     let logger: Logger
+    /// Where a failed validation is said (`<prefix>.operations`).
+    var operations: OperationsLog? = nil
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("eventSubscriptions", use: list)
@@ -160,6 +163,14 @@ struct EventSubscriptionController<Context: RequestContext> {
         case .failed(let message):
             subscription.provisioningState = .failed
             subscription.provisioningMessage = message
+            let parent = subscription.scope.kind == .registry ? "registries" : "topics"
+            let data: [String: JSONValue] = [
+                "scope": .string(subscription.scope.description), "subscription": .string(subscription.name), "message": .string(message),
+            ]
+            await operations?.record(
+                OperationsLog.Kind.subscriptionValidationFailed,
+                source: "/\(parent)/\(subscription.scope.name)/eventSubscriptions/\(subscription.name)", subject: subscription.name,
+                data: data)
         }
     }
 

@@ -1,3 +1,4 @@
+import Delivery
 import Foundation
 import Hummingbird
 import Logging
@@ -16,6 +17,8 @@ struct WebhookController<Context: RequestContext> {
     /// router-only tests.
     let delivery: any WebhookPinger
     let logger: Logger
+    /// Where a rotation is said (`<prefix>.operations`).
+    var operations: OperationsLog? = nil
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("webhooks", use: list)
@@ -89,6 +92,15 @@ struct WebhookController<Context: RequestContext> {
         logger.info(
             "Webhook signing secret rotated",
             metadata: ["registry": "\(registry)", "webhook": "\(webhook.name)", "gracePeriodInHours": "\(hours)"])
+        var data: [String: JSONValue] = [
+            "registry": .string(registry), "webhook": .string(webhook.name), "gracePeriodInHours": .number(Double(hours)),
+        ]
+        if let until = stored.previousSigningSecretValidUntil {
+            data["previousSigningSecretValidUntil"] = .string(ISO8601DateFormatter().string(from: until))
+        }
+        await operations?.record(
+            .signingSecretRotated, source: OperationsLog.webhookSource(registry: registry, name: webhook.name), subject: webhook.name,
+            data: data)
         return Rotated(
             signingSecret: secret,
             previousSigningSecretValidUntil: stored.previousSigningSecretValidUntil.map { ISO8601DateFormatter().string(from: $0) })
