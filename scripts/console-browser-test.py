@@ -158,7 +158,13 @@ push("console-doomed-1")
 driver.get(args.base + "/console/deadletters?target=failhook1")
 wait_for("the dead letter", lambda: "console-doomed-1" in text(), limit=60)
 shoot("dead-letter")
-api("PATCH", "/v1/registries/myregistry/webhooks/failhook1", {"properties": {"serviceUri": args.receiver + "/ok-redriven"}})
+# The endpoint is fixed through the console's edit form.
+driver.get(args.base + "/console/registries/myregistry/webhooks/failhook1")
+driver.find_element(By.ID, "edit-serviceUri").send_keys(args.receiver + "/ok-redriven")
+driver.find_element(By.CSS_SELECTOR, "form[action$='/edit'] button[type=submit]").click()
+wait_for("the edit to be saved", lambda: "Webhook updated" in text(), limit=10, reload=False)
+shoot("edited")
+driver.get(args.base + "/console/deadletters?target=failhook1")
 driver.find_element(By.CSS_SELECTOR, "input[name=ids]").click()
 driver.find_element(By.XPATH, "//button[normalize-space()='Redrive selected']").click()
 wait_for("the redrive to say redriven", lambda: "redriven" in text(), limit=10, reload=False)
@@ -189,7 +195,16 @@ for number in range(5):
 wait_for("the .acr records to move", lambda: (acr_records() or 0) >= before + 5, limit=30)
 shoot("kafka-moved")
 
-# 7. A forged form post (the session cookie, no CSRF token) changes nothing.
+# 7. Custom topics: the keys show only when asked.
+api("PUT", "/v1/topics/console-orders", {})
+driver.get(args.base + "/console/topics")
+if "console-orders" not in text() or "key1" in text():
+    fail("the custom topics page does not list the topic, or shows its keys unasked")
+driver.find_element(By.XPATH, "//button[normalize-space()='Show keys']").click()
+wait_for("the topic's keys", lambda: "key1" in text(), limit=10, reload=False)
+shoot("topic-keys")
+
+# 8. A forged form post (the session cookie, no CSRF token) changes nothing.
 session = driver.get_cookie("regevents_console")["value"]
 forged = urllib.request.Request(
     args.base + "/console/registries/myregistry/webhooks/consolehook1/delete", method="POST",
@@ -203,7 +218,7 @@ except urllib.error.HTTPError as error:
 if api("GET", "/v1/registries/myregistry/webhooks/consolehook1")["name"] != "consolehook1":
     fail("the forged post deleted the webhook")
 
-# 8. Keyboard: the skip link is the first stop, and sign-out works.
+# 9. Keyboard: the skip link is the first stop, and sign-out works.
 driver.get(args.base + "/console/registries")
 driver.find_element(By.TAG_NAME, "body").send_keys("\t")
 if driver.switch_to.active_element.text != "Skip to content":

@@ -34,6 +34,11 @@ struct ConsoleController: Sendable {
         group.post("registries/:registry/webhooks/:name/ping", use: ping)
         group.post("registries/:registry/webhooks/:name/status", use: setStatus)
         group.post("registries/:registry/webhooks/:name/delete", use: deleteWebhook)
+        group.post("registries/:registry/webhooks/:name/edit", use: editWebhook)
+        group.get("registries/:registry/subscriptions/:name", use: registrySubscription)
+        group.get("topics", use: topics)
+        group.post("topics/:topic/keys", use: topicKeys)
+        group.get("topics/:topic/subscriptions/:name", use: topicSubscription)
         group.get("deadletters", use: deadLetterList)
         group.post("deadletters/redrive", use: redrive)
         group.get("kafka", use: kafka)
@@ -180,7 +185,8 @@ struct ConsoleController: Sendable {
         }
         let subscriptionRows = subscriptions.map { subscription in
             [
-                ConsoleHTML.escape(subscription.name), ConsoleHTML.escape(subscription.provisioningState.rawValue),
+                "<a href=\"/console/registries/\(Self.path(registry))/subscriptions/\(Self.path(subscription.name))\">\(ConsoleHTML.escape(subscription.name))</a>",
+                ConsoleHTML.escape(subscription.provisioningState.rawValue),
                 ConsoleHTML.escape(subscription.eventDeliverySchema.rawValue),
                 ConsoleHTML.escape(subscription.filter.includedEventTypes?.joined(separator: ", ") ?? "(all)"),
             ]
@@ -289,6 +295,7 @@ struct ConsoleController: Sendable {
                 <form method="post" action="\(base)/delete" class="inline">\(ConsoleHTML.csrfField(session.csrf))<button type="submit" class="danger">Delete</button></form>
                 </p>
                 """
+            body += editForm(base, shown: shown, session: session)
             let rows = entries.map { entry -> [String] in
                 let action = (JSONValue(parsing: Array(entry.request.content.utf8))?["action"]?.stringValue) ?? "-"
                 let status = entry.response.map { $0.statusCode.isEmpty ? "no response" : $0.statusCode } ?? "-"
@@ -303,7 +310,53 @@ struct ConsoleController: Sendable {
         }
     }
 
+    /// Edit: what is left empty stays as it is (the service URI and header
+    /// values are never shown, as in the API).
+    private func editForm(_ base: String, shown: WebhookResource.Response, session: ConsoleSessions.Session) -> String {
+        let actions = RegistryAction.subscribable.map { action in
+            "<label class=\"check\"><input type=\"checkbox\" name=\"actions\" value=\"\(action.rawValue)\"\(shown.properties.actions.contains(action.rawValue) ? " checked" : "")>\(action.rawValue)</label>"
+        }.joined()
+        return """
+            <h2 id="edit">Edit</h2>
+            <form method="post" action="\(base)/edit" class="stack">\(ConsoleHTML.csrfField(session.csrf))
+            <div><label for="edit-serviceUri">New service URI</label><input type="url" id="edit-serviceUri" name="serviceUri"
+             aria-describedby="edit-uri-help"><p id="edit-uri-help" class="muted">Empty: unchanged (the current one is not shown).</p></div>
+            <div><label for="edit-customHeaders">New custom headers</label><textarea id="edit-customHeaders" name="customHeaders" rows="2"
+             aria-describedby="edit-headers-help"></textarea><p id="edit-headers-help" class="muted">One "Name: value" a line; empty: unchanged.</p></div>
+            <fieldset><legend>Actions</legend>\(actions)</fieldset>
+            <div><label for="edit-scope">Scope</label><input type="text" id="edit-scope" name="scope" value="\(ConsoleHTML.escape(shown.properties.scope))"></div>
+            <div><button type="submit">Save</button></div></form>
+            """
+    }
+
+    @Sendable func editWebhook(_ request: Request, context: Context) async throws -> Response {
+        try await action(request, context) { form in
+            let (registry, name) = (try context.parameters.require("registry"), try context.parameters.require("name"))
+            var properties: [String: Any] = ["actions": form.all("actions"), "scope": form["scope"] ?? ""]
+            if let uri = form["serviceUri"], !uri.isEmpty { properties["serviceUri"] = uri }
+            let headers = (form["customHeaders"] ?? "").split(whereSeparator: \.isNewline).compactMap { line -> (String, String)? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return (line[..<colon].trimmingCharacters(in: .whitespaces), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            if !headers.isEmpty { properties["customHeaders"] = Dictionary(headers) { $1 } }
+            let page = "/console/registries/\(Self.path(registry))/webhooks/\(Self.path(name))"
+            do {
+                _ = try await webhooks.update(
+                    try Self.apiRequest(.patch, "/v1/registries/\(Self.path(registry))/webhooks/\(Self.path(name))", json: ["properties": properties]),
+                    context: Self.context(context, ["registry": registry, "name": name]))
+            } catch {
+                return ConsoleHTML.response(
+                    ConsoleHTML.page(
+                        title: "Webhook \(name)", csrf: nil,
+                        ConsoleHTML.notice(Self.message(of: error), error: true) + "<p><a href=\"\(page)#edit\">Back to the webhook</a></p>"),
+                    status: .badRequest)
+            }
+            return ConsoleHTML.redirect(to: "\(page)?done=updated")
+        }
+    }
+
     static let doneMessages = [
+        "updated": "Webhook updated.",
         "created": "Webhook created.", "ping": "Ping sent; its answer is in the events below.", "enabled": "Webhook enabled.",
         "disabled": "Webhook disabled.",
     ]
@@ -346,6 +399,89 @@ struct ConsoleController: Sendable {
                 Self.context(context, ["registry": registry, "name": name]), form)
             let page = "/console/registries/\(Self.path(registry))"
             return ConsoleHTML.redirect(to: back.map { "\(page)/webhooks/\(Self.path(name))\($0)" } ?? page)
+        }
+    }
+
+    // MARK: Subscriptions and custom topics
+
+    @Sendable func registrySubscription(_ request: Request, context: Context) async throws -> Response {
+        try await subscriptionPage(request, context, scope: .registry(try context.parameters.require("registry")))
+    }
+
+    @Sendable func topicSubscription(_ request: Request, context: Context) async throws -> Response {
+        try await subscriptionPage(request, context, scope: .topic(try context.parameters.require("topic")))
+    }
+
+    /// A subscription, read-only: its state and why, and how it delivers.
+    /// The endpoint shows without its query string (getFullUrl reveals it).
+    private func subscriptionPage(_ request: Request, _ context: Context, scope: SubscriptionScope) async throws -> Response {
+        try await page(request, context) { session in
+            let name = try context.parameters.require("name")
+            guard let subscription = try await store.subscription(scope: scope, name: name) else {
+                return ConsoleHTML.response(
+                    ConsoleHTML.page(title: "Subscription \(name)", csrf: session.csrf, ConsoleHTML.notice("\(scope) has no subscription \(name)", error: true)),
+                    status: .notFound)
+            }
+            let endpoint = URLComponents(string: subscription.endpointURL).map { "\($0.scheme ?? "")://\($0.host ?? "")\($0.port.map { ":\($0)" } ?? "")\($0.path)" } ?? "-"
+            let deadLetter = subscription.deadLetterDestination.map { destination in
+                destination.properties.topic.map { "Kafka topic \($0)" }
+                    ?? destination.properties.endpointUrl.flatMap { URLComponents(string: $0)?.host }.map { "webhook at \($0)" } ?? "-"
+            } ?? "the server's dead-letter topic"
+            let filter = String(decoding: (try? JSONCoding.encoder.encode(subscription.filter)) ?? Data(), as: UTF8.self)
+            let body = """
+                <dl>
+                <dt>Scope</dt><dd>\(ConsoleHTML.escape(scope.description))</dd>
+                <dt>Provisioning</dt><dd>\(ConsoleHTML.escape(subscription.provisioningState.rawValue))</dd>
+                <dt>Why</dt><dd>\(ConsoleHTML.escape(subscription.provisioningMessage ?? "-"))</dd>
+                <dt>Endpoint</dt><dd>\(ConsoleHTML.escape(endpoint))</dd>
+                <dt>Schema</dt><dd>\(ConsoleHTML.escape(subscription.eventDeliverySchema.rawValue))</dd>
+                <dt>Batching</dt><dd>\(subscription.maxEventsPerBatch) events, \(subscription.preferredBatchSizeInKilobytes) KB</dd>
+                <dt>Retry policy</dt><dd>\(subscription.maxDeliveryAttempts) attempts within \(subscription.eventTimeToLiveInMinutes) minutes</dd>
+                <dt>Dead letters</dt><dd>\(ConsoleHTML.escape(deadLetter))</dd>
+                </dl>
+                <h2>Filter</h2><pre>\(ConsoleHTML.escape(filter))</pre>
+                <p><a href="/console/deadletters?target=\(Self.path(name))">Its dead letters</a></p>
+                """
+            return ConsoleHTML.response(ConsoleHTML.page(title: "Subscription \(name)", csrf: session.csrf, body))
+        }
+    }
+
+    @Sendable func topics(_ request: Request, context: Context) async throws -> Response {
+        try await page(request, context) { session in
+            try await topicsPage(session: session, keys: nil)
+        }
+    }
+
+    private func topicsPage(session: ConsoleSessions.Session, keys: CustomTopic?) async throws -> Response {
+        let topics = try await store.topics()
+        var body = ""
+        if let keys {
+            body += ConsoleHTML.notice("Keys of \(keys.name): key1 \(keys.key1), key2 \(keys.key2)", error: false)
+        }
+        var rows: [[String]] = []
+        for topic in topics {
+            let subscriptions = try await store.subscriptions(scope: .topic(topic.name)).map { subscription in
+                "<a href=\"/console/topics/\(Self.path(topic.name))/subscriptions/\(Self.path(subscription.name))\">\(ConsoleHTML.escape(subscription.name))</a>"
+            }
+            rows.append([
+                ConsoleHTML.escape(topic.name), ConsoleHTML.escape(topic.inputSchema.rawValue),
+                "<code>/v1/topics/\(ConsoleHTML.escape(topic.name))/api/events</code>",
+                subscriptions.isEmpty ? "-" : subscriptions.joined(separator: ", "),
+                "<form method=\"post\" action=\"/console/topics/\(Self.path(topic.name))/keys\">\(ConsoleHTML.csrfField(session.csrf))<button type=\"submit\">Show keys</button></form>",
+            ])
+        }
+        body += ConsoleHTML.table(caption: "Custom topics", headers: ["Topic", "Input schema", "Publish at", "Subscriptions", "Keys"], rows: rows)
+        return ConsoleHTML.response(ConsoleHTML.page(title: "Custom topics", csrf: session.csrf, body))
+    }
+
+    /// The keys, shown only when asked (a POST, so a CSRF token), as listKeys.
+    @Sendable func topicKeys(_ request: Request, context: Context) async throws -> Response {
+        try await action(request, context) { _ in
+            guard case .allowed(let session, _) = access(request, context) else { return refusedForm("Sign in first.") }
+            let name = try context.parameters.require("topic")
+            guard let topic = try await store.topic(name: name) else { return refusedForm("No custom topic \(name).") }
+            logger.notice("Custom topic keys shown in the console", metadata: ["topic": "\(name)"])
+            return try await topicsPage(session: session, keys: topic)
         }
     }
 

@@ -28,6 +28,7 @@ enum ConsoleHTML {
             """
             <header><nav aria-label="Console">
             <a href="/console/registries">Registries</a>
+            <a href="/console/topics">Custom topics</a>
             <a href="/console/deadletters">Dead letters</a>
             <a href="/console/kafka">Kafka</a>
             <form method="post" action="/console/logout" class="inline">\(csrfField(csrf))<button type="submit" class="link">Sign out</button></form>
