@@ -42,6 +42,9 @@ public struct DeliveryRecord: Codable, Sendable, Hashable {
     /// When the target was created (milliseconds): a retry for a target
     /// deleted and created again under the same name is not sent to the new one.
     public var targetCreatedAtMilliseconds: Int64?
+    /// The W3C trace context of the ingest that produced the event, so every
+    /// attempt, retries included, joins the event's trace (`DeliveryTracing`).
+    public var traceparent: String?
 
     /// Whether `createdAt` is the incarnation this delivery was made for
     /// (records written before this field existed match any).

@@ -158,14 +158,17 @@ struct HandlerAttempts: SubscriptionDeliverer {
     let deadLetterTopic: String
 
     func attempt(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
-        var outcome = AttemptOutcome(
-            statusCode: 200, reasonPhrase: "handled", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
-        do {
-            for event in SubscriptionBody.events(in: record.body) {
-                try await handler(DeliveredEvent(schema: subscription.eventDeliverySchema, envelope: event, deliveryAttempt: record.attempt))
+        // The handler runs in the attempt's span: its own spans join the event's trace.
+        let outcome = await DeliveryTracing.attempt(record) {
+            do {
+                for event in SubscriptionBody.events(in: record.body) {
+                    try await handler(DeliveredEvent(schema: subscription.eventDeliverySchema, envelope: event, deliveryAttempt: record.attempt))
+                }
+                return AttemptOutcome(
+                    statusCode: 200, reasonPhrase: "handled", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
+            } catch {
+                return .failure("handler threw: \(error)")
             }
-        } catch {
-            outcome = .failure("handler threw: \(error)")
         }
         let policy = SubscriptionPolicy(subscription: subscription, schedule: schedule, jitter: jitter, defaultDeadLetterTopic: deadLetterTopic)
         return await settlement.settle(record, outcome: outcome, policy: policy)

@@ -100,6 +100,7 @@ public struct Replayer: Sendable {
                 body: String(decoding: record.value, as: UTF8.self), originTopic: record.topic, originPartition: record.partition,
                 originOffset: record.offset)
             delivery.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(webhook.createdAt)
+            delivery.traceparent = DeliveryTracing.traceparent(of: record)
             return delivery
         case .subscription(let subscription):
             guard let (scope, event) = reader.event(from: record), scope == subscription.scope, subscription.isActive,
@@ -113,6 +114,7 @@ public struct Replayer: Sendable {
                 firstAttemptAtMilliseconds: dueMilliseconds, body: body, originTopic: record.topic, originPartition: record.partition,
                 originOffset: record.offset, scope: scope.description, contentType: contentType, eventCount: 1)
             delivery.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(subscription.createdAt)
+            delivery.traceparent = DeliveryTracing.traceparent(of: record)
             return delivery
         }
     }

@@ -87,7 +87,7 @@ public struct SubscriptionAttempts: Sendable {
     /// consented is not sent there; it fails and follows the policy.
     private func send(_ record: DeliveryRecord, to subscription: EventSubscription) async -> AttemptOutcome {
         subscription.isActive
-            ? await sender.send(Self.request(record, subscription: subscription))
+            ? await DeliveryTracing.attempt(record) { await sender.send(Self.request(record, subscription: subscription)) }
             : .failure("the subscription's endpoint is not validated (\(subscription.provisioningState.rawValue))")
     }
 

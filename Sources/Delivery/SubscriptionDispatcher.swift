@@ -110,6 +110,7 @@ public final class SubscriptionDispatcher: Service, Sendable {
             originPartition: batch.origin.partition, originOffset: batch.origin.offset, scope: subscription.scope.description,
             contentType: contentType, eventCount: batch.events.count, publishedAtMilliseconds: batch.origin.timestampMilliseconds)
         // An in-process handler has no stored incarnation to compare.
+        record.traceparent = DeliveryTracing.traceparent(of: batch.origin)
         if targetKind == .subscription { record.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(subscription.createdAt) }
         guard let orderingKey = batch.orderingKey else {
             group.addTask { [deliverer] in

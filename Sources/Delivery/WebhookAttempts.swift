@@ -61,7 +61,7 @@ public struct WebhookAttempts: Sendable {
         case .deferred(let wait, let reason):
             return await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):
-            let outcome = await sender.send(body: record.body, to: webhook, eventID: record.eventID)
+            let outcome = await send(record, to: webhook)
             let change = ticket.finish(outcome)
             log(record, webhook: webhook, outcome: outcome)
             let settled = await settlement.settle(record, outcome: outcome, policy: policy, waitForKafka: false)
@@ -76,11 +76,17 @@ public struct WebhookAttempts: Sendable {
         await OrderedDelivery.run(
             record, lanes: lanes, limit: webhook.maxConcurrentDeliveries,
             attempt: { current in
-                let outcome = await sender.send(body: current.body, to: webhook, eventID: current.eventID)
+                let outcome = await send(current, to: webhook)
                 log(current, webhook: webhook, outcome: outcome)
                 return outcome
             },
             settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) })
+    }
+
+    /// One attempt, in its own span of the event's trace.
+    private func send(_ record: DeliveryRecord, to webhook: Webhook) async -> AttemptOutcome {
+        let request = WebhookSender.request(body: record.body, to: webhook, eventID: record.eventID)
+        return await DeliveryTracing.attempt(record) { await sender.send(request) }
     }
 
     /// What the health rule decided: a webhook failing past the rule is

@@ -62,6 +62,7 @@ public final class WebhookDispatcher: Service, Sendable {
             let lifecycle = RecordLifecycle(record, targets: webhooks.count, commits: commits)
             let body = String(decoding: record.value, as: UTF8.self)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let traceparent = DeliveryTracing.traceparent(of: record)
             // One task per webhook: each waits on its own lane only.
             for webhook in webhooks {
                 var delivery = DeliveryRecord(
@@ -70,6 +71,7 @@ public final class WebhookDispatcher: Service, Sendable {
                     originPartition: record.partition, originOffset: record.offset,
                     publishedAtMilliseconds: record.timestampMilliseconds)
                 delivery.targetCreatedAtMilliseconds = DeliveryRecord.milliseconds(webhook.createdAt)
+                delivery.traceparent = traceparent
                 guard webhook.ordering == .perKey else {
                     group.addTask { [attempts] in lifecycle.record(await attempts.attempt(delivery, webhook: webhook)) }
                     continue

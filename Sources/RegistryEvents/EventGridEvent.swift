@@ -73,6 +73,9 @@ public struct CloudEvent: Codable, Sendable, Hashable {
     public var subject: String
     public var datacontenttype: String
     public var data: ContainerRegistryEventData
+    /// The distributed-tracing extension: the trace of the ingest that
+    /// made the event; absent with tracing off.
+    public var traceparent: String?
 
     public init?(_ event: RegistryEvent, source: String) {
         guard let gridEvent = EventGridEvent(event, topic: source) else { return nil }

@@ -41,14 +41,21 @@ public struct EventRecordRenderer: Sendable {
         self.topics = topics
     }
 
-    public func records(for event: RegistryEvent) -> [RenderedRecord] {
+    /// - Parameter traceparent: the ingest's W3C trace context: a
+    ///   `traceparent` header on both records, and the CloudEvents
+    ///   distributed-tracing extension on the CloudEvent.
+    public func records(for event: RegistryEvent, traceparent: String? = nil) -> [RenderedRecord] {
         var records = [
             RenderedRecord(
                 topic: layout.acr, key: event.recordKey, value: ACRPayload(event).jsonBytes,
                 headers: KafkaRecordFormat.acrHeaders(for: event))
         ]
-        if let cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
+        if var cloudEvent = CloudEvent(event, source: topics.topic(for: event.registry)) {
+            cloudEvent.traceparent = traceparent
             records.append(cloudEventRecord(cloudEvent, event: event))
+        }
+        if let traceparent {
+            for index in records.indices { records[index].headers.append(RecordHeader(KafkaRecordFormat.Header.traceparent, traceparent)) }
         }
         return records
     }

@@ -77,6 +77,11 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
     let configuration = dependencies.configuration
+    if configuration.tracing {
+        // A server span per request, continuing a caller's `traceparent`;
+        // query values that can be credentials are not recorded.
+        router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "key", "sig", "token", "aeg-sas-key", "aeg-sas-token"]))
+    }
     // Routes with no token of their own answer only to the server's own
     // host names (DNS rebinding), unless told to run open. Publishing and
     // the validation URL carry their own keys and codes.

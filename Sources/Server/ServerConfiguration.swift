@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable {
     /// The URL clients reach this server by (topic endpoints, validation
     /// URLs); `nil` uses the request's host, or the listen address.
     public var publicBaseURL: String?
+    /// Whether a tracer is bootstrapped (`serve --otlp-endpoint`): only then
+    /// does every request get a server span.
+    public var tracing = false
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 8080), store: StoreConfiguration = .sqlite(directory: "./data"),

@@ -10,8 +10,9 @@ import Synchronization
 /// anything still hang, a watchdog exits 0 a few seconds later. Under
 /// Kubernetes' 30 s grace period by default (25 s).
 enum BoundedShutdown {
-    static func run(_ app: some Service, timeout: Duration, logger: Logger) async throws {
-        var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+    /// - Parameter services: started in order, shut down in reverse.
+    static func run(_ services: [any Service], timeout: Duration, logger: Logger) async throws {
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.maximumGracefulShutdownDuration = timeout
         // No cancellation deadline: ServiceGroup would trap; the watchdog
         // below exits 0 instead if cancellation is slow.

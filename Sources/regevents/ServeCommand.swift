@@ -6,6 +6,7 @@ import Kafka
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import RegistryEvents
 import Delivery
 import PostgresStore
@@ -170,6 +171,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: "REGISTRY=TOPIC: the Event Grid topic / CloudEvents source of a registry (default /registries/<name>); repeatable.")
     var eventGridTopics: [String] = []
 
+    @Option(help: "OpenTelemetry collector to send traces to over OTLP/HTTP, e.g. http://127.0.0.1:4318 (spans go to <url>/v1/traces). Off by default; OTEL_EXPORTER_OTLP_ENDPOINT also turns it on.")
+    var otlpEndpoint: String?
+
+    @Option(help: "OTLP encoding: http/protobuf (default) or http/json (OTEL_EXPORTER_OTLP_PROTOCOL overrides).")
+    var otlpProtocol: String = "http/protobuf"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env REGEVENTS_LOG_LEVEL; default info).")
     var logLevel: Logger.Level?
 
@@ -191,7 +198,26 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics))
         let logger = Logger(label: "regevents")
-        try await serve(configuration, metrics: metrics, logger: logger)
+        try await serve(configuration, metrics: metrics, tracer: try tracing(configuration), logger: logger)
+    }
+
+    /// The tracer's exporter, when tracing is asked for; a bad endpoint or
+    /// protocol stops `serve` with its flag.
+    private func tracing(_ configuration: ServerConfiguration) throws -> (any Service)? {
+        guard configuration.tracing else { return nil }
+        guard TracingSetup.protocols.contains(otlpProtocol) else {
+            throw ConfigurationError(flag: "--otlp-protocol", message: "must be http/protobuf or http/json, got \(otlpProtocol)")
+        }
+        if let otlpEndpoint, !(otlpEndpoint.hasPrefix("http://") || otlpEndpoint.hasPrefix("https://")) {
+            throw ConfigurationError(flag: "--otlp-endpoint", message: "must be an http:// or https:// URL, got \(otlpEndpoint)")
+        }
+        do {
+            return try TracingSetup.bootstrap(
+                endpoint: otlpEndpoint, protocol: otlpProtocol, environment: ProcessInfo.processInfo.environment,
+                logger: Logger(label: "regevents.tracing"))
+        } catch {
+            throw ConfigurationError(flag: "--otlp-endpoint", message: "\(error)")
+        }
     }
 
     /// The delivery flags, read before anything starts, so a bad one stops
@@ -214,7 +240,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Maps nothing itself: the composition is `Server.buildApplication(configuration:)`.
-    private func serve(_ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(
+        _ configuration: ServerConfiguration, metrics: PrometheusCollectorRegistry, tracer: (any Service)?, logger: Logger
+    ) async throws {
         guard (1...3600).contains(shutdownTimeout) else {
             throw ConfigurationError(flag: "--shutdown-timeout", message: "must be 1 to 3600 seconds, got \(shutdownTimeout)")
         }
@@ -236,12 +264,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         events.listening = { address in printLine("regevents: listening on http://\(address)") }
         let app = try await buildApplication(configuration: configuration, metrics: metrics, events: events, logger: logger)
-        try await BoundedShutdown.run(app, timeout: .seconds(shutdownTimeout), logger: logger)
+        // The exporter stops last, so the spans of the shutdown are sent.
+        try await BoundedShutdown.run((tracer.map { [$0] } ?? []) + [app], timeout: .seconds(shutdownTimeout), logger: logger)
         logger.info("regevents stopped")
     }
 
     private func makeConfiguration() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
+        configuration.tracing = TracingSetup.isRequested(endpoint: otlpEndpoint, environment: ProcessInfo.processInfo.environment)
         if let listen = listen ?? EnvironmentDefaults.value("REGEVENTS_LISTEN") {
             configuration.listen = try ListenAddress(parsing: listen)
         }

@@ -50,6 +50,7 @@ extension CloudEvent: JSONWritable {
             w.member("specversion", specversion)
             w.member("subject", subject)
             w.member("time", time)
+            if let traceparent { w.member("traceparent", traceparent) }
             w.member("type", type)
         }
     }

@@ -36,6 +36,9 @@ public enum KafkaRecordFormat {
         /// Webhook dead letters: the webhook's name.
         public static let webhook = "webhook"
 
+        /// `.acr`, `.cloudevents`: the W3C trace context of the ingest (when tracing is on).
+        public static let traceparent = "traceparent"
+
         /// CloudEvents Kafka binding, binary mode: `ce_<attribute>`.
         public static let cloudEventsPrefix = "ce_"
         public static let cloudEventsSpecVersion = cloudEventsPrefix + "specversion"
@@ -119,7 +122,7 @@ public enum KafkaRecordFormat {
                 RecordHeader(Header.cloudEventsTime, cloudEvent.time), RecordHeader(Header.cloudEventsSubject, cloudEvent.subject),
                 RecordHeader(Header.contentType, cloudEvent.datacontenttype), RecordHeader(Header.registry, event.registry),
                 RecordHeader(Header.action, event.action.rawValue),
-            ]
+            ] + (cloudEvent.traceparent.map { [RecordHeader(Header.cloudEventsPrefix + "traceparent", $0)] } ?? [])
         }
     }
 

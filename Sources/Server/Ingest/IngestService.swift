@@ -88,6 +88,7 @@ public final class IngestService: Sendable {
         let mapper = DistributionEventMapper(
             registry: registry, location: location, ingestUntagged: settings.ingestUntagged,
             knownChart: { chartDigests.chart(for: $0) })
+        let traceparent = DeliveryTracing.currentTraceparent()
         var accepted: [RegistryEvent] = []
         var records: [RenderedRecord] = []
         var waiting: [PendingClaim] = []
@@ -115,7 +116,7 @@ public final class IngestService: Sendable {
                     continue
                 }
                 accepted.append(registryEvent)
-                records += renderer.records(for: registryEvent)
+                records += renderer.records(for: registryEvent, traceparent: traceparent)
             case .dropped(let reason):
                 dropped += 1
                 count(registry, "dropped")
@@ -159,7 +160,8 @@ public final class IngestService: Sendable {
             case .pending(let first): waiting.append(first)
             }
         }
-        try await produce(claimed.flatMap(renderer.records(for:)), claimed: claimed)
+        let traceparent = DeliveryTracing.currentTraceparent()
+        try await produce(claimed.flatMap { renderer.records(for: $0, traceparent: traceparent) }, claimed: claimed)
         try await awaitFirstCopies(waiting)
         for event in claimed {
             count(event.registry, "produced")
