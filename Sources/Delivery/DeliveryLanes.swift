@@ -110,6 +110,8 @@ public final class DeliveryLanes: Sendable {
         var failingSince: ContinuousClock.Instant?
         var failures = 0
         var givenUp = false
+        /// The target's configuration this lane last served (see `admit`).
+        var generation: String?
         let inFlightGauge: Gauge
         let breakerGauge: Gauge
         /// How long its attempts take, from the slot to the answer (a histogram).
@@ -125,6 +127,21 @@ public final class DeliveryLanes: Sendable {
         }
 
         static let waitersBeforeAPace = 1024
+
+        /// A target changed by its operator (a new endpoint, re-enabled)
+        /// starts with a closed breaker, and the health rule's clock starts
+        /// again: its past failures were another configuration's. The run
+        /// of failures is kept, so its first success is said as a recovery.
+        mutating func serve(_ generation: String?, rule: CircuitBreaker.Rule, now: ContinuousClock.Instant) {
+            guard let generation, generation != self.generation else { return }
+            if self.generation != nil {
+                breaker = CircuitBreaker(rule: rule)
+                ramp = nil
+                failingSince = failures > 0 ? now : nil
+                givenUp = false
+            }
+            self.generation = generation
+        }
 
         /// Whether one more delivery may wait for a slot.
         func canQueue(now: ContinuousClock.Instant, queueWait: Duration) -> Bool {
@@ -154,10 +171,16 @@ public final class DeliveryLanes: Sendable {
     }
 
     /// Asks for a slot in `key`'s lane, now.
-    public func admit(_ key: String, limit: Int? = nil, now: ContinuousClock.Instant = .now) -> Admission {
+    /// - Parameter generation: the target's configuration (endpoint and
+    ///   last update); when it changes, the breaker and the health record
+    ///   start afresh.
+    public func admit(_ key: String, limit: Int? = nil, generation: String? = nil, now: ContinuousClock.Instant = .now) -> Admission {
         let limit = max(1, limit ?? settings.defaultLimit)
         let admission = lanes.withLock { lanes in
-            decide(&lanes[key, default: Lane(key: key, rule: settings.breaker)], key: key, limit: limit, now: now)
+            var lane = lanes[key] ?? Lane(key: key, rule: settings.breaker)
+            defer { lanes[key] = lane }
+            lane.serve(generation, rule: settings.breaker, now: now)
+            return decide(&lane, key: key, limit: limit, now: now)
         }
         count(admission)
         return admission
@@ -165,7 +188,7 @@ public final class DeliveryLanes: Sendable {
 
     /// Asks for a slot in `key`'s lane, waiting up to `queueWait` for one
     /// when the lane is full but turning over fast (see the type's comment).
-    public func admitOrWait(_ key: String, limit: Int? = nil) async -> Admission {
+    public func admitOrWait(_ key: String, limit: Int? = nil, generation: String? = nil) async -> Admission {
         let limit = max(1, limit ?? settings.defaultLimit)
         let admission = await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
             let now = ContinuousClock.now
@@ -176,6 +199,7 @@ public final class DeliveryLanes: Sendable {
             let immediate: Admission? = lanes.withLock { lanes in
                 var lane = lanes[key] ?? Lane(key: key, rule: settings.breaker)
                 defer { lanes[key] = lane }
+                lane.serve(generation, rule: settings.breaker, now: now)
                 let admission = decide(&lane, key: key, limit: limit, now: now)
                 guard case .deferred(_, let reason) = admission, reason.hasPrefix("lane full"),
                     lane.canQueue(now: now, queueWait: settings.queueWait)

@@ -52,4 +52,8 @@ public struct OperationsLog: Sendable {
     }
 
     public static func webhookSource(registry: String, name: String) -> String { "/registries/\(registry)/webhooks/\(name)" }
+
+    public static func subscriptionSource(_ scope: SubscriptionScope, name: String) -> String {
+        "/\(scope.kind == .registry ? "registries" : "topics")/\(scope.name)/eventSubscriptions/\(name)"
+    }
 }

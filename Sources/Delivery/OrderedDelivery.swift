@@ -9,7 +9,7 @@ enum OrderedDelivery {
     static let notDurable = DeliverySettlement.Settled(result: .retrying, deadLetters: [], isDurable: false)
 
     static func run(
-        _ record: DeliveryRecord, lanes: DeliveryLanes, limit: Int?,
+        _ record: DeliveryRecord, lanes: DeliveryLanes, limit: Int?, generation: String? = nil,
         attempt: (DeliveryRecord) async -> AttemptOutcome,
         settle: (DeliveryRecord, AttemptOutcome) async -> DeliverySettlement.Settled
     ) async -> DeliverySettlement.Settled {
@@ -17,7 +17,7 @@ enum OrderedDelivery {
         while true {
             var ticket: LaneTicket?
             while ticket == nil {
-                switch lanes.admit(current.laneKey, limit: limit) {
+                switch lanes.admit(current.laneKey, limit: limit, generation: generation) {
                 case .admitted(let admitted): ticket = admitted
                 case .deferred(let wait, _):
                     guard await pause(min(wait, .seconds(1))) else { return notDurable }

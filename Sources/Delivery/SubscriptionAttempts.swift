@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import RegistryEvents
+import Store
 
 /// One delivery attempt to an event subscription and its durable outcome
 /// (see `DeliverySettlement`), under Event Grid's policy. Dead letters also
@@ -27,17 +28,22 @@ public struct SubscriptionAttempts: Sendable {
     public let lanes: DeliveryLanes
     let layout: TopicLayout
     let settings: Settings
+    /// Where the health rule disables a failing subscription; `nil` never does.
+    let store: (any SubscriptionStore)?
+    let operations: OperationsLog
     let logger: Logger
 
     public init(
         sender: WebhookSender, producer: KafkaProducer, layout: TopicLayout, settings: Settings,
-        lanes: DeliveryLanes = DeliveryLanes(), health: DeliveryHealth? = nil, logger: Logger
+        lanes: DeliveryLanes = DeliveryLanes(), health: DeliveryHealth? = nil, store: (any SubscriptionStore)? = nil, logger: Logger
     ) {
         self.sender = sender
         settlement = DeliverySettlement(producer: producer, layout: layout, health: health, logger: logger)
         self.lanes = lanes
         self.layout = layout
         self.settings = settings
+        self.store = store
+        operations = OperationsLog(producer: producer, layout: layout, logger: logger)
         self.logger = logger
     }
 
@@ -48,14 +54,15 @@ public struct SubscriptionAttempts: Sendable {
     public func deliver(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         let policy = policy(for: subscription)
         let settled: DeliverySettlement.Settled
-        switch await lanes.admitOrWait(record.laneKey, limit: subscription.maxConcurrentDeliveries) {
+        switch await lanes.admitOrWait(record.laneKey, limit: subscription.maxConcurrentDeliveries, generation: subscription.laneGeneration) {
         case .deferred(let wait, let reason):
             settled = await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):
             let outcome = await send(record, to: subscription)
-            ticket.finish(outcome)
+            let change = ticket.finish(outcome)
             settled = await settlement.settle(
                 record, outcome: outcome, policy: policy, events: record.eventCount ?? 1, waitForKafka: false)
+            if let change { await healthChanged(change, subscription: subscription, outcome: outcome) }
         }
         afterSettling(settled, subscription: subscription)
         return settled
@@ -66,13 +73,54 @@ public struct SubscriptionAttempts: Sendable {
     public func deliverInOrder(_ record: DeliveryRecord, subscription: EventSubscription) async -> DeliverySettlement.Settled {
         let policy = policy(for: subscription)
         let settled = await OrderedDelivery.run(
-            record, lanes: lanes, limit: subscription.maxConcurrentDeliveries,
+            record, lanes: lanes, limit: subscription.maxConcurrentDeliveries, generation: subscription.laneGeneration,
             attempt: { current in await send(current, to: subscription) },
             settle: { current, outcome in
                 await settlement.settle(current, outcome: outcome, policy: policy, events: current.eventCount ?? 1, inPlace: true)
             })
         afterSettling(settled, subscription: subscription)
         return settled
+    }
+
+    /// The health rule, as for webhooks: a subscription failing past it is
+    /// set `Failed` with the reason, so every node stops matching it (an
+    /// update validates and enables it again, as after a failed handshake);
+    /// either way it is said on `<prefix>.operations`.
+    func healthChanged(_ change: DeliveryLanes.HealthChange, subscription: EventSubscription, outcome: AttemptOutcome) async {
+        let source = OperationsLog.subscriptionSource(subscription.scope, name: subscription.name)
+        let identity: [String: JSONValue] = ["scope": .string(subscription.scope.description), "subscription": .string(subscription.name)]
+        switch change {
+        case .failing(let since, let attempts):
+            guard let store else { return }
+            let failingSince = Date().addingTimeInterval(-((ContinuousClock.now - since) / .seconds(1)))
+            let rule = WebhookAttempts.describe(lanes.settings.health)
+            do {
+                guard var current = try await store.subscription(scope: subscription.scope, name: subscription.name),
+                    current.provisioningState == .succeeded, current.createdAt == subscription.createdAt
+                else { return }
+                current.provisioningState = .failed
+                current.provisioningMessage =
+                    "Disabled by the endpoint health rule (\(rule)): failing since \(DeadLetterFields.timestamp(failingSince)). "
+                    + "Update the subscription to validate its endpoint and enable it again."
+                current.updatedAt = Date()
+                _ = try await store.putSubscription(current, quota: .max)
+            } catch {
+                logger.error("Cannot disable a failing subscription", metadata: ["subscription": "\(source)", "error": "\(error)"])
+                return
+            }
+            logger.warning("Event subscription disabled by the health rule", metadata: ["subscription": "\(source)", "attempts": "\(attempts)"])
+            await operations.record(
+                .endpointDisabled, source: source, subject: subscription.name,
+                data: identity.merging([
+                    "failingSince": .string(DeadLetterFields.timestamp(failingSince)), "attempts": .number(Double(attempts)),
+                    "lastOutcome": .string(outcome.statusCode.map { "HTTP \($0)" } ?? outcome.error ?? "no response"),
+                    "rule": .string(rule),
+                ]) { $1 })
+        case .recovered(let failures):
+            await operations.record(
+                .endpointRecovered, source: source, subject: subscription.name,
+                data: identity.merging(["failuresBefore": .number(Double(failures))]) { $1 })
+        }
     }
 
     private func policy(for subscription: EventSubscription) -> SubscriptionPolicy {
@@ -148,4 +196,10 @@ public struct SubscriptionAttempts: Sendable {
             try? await Task.sleep(for: .seconds(attempt))
         }
     }
+}
+
+extension EventSubscription {
+    /// What its lane starts afresh on (`DeliveryLanes.admit`): any change
+    /// an operator makes, a new endpoint or a re-validation among them.
+    var laneGeneration: String { "\(endpointURL)|\(updatedAt.timeIntervalSince1970)" }
 }

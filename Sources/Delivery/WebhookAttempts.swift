@@ -57,7 +57,7 @@ public struct WebhookAttempts: Sendable {
     /// tier, not here.
     @discardableResult
     public func attempt(_ record: DeliveryRecord, webhook: Webhook) async -> DeliverySettlement.Settled {
-        switch await lanes.admitOrWait(record.laneKey, limit: webhook.maxConcurrentDeliveries) {
+        switch await lanes.admitOrWait(record.laneKey, limit: webhook.maxConcurrentDeliveries, generation: webhook.laneGeneration) {
         case .deferred(let wait, let reason):
             return await settlement.defer(record, wait: wait, reason: reason, policy: policy)
         case .admitted(let ticket):
@@ -74,7 +74,7 @@ public struct WebhookAttempts: Sendable {
     /// deferring, and retries in place. The caller serializes per key.
     public func attemptInOrder(_ record: DeliveryRecord, webhook: Webhook) async -> DeliverySettlement.Settled {
         await OrderedDelivery.run(
-            record, lanes: lanes, limit: webhook.maxConcurrentDeliveries,
+            record, lanes: lanes, limit: webhook.maxConcurrentDeliveries, generation: webhook.laneGeneration,
             attempt: { current in
                 let outcome = await send(current, to: webhook)
                 log(current, webhook: webhook, outcome: outcome)
@@ -169,4 +169,10 @@ public struct WebhookAttempts: Sendable {
         await deliveryLog.flush()
         return (id, outcome)
     }
+}
+
+extension Webhook {
+    /// What its lane starts afresh on (`DeliveryLanes.admit`): any change
+    /// an operator makes, a new endpoint or re-enabling among them.
+    var laneGeneration: String { "\(serviceURI)|\(updatedAt.timeIntervalSince1970)" }
 }

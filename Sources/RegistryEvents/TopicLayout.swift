@@ -62,6 +62,8 @@ public struct TopicLayout: Sendable, Hashable {
     public var subscriptionDispatcherGroup: String { "\(prefix).subscriptions" }
     /// The retry consumers' group, on the retry tiers.
     public var retryGroup: String { "\(prefix).retry" }
+    /// The operations webhook's forwarder (`serve --operations-webhook`), on `.operations`.
+    public var operationsWebhookGroup: String { "\(prefix).operations-webhook" }
 
     /// Which of our groups read which topic: what lag is reported for.
     public var consumerGroupsByTopic: [String: [String]] {

@@ -66,7 +66,7 @@ public func composeServer(
     await subscriptionDirectory.refresh()
     let subscriptionAttempts = SubscriptionAttempts(
         sender: sender, producer: producer, layout: configuration.layout, settings: delivery.subscriptionSettings, lanes: lanes,
-        health: health, logger: logger)
+        health: health, store: store, logger: logger)
     // Validation URLs name the server as clients reach it; with port 0
     // the real port is known only once it listens.
     let listening = ListeningAddress("http://\(configuration.listen)")
@@ -119,10 +119,16 @@ public func composeServer(
                     .init(group: layout.webhookDispatcherGroup, topics: [layout.acr]),
                     .init(group: layout.subscriptionDispatcherGroup, topics: [layout.cloudEvents]),
                     .init(group: layout.retryGroup, topics: layout.retryTiers),
-                ],
+                ] + (delivery.operationsWebhook == nil ? [] : [.init(group: layout.operationsWebhookGroup, topics: [layout.operations])]),
                 estimatedRecordsPerPartition: connection.isEmbedded ? 5 * 1024 : nil),
             logger: logger),
     ]
+    if let settings = delivery.operationsWebhook {
+        dependencies.backgroundServices.append(
+            OperationsWebhook(
+                client: client, layout: layout, sender: WebhookSender(http: outbound.operations, timeout: delivery.attemptTimeout),
+                settings: settings, lossMonitor: connection.lossMonitor, logger: logger))
+    }
     if !connection.isEmbedded {
         await warnAboutReplication(connection, layout: layout, logger: logger)
     }

@@ -19,6 +19,8 @@ public struct DeliveryConfiguration: Sendable {
     public var subscriptionSettings = SubscriptionAttempts.Settings()
     /// How long an event waits for more to fill a subscription's batch.
     public var batchLinger: Duration = .milliseconds(100)
+    /// Where operational events are also sent, signed (`--operations-webhook`); `nil`: the topic only.
+    public var operationsWebhook: OperationsWebhook.Settings?
 
     public init() {}
 }

@@ -15,6 +15,9 @@ final class OutboundHTTP: Service, Sendable {
     /// Chart-config reads go to hosts an event names: their own few pins,
     /// so made-up names cannot push the deliveries' clients out.
     let chartReads: GuardedHTTPClient
+    /// The operations webhook: the operator's own endpoint, often on a
+    /// private network, so private addresses are allowed.
+    let operations: GuardedHTTPClient
 
     init(_ delivery: DeliveryConfiguration) {
         var configuration = HTTPClient.Configuration()
@@ -33,6 +36,9 @@ final class OutboundHTTP: Service, Sendable {
         chartPins = PinnedHTTPClients(configuration: configuration, retireAfter: .seconds(5), capacity: 32)
         deliveries = GuardedHTTPClient(httpClient: client, pinned: deliveryPins, targetGuard: delivery.targetGuard)
         chartReads = GuardedHTTPClient(httpClient: client, pinned: chartPins, targetGuard: delivery.targetGuard)
+        var operatorGuard = delivery.targetGuard
+        operatorGuard.allowPrivate = true
+        operations = GuardedHTTPClient(httpClient: client, pinned: deliveryPins, targetGuard: operatorGuard)
     }
 
     func run() async throws {

@@ -171,6 +171,15 @@ struct ServeCommand: AsyncParsableCommand {
         help: "REGISTRY=TOPIC: the Event Grid topic / CloudEvents source of a registry (default /registries/<name>); repeatable.")
     var eventGridTopics: [String] = []
 
+    @Option(help: "Also send every operational event (endpoint disabled, recovered, dead-lettered, …) to this URL, signed with --operations-webhook-secret (env REGEVENTS_OPERATIONS_WEBHOOK).")
+    var operationsWebhook: String?
+
+    @Option(help: "The operations webhook's signing secret, whsec_<base64 of 24 to 64 bytes> (env REGEVENTS_OPERATIONS_WEBHOOK_SECRET).")
+    var operationsWebhookSecret: String?
+
+    @Option(help: "File holding that secret (env REGEVENTS_OPERATIONS_WEBHOOK_SECRET_FILE); trailing newlines are ignored.")
+    var operationsWebhookSecretFile: String?
+
     @Option(help: "OpenTelemetry collector to send traces to over OTLP/HTTP, e.g. http://127.0.0.1:4318 (spans go to <url>/v1/traces). Off by default; OTEL_EXPORTER_OTLP_ENDPOINT also turns it on.")
     var otlpEndpoint: String?
 
@@ -236,7 +245,35 @@ struct ServeCommand: AsyncParsableCommand {
         delivery.webhookLogSize = webhookLogSize
         delivery.subscriptionSettings = try subscriptionSettings()
         delivery.batchLinger = try duration(subscriptionBatchLinger, flag: "--subscription-batch-linger", allowZero: true)
+        delivery.operationsWebhook = try operationsWebhookSettings()
         return delivery
+    }
+
+    /// The operations webhook, when one is named: an http(s) URL and a
+    /// `whsec_` secret, or `serve` stops naming the flag.
+    private func operationsWebhookSettings() throws -> OperationsWebhook.Settings? {
+        let secret = try TokenSource.read(
+            value: operationsWebhookSecret, file: operationsWebhookSecretFile, flag: "--operations-webhook-secret",
+            environment: "REGEVENTS_OPERATIONS_WEBHOOK_SECRET")
+        guard let url = operationsWebhook ?? EnvironmentDefaults.value("REGEVENTS_OPERATIONS_WEBHOOK") else {
+            if secret != nil {
+                throw ConfigurationError(flag: "--operations-webhook-secret", message: "is given without --operations-webhook")
+            }
+            return nil
+        }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+            throw ConfigurationError(flag: "--operations-webhook", message: "must be an http(s) URL, got \"\(url)\"")
+        }
+        guard let secret else {
+            throw ConfigurationError(
+                flag: "--operations-webhook-secret",
+                message: "is needed with --operations-webhook: its requests are signed (make one with: openssl rand -base64 32 | sed 's/^/whsec_/')")
+        }
+        guard WebhookSigner.key(of: secret) != nil else {
+            throw ConfigurationError(
+                flag: "--operations-webhook-secret", message: "must be whsec_ followed by the base64 of 24 to 64 bytes")
+        }
+        return OperationsWebhook.Settings(url: url, secret: secret)
     }
 
     /// Maps nothing itself: the composition is `Server.buildApplication(configuration:)`.

@@ -125,6 +125,28 @@ struct DeliveryLanesTests {
         #expect(second.count == 2, "then twice as many per success")
     }
 
+    @Test func aTargetItsOperatorChangedStartsWithAClosedBreaker() {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 16))
+        let key = "webhook:r/moved"
+        let old = "http://old.example/hook|1"
+        for _ in 0..<10 {
+            guard case .admitted(let ticket) = lanes.admit(key, generation: old) else { break }
+            ticket.finish(Self.failed)
+        }
+        #expect(lanes.snapshot(key).breaker == .open)
+        guard case .deferred = lanes.admit(key, generation: old) else {
+            Issue.record("the same configuration stays behind its open breaker")
+            return
+        }
+        guard case .admitted(let ticket) = lanes.admit(key, generation: "http://new.example/hook|2") else {
+            Issue.record("a changed target is attempted at once")
+            return
+        }
+        ticket.finish(Self.ok)
+        #expect(lanes.snapshot(key).breaker == .closed)
+        #expect(lanes.snapshot(key).consecutiveFailures == 0)
+    }
+
     @Test func anAbandonedTicketGivesItsSlotBack() {
         let lanes = DeliveryLanes(settings: .init(defaultLimit: 1))
         do { _ = tickets(lanes, "webhook:r/w", 1) }

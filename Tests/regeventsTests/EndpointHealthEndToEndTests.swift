@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -71,6 +72,42 @@ struct EndpointHealthEndToEndTests {
         #expect(!String(describing: rotated).contains("whsec_"), "the secret itself is never in an operational event")
     }
 
+    @Test func aSubscriptionFailingPastTheRuleIsSetFailedSaidSoAndAnUpdateEnablesIt() async throws {
+        let receiver = try await EventGridReceiver.start()
+        defer { receiver.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--allow-private-targets", "--subscription-retry-schedule", "300ms",
+            "--endpoint-disable-after", "1s", "--endpoint-disable-min-attempts", "3",
+        ])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        let path = "\(base)/v1/registries/myregistry/eventSubscriptions/subhealth"
+        try await API.subscribe(base, "registries/myregistry", "subhealth", [
+            "destination": API.webhook(receiver.url("/fail-subhealth")), "retryPolicy": ["maxDeliveryAttempts": 30],
+        ])
+        _ = try await DeliveryFaultTests.ingest(base, ids: ["subhealth-1", "subhealth-2"])
+
+        var properties: [String: Any] = [:]
+        let deadline = ContinuousClock.now + .seconds(60)
+        while properties["provisioningState"] as? String != "Failed", ContinuousClock.now < deadline {
+            properties = (try await API.send(.GET, path).body["properties"] as? [String: Any]) ?? [:]
+            if properties["provisioningState"] as? String != "Failed" { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(properties["provisioningState"] as? String == "Failed")
+        #expect((properties["provisioningMessage"] as? String)?.contains("endpoint health rule") == true, "\(properties)")
+        let disabled = try await Self.waitForOperation(base, type: "RegistryEvents.Operations.EndpointDisabled")
+        #expect(disabled["source"] as? String == "/registries/myregistry/eventSubscriptions/subhealth")
+        #expect(((disabled["data"] as? [String: Any])?["attempts"] as? Int ?? 0) >= 3)
+
+        // One update validates the endpoint again and enables the subscription.
+        try await API.subscribe(base, "registries/myregistry", "subhealth", [
+            "destination": API.webhook(receiver.url("/ok-subhealth")), "retryPolicy": ["maxDeliveryAttempts": 30],
+        ], expect: 200)
+        #expect(((try await API.send(.GET, path).body["properties"] as? [String: Any])?["provisioningState"] as? String) == "Succeeded")
+        _ = try await DeliveryFaultTests.ingest(base, ids: ["subhealth-3"])
+        _ = try await receiver.waitForEvents("/ok-subhealth", count: 1)
+    }
+
     @Test func aBadHealthRuleStopsServeNamingTheFlag() async throws {
         for (arguments, flag) in [
             (["--endpoint-disable-after", "soon"], "--endpoint-disable-after"),
@@ -81,4 +118,53 @@ struct EndpointHealthEndToEndTests {
             #expect(run.errors.contains(flag) || run.output.joined().contains(flag), "\(run.errors)")
         }
     }
+
+    /// The optional operations webhook: every operational event, signed
+    /// with its own secret, retried until the endpoint takes it.
+    @Test func operationalEventsAlsoGoToASignedOperationsWebhookRetriedUntilTaken() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        let key = Data((0..<32).map { UInt8($0) })
+        let secret = "whsec_" + key.base64EncodedString()
+        // 503 twice, then 200: the forwarder waits and sends the same event again.
+        let server = try await RunningServer.start(extraArguments: [
+            "--allow-private-targets", "--operations-webhook", receiver.url("/flaky-ops"), "--operations-webhook-secret", secret,
+        ])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await DeliveryFaultTests.createWebhook(base, "opshooked", receiver.url("/ok-opshooked"))
+        let path = "\(base)/v1/registries/myregistry/webhooks/opshooked"
+        #expect(try await API.send(.POST, "\(path)/rotateSigningSecret", json: ["gracePeriodInHours": 0]).status == 200)
+
+        let requests = try await receiver.waitFor("/flaky-ops", count: 3, limit: .seconds(60))
+        #expect(Set(requests.map { $0.headers["webhook-id"] ?? "" }).count == 1, "one event, sent until taken")
+        let taken = try #require(requests.last)
+        #expect(taken.headers["content-type"] == "application/cloudevents+json")
+        let event = try jsonObject(Data(taken.body.utf8))
+        #expect(event["type"] as? String == "RegistryEvents.Operations.SigningSecretRotated")
+        #expect(event["source"] as? String == "/registries/myregistry/webhooks/opshooked")
+        #expect(!taken.body.contains("whsec_"), "never the rotated secret")
+        let id = try #require(taken.headers["webhook-id"])
+        let timestamp = try #require(taken.headers["webhook-timestamp"])
+        let expected = HMAC<SHA256>.authenticationCode(for: Data("\(id).\(timestamp).\(taken.body)".utf8), using: SymmetricKey(data: key))
+        #expect(taken.headers["webhook-signature"] == "v1," + Data(expected).base64EncodedString())
+    }
+
+    @Test func anOperationsWebhookNeedsAGoodSecret() async throws {
+        for (arguments, flag) in [
+            (["--operations-webhook", "http://127.0.0.1:9/ops"], "--operations-webhook-secret"),
+            (["--operations-webhook", "http://127.0.0.1:9/ops", "--operations-webhook-secret", "hunter2"], "--operations-webhook-secret"),
+            (["--operations-webhook", "ops.example.com", "--operations-webhook-secret", WebhookSecrets.sample], "--operations-webhook"),
+            (["--operations-webhook-secret", WebhookSecrets.sample], "--operations-webhook-secret"),
+        ] {
+            let run = try await RegeventsProcess.run(["serve"] + arguments)
+            #expect(run.status == 64, "\(arguments)")
+            #expect(run.errors.contains(flag), "\(run.errors)")
+            #expect(!run.errors.contains("hunter2"), "a secret is never echoed")
+        }
+    }
+}
+
+enum WebhookSecrets {
+    static let sample = "whsec_" + Data(repeating: 7, count: 32).base64EncodedString()
 }

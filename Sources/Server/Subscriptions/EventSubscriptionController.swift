@@ -163,13 +163,12 @@ struct EventSubscriptionController<Context: RequestContext> {
         case .failed(let message):
             subscription.provisioningState = .failed
             subscription.provisioningMessage = message
-            let parent = subscription.scope.kind == .registry ? "registries" : "topics"
             let data: [String: JSONValue] = [
                 "scope": .string(subscription.scope.description), "subscription": .string(subscription.name), "message": .string(message),
             ]
             await operations?.record(
                 OperationsLog.Kind.subscriptionValidationFailed,
-                source: "/\(parent)/\(subscription.scope.name)/eventSubscriptions/\(subscription.name)", subject: subscription.name,
+                source: OperationsLog.subscriptionSource(subscription.scope, name: subscription.name), subject: subscription.name,
                 data: data)
         }
     }
