@@ -68,6 +68,36 @@ def shoot(name):
             "return w&&w.t")
         fail(f"{name}: the page scrolls sideways at 390 px ({widest})")
     emulate(1280, 800)
+    if name != "failure":
+        check_contrast(name)
+
+
+# WCAG 2.1 AA contrast, measured on the rendered page: every visible text
+# against the background it is drawn on (the first opaque one among its
+# ancestors): 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold).
+CONTRAST_SCRIPT = """
+function rgb(text){const m=text.match(/rgba?\\(([^)]+)\\)/);if(!m)return null;const p=m[1].split(',').map(Number);return {r:p[0],g:p[1],b:p[2],a:p.length>3?p[3]:1}}
+function lum(c){const f=v=>{v/=255;return v<=0.03928?v/12.92:Math.pow((v+0.055)/1.055,2.4)};return 0.2126*f(c.r)+0.7152*f(c.g)+0.0722*f(c.b)}
+function background(e){for(;e;e=e.parentElement){const c=rgb(getComputedStyle(e).backgroundColor);if(c&&c.a>=1)return c}return {r:255,g:255,b:255,a:1}}
+const failures=[];
+for(const e of document.querySelectorAll('body *')){
+  if(![...e.childNodes].some(n=>n.nodeType===3&&n.textContent.trim()))continue;
+  const r=e.getBoundingClientRect();if(r.width===0||r.height===0)continue;
+  const s=getComputedStyle(e);if(s.visibility==='hidden'||s.display==='none')continue;
+  const fg=rgb(s.color),bg=background(e);if(!fg)continue;
+  const a=lum(fg),b=lum(bg),ratio=(Math.max(a,b)+0.05)/(Math.min(a,b)+0.05);
+  const size=parseFloat(s.fontSize),bold=parseInt(s.fontWeight)>=700;
+  const needed=(size>=24||(bold&&size>=18.66))?3:4.5;
+  if(ratio<needed)failures.push(e.tagName+' "'+e.textContent.trim().slice(0,40)+'" '+ratio.toFixed(2)+' < '+needed);
+}
+return failures;
+"""
+
+
+def check_contrast(name):
+    failures = driver.execute_script(CONTRAST_SCRIPT)
+    if failures:
+        fail(f"{name}: text below WCAG AA contrast: {failures[:5]}")
 
 
 def wait_for(description, condition, limit=30, reload=True):
@@ -173,6 +203,41 @@ driver.get(args.base + "/console/registries/myregistry/webhooks/failhook1")
 wait_for("the redriven delivery's 200", lambda: any(
     "console-doomed-1" in row.text and "200" in row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr")))
 shoot("redriven-delivered")
+headers = [cell.text for cell in driver.find_elements(By.CSS_SELECTOR, "thead th")]
+if "Latency" not in headers or not any(cell.text.endswith(" ms") for cell in driver.find_elements(By.CSS_SELECTOR, "tbody td")):
+    fail(f"the events table has no latency: {headers}")
+
+# 5b. Operational events: the dead letter is said on the Operations page and on the webhook's page.
+driver.get(args.base + "/console/operations?type=DeadLettered")
+wait_for("the DeadLettered operational event", lambda: "/registries/myregistry/webhooks/failhook1" in text())
+shoot("operations")
+driver.get(args.base + "/console/registries/myregistry/webhooks/failhook1")
+if "DeadLettered" not in text():
+    fail("the webhook's page does not list its operational events")
+
+# 5c. Replay the last hour to consolehook1: console-event-1 arrives once more.
+driver.get(args.base + "/console/registries/myregistry/webhooks/consolehook1")
+delivered_before = sum("console-event-1" in row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr"))
+driver.find_element(By.CSS_SELECTOR, "form[action$='/replay'] button[type=submit]").click()
+wait_for("the replay's outcome", lambda: "events scheduled" in text(), limit=30, reload=False)
+shoot("replayed")
+driver.get(args.base + "/console/registries/myregistry/webhooks/consolehook1")
+wait_for("the replayed event delivered again", lambda: sum(
+    "console-event-1" in row.text for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr")) > delivered_before)
+
+# 5d. A subscription edited through the console: its filter changes, validated again.
+api("PUT", "/v1/registries/myregistry/eventSubscriptions/consolesub1", {"properties": {
+    "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": args.receiver + "/ok-consolesub"}}}})
+driver.get(args.base + "/console/registries/myregistry/subscriptions/consolesub1")
+driver.find_element(By.ID, "edit-begins").send_keys("console")
+driver.find_element(By.ID, "edit-attempts").clear()
+driver.find_element(By.ID, "edit-attempts").send_keys("5")
+driver.find_element(By.CSS_SELECTOR, "form[action$='/edit'] button[type=submit]").click()
+wait_for("the subscription edit to be saved", lambda: "Subscription updated" in text(), limit=10, reload=False)
+shoot("subscription-edited")
+edited = api("GET", "/v1/registries/myregistry/eventSubscriptions/consolesub1")["properties"]
+if edited["filter"].get("subjectBeginsWith") != "console" or edited["retryPolicy"]["maxDeliveryAttempts"] != 5:
+    fail(f"the subscription edit did not reach the API: {edited}")
 
 # 6. The Kafka page: the .acr topic's records move when events come.
 driver.get(args.base + "/console/kafka")
@@ -223,6 +288,16 @@ driver.get(args.base + "/console/registries")
 driver.find_element(By.TAG_NAME, "body").send_keys("\t")
 if driver.switch_to.active_element.text != "Skip to content":
     fail("the first Tab stop is not the skip link")
+# Every Tab stop of a webhook's page shows where the focus is (WCAG 2.4.7).
+driver.get(args.base + "/console/registries/myregistry/webhooks/consolehook1")
+body = driver.find_element(By.TAG_NAME, "body")
+for stop in range(25):
+    body.send_keys("\t") if stop == 0 else driver.switch_to.active_element.send_keys("\t")
+    focused = driver.switch_to.active_element
+    outline = driver.execute_script(
+        "const s=getComputedStyle(arguments[0]);return [s.outlineStyle, parseFloat(s.outlineWidth)]", focused)
+    if outline[0] == "none" or outline[1] < 2:
+        fail(f"Tab stop {stop + 1} ({focused.tag_name} {focused.text[:30]!r}) shows no focus ring: {outline}")
 driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
 wait_for("signing out", lambda: "/console/login" in driver.current_url, limit=10, reload=False)
 driver.get(args.base + "/console/registries")

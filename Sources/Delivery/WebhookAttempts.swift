@@ -144,14 +144,15 @@ public struct WebhookAttempts: Sendable {
         for (name, value) in WebhookSender.headers(for: webhook) {
             headers[name] = webhook.customHeaders[name] == nil ? value : "***"
         }
+        let milliseconds = outcome.duration.map { Int($0.wholeMilliseconds) }
         let entry = DeliveryLogEntry(
             registry: record.registry, webhook: webhook.name, eventID: record.eventID, attempt: record.attempt,
             request: .init(method: "POST", requestUri: webhook.serviceURI, headers: headers, content: record.body),
             response: outcome.statusCode == nil && outcome.error != nil
-                ? .init(statusCode: "", reasonPhrase: outcome.error ?? "", headers: [:], content: "")
+                ? .init(statusCode: "", reasonPhrase: outcome.error ?? "", headers: [:], content: "", durationMilliseconds: milliseconds)
                 : .init(
                     statusCode: outcome.statusCode.map(String.init) ?? "", reasonPhrase: outcome.reasonPhrase,
-                    headers: outcome.responseHeaders, content: outcome.responseBody))
+                    headers: outcome.responseHeaders, content: outcome.responseBody, durationMilliseconds: milliseconds))
         deliveryLog.append(entry)
     }
 

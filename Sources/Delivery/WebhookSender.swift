@@ -16,6 +16,8 @@ public struct AttemptOutcome: Sendable, Hashable {
     public var error: String?
     /// `Retry-After` in seconds, when the endpoint sent one.
     public var retryAfter: Duration?
+    /// How long the attempt took, from the request to the whole answer (or the failure).
+    public var duration: Duration? = nil
 
     public var isSuccess: Bool { statusCode.map { (200..<300).contains($0) } ?? false }
 }
@@ -72,8 +74,11 @@ public struct WebhookSender: Sendable {
     /// endpoint that sends headers and then stalls costs one deadline, never
     /// more. Whatever happens comes back as an outcome.
     public func send(_ outbound: OutboundRequest) async -> AttemptOutcome {
-        let result = await Deadline.run(within: timeout) { await self.attempt(outbound) }
-        return result ?? .failure("timeout: no complete answer within \(timeout) (connect, request, response head and body)")
+        let started = ContinuousClock.now
+        var outcome = await Deadline.run(within: timeout) { await self.attempt(outbound) }
+            ?? .failure("timeout: no complete answer within \(timeout) (connect, request, response head and body)")
+        outcome.duration = .now - started
+        return outcome
     }
 
     private func attempt(_ outbound: OutboundRequest) async -> AttemptOutcome {

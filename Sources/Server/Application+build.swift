@@ -113,22 +113,30 @@ public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequest
     webhooks.addRoutes(
         to: router.group("subscriptions/:subscription/resourceGroups/:resourceGroup/providers/Microsoft.ContainerRegistry/registries/:registry")
             .add(middleware: management))
-    let deadLetters = addOperatorRoutes(dependencies, v1: v1, management: management)
+    let operatorTools = addOperatorRoutes(dependencies, v1: v1, management: management)
+    let subscriptions = addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     ConsoleController(
         sessions: ConsoleSessions(adminToken: configuration.adminToken, secure: configuration.publicBaseURL?.hasPrefix("https://") ?? false),
-        store: dependencies.store, webhooks: webhooks, deadLetters: deadLetters,
+        store: dependencies.store, webhooks: webhooks, deadLetters: operatorTools.deadLetters, replays: operatorTools.replays,
+        operations: operatorTools.operations, subscriptions: subscriptions,
         kafkaTopics: KafkaTopicsController(connection: dependencies.connection, layout: configuration.layout),
         logger: Logger(label: "regevents.console")
     ).addRoutes(to: router.group("console").add(middleware: browserGuard(tokenless: configuration.adminToken == nil, jsonBodies: false)))
-    addEventGridRoutes(dependencies, router: router, v1: v1, management: management)
     return router
 }
 
-/// Dead letters and replay: what an operator does with deliveries that failed or must be sent again.
-@discardableResult
+/// The operator's controllers, which the console calls too.
+struct OperatorTools {
+    var deadLetters: DeadLetterController<AppRequestContext>
+    var replays: ReplayController<AppRequestContext>
+    var operations: OperationsReader
+}
+
+/// Dead letters, replay and operational events: what an operator does
+/// with deliveries that failed or must be sent again, and what happened.
 private func addOperatorRoutes(
     _ dependencies: ServerDependencies, v1: RouterGroup<AppRequestContext>, management: ManagementMiddleware<AppRequestContext>
-) -> DeadLetterController<AppRequestContext> {
+) -> OperatorTools {
     let layout = dependencies.configuration.layout
     let connection = dependencies.connection
     let logger = Logger(label: "regevents.operations")
@@ -138,30 +146,36 @@ private func addOperatorRoutes(
             admin: connection.admin, client: connection.clientConfiguration, defaultTopic: layout.deadLetter, logger: logger),
         settlement: settlement, store: dependencies.store, layout: layout, logger: logger)
     deadLetters.addRoutes(to: v1.group().add(middleware: management))
-    ReplayController<AppRequestContext>(
+    let operations = OperationsReader(
+        admin: connection.admin, client: connection.clientConfiguration, layout: layout, logger: logger)
+    OperationsController<AppRequestContext>(reader: operations).addRoutes(to: v1.group().add(middleware: management))
+    let replays = ReplayController<AppRequestContext>(
         replayer: Replayer(
             admin: connection.admin, client: connection.clientConfiguration, settlement: settlement, layout: layout, logger: logger),
-        store: dependencies.store, logger: logger
-    ).addRoutes(
+        store: dependencies.store, logger: logger)
+    replays.addRoutes(
         registries: v1.group("registries/:registry").add(middleware: management), topics: v1.group("topics/:topic").add(middleware: management))
-    return deadLetters
+    return OperatorTools(deadLetters: deadLetters, replays: replays, operations: operations)
 }
 
 /// Event subscriptions (on registries and custom topics), custom topics and
 /// their publish endpoints, and the validation URL.
+/// Answers the subscription controllers, per scope kind, for the console.
 private func addEventGridRoutes(
     _ dependencies: ServerDependencies, router: Router<AppRequestContext>, v1: RouterGroup<AppRequestContext>,
     management: ManagementMiddleware<AppRequestContext>
-) {
+) -> [SubscriptionScope.Kind: EventSubscriptionController<AppRequestContext>] {
     let configuration = dependencies.configuration
     let logger = Logger(label: "regevents.subscriptions")
     let creator = dependencies.topicCreator
+    var controllers: [SubscriptionScope.Kind: EventSubscriptionController<AppRequestContext>] = [:]
     for (kind, path) in [(SubscriptionScope.Kind.registry, "registries/:registry"), (.topic, "topics/:topic")] {
-        EventSubscriptionController<AppRequestContext>(
+        let controller = EventSubscriptionController<AppRequestContext>(
             store: dependencies.store, kind: kind, registryTopics: configuration.ingest.registryTopics, layout: configuration.layout,
             hooks: dependencies.subscriptions, topicCreator: creator, quota: configuration.subscriptionQuota, logger: logger,
-            operations: OperationsLog(producer: dependencies.producer, layout: configuration.layout, logger: logger)
-        ).addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
+            operations: OperationsLog(producer: dependencies.producer, layout: configuration.layout, logger: logger))
+        controller.addRoutes(to: v1.group(RouterPath(path)).add(middleware: management))
+        controllers[kind] = controller
     }
     CustomTopicController<AppRequestContext>(
         store: dependencies.store, layout: configuration.layout, publicBaseURL: configuration.publicBaseURL,
@@ -173,6 +187,7 @@ private func addEventGridRoutes(
     ).addRoutes(to: v1, root: router)
     ValidationController<AppRequestContext>(store: dependencies.store, hooks: dependencies.subscriptions, logger: logger)
         .addRoutes(to: v1)
+    return controllers
 }
 
 /// The whole server as one application: the HTTP server plus the Kafka

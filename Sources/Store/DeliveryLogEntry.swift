@@ -29,8 +29,15 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
         public var headers: [String: String]
         public var content: String
         public var version: String
+        /// How long the attempt took (the console's latency); not in ACR's
+        /// model, so list-events leaves it out.
+        public var durationMilliseconds: Int?
 
-        public init(statusCode: String, reasonPhrase: String, headers: [String: String], content: String, version: String = "1.1") {
+        public init(
+            statusCode: String, reasonPhrase: String, headers: [String: String], content: String, version: String = "1.1",
+            durationMilliseconds: Int? = nil
+        ) {
+            self.durationMilliseconds = durationMilliseconds
             self.statusCode = statusCode
             self.reasonPhrase = reasonPhrase
             self.headers = headers
@@ -124,6 +131,7 @@ extension DeliveryLogEntry.ResponseMessage: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.object { w in
             w.member("content", content)
+            if let durationMilliseconds { w.member("durationMilliseconds", durationMilliseconds) }
             w.key("headers")
             w.stringObject(headers)
             w.member("reasonPhrase", reasonPhrase)

@@ -6,6 +6,6 @@ struct Regevents: AsyncParsableCommand {
         commandName: "regevents",
         abstract: "RegistryEvents: container registry events on Kafka, delivered as ACR webhooks and Event Grid subscriptions.",
         version: "0.1.0",
-        subcommands: [ServeCommand.self, BrokerCommand.self, PublishCommand.self, WebhookCommand.self, SubscriptionCommand.self, TopicCommand.self, TopicsCommand.self, TailCommand.self, DeadLetterCommand.self, ReplayCommand.self]
+        subcommands: [ServeCommand.self, BrokerCommand.self, PublishCommand.self, WebhookCommand.self, SubscriptionCommand.self, TopicCommand.self, TopicsCommand.self, TailCommand.self, DeadLetterCommand.self, ReplayCommand.self, OperationsCommand.self]
     )
 }

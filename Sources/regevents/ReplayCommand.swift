@@ -25,6 +25,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "RFC 3339 start of the window (e.g. 2026-12-01T10:00:00Z).") var since: String
     @Option(help: "RFC 3339 end of the window (default: now).") var until: String?
     @Option(help: "Deliveries a second, 1-10000.") var rate: Int = 100
+    @Flag(help: "Return once the replay is scheduled, without following it until its last delivery is due.") var noWait = false
 
     func validate() throws {
         let parts = target.split(separator: "/", maxSplits: 1).map(String.init)
@@ -51,6 +52,35 @@ struct ReplayCommand: AsyncParsableCommand {
             if replayed > 0, let last = outcome["lastDueAt"] as? String { line += "; sent \(rate) a second, the last due at \(last)" }
             printLine(line)
             if outcome["complete"] as? Bool == false { printLine("stopped at the limit: replay the rest of the window separately") }
+            if !noWait, replayed > 0, let last = (outcome["lastDueAt"] as? String).flatMap(Self.date) {
+                try await follow(replayed: replayed, lastDue: last)
+            }
         }
+    }
+
+    /// Progress until the last delivery is due: the deliveries come due one
+    /// after another at the rate, so how many are due is known from the
+    /// clock. (Each is then attempted by the retry dispatcher, through the
+    /// target's lane and breaker; `webhook list-events` shows the answers.)
+    private func follow(replayed: Int, lastDue: Date) async throws {
+        let first = lastDue.addingTimeInterval(-Double(replayed - 1) / Double(rate))
+        var reported = -1
+        while true {
+            let due = min(replayed, max(0, Int(Date().timeIntervalSince(first) * Double(rate)) + 1))
+            if due != reported {
+                printLine("due: \(due) of \(replayed) (\(due * 100 / replayed) %)")
+                reported = due
+            }
+            if due >= replayed { return }
+            try await Task.sleep(for: .seconds(min(2, max(0.2, lastDue.timeIntervalSinceNow))))
+        }
+    }
+
+    static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
     }
 }

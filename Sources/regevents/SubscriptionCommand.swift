@@ -304,7 +304,7 @@ struct SubscriptionCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show an event subscription (the endpoint without its query, secret delivery attributes without value).")
+            abstract: "Show an event subscription (the endpoint without its query, secret delivery attributes without value), with its recent operational events.")
         @OptionGroup var target: Target
         @Option(name: [.customShort("n"), .long]) var name: String
         @Option(
@@ -322,7 +322,9 @@ struct SubscriptionCommand: AsyncParsableCommand {
                     let url = try await target.client.send(method: .POST, path: try target.path(name, "/getFullUrl"))
                     answer = try withFullEndpoint(answer, url)
                 }
-                printSubscriptions(answer, output: output)
+                let events = await OperationalEvents.of(path: path, client: target.client)
+                printSubscriptions(OperationalEvents.adding(events, to: answer), output: output)
+                if output == .table, !events.isEmpty { printLine("\n" + OperationalEvents.table(events)) }
             }
         }
 

@@ -135,15 +135,19 @@ struct WebhookCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a webhook (header values are never shown).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a webhook (header values are never shown), with its recent operational events.")
         @OptionGroup var target: Target
         @Option(name: [.customShort("n"), .long]) var name: String
         @Option(help: "json or table.") var output: OutputFormat = .json
 
         func run() async throws {
             try await reportingFailures {
-                let answer = try await target.client.send(method: .GET, path: try target.path(name))
-                printWebhooks(answer, output: output)
+                let path = try target.path(name)
+                let answer = try await target.client.send(method: .GET, path: path)
+                let events = await OperationalEvents.of(path: path, client: target.client)
+                printWebhooks(OperationalEvents.adding(events, to: answer), output: output)
+                if output == .table, !events.isEmpty { printLine("\n" + OperationalEvents.table(events)) }
             }
         }
     }

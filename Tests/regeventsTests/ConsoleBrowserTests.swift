@@ -8,8 +8,9 @@ import Testing
 /// installed, except under CI, where its absence fails.
 @Suite("The console in a real browser", .enabled(if: Chromium.shouldRun))
 struct ConsoleBrowserTests {
-    @Test func signInCreatePingPushDeadLetterRedriveWatchLagAndRefuseAForgedForm() async throws {
-        let receiver = try await WebhookReceiver.start()
+    @Test func signInCreatePingPushDeadLetterRedriveReplayEditWatchLagAndRefuseAForgedForm() async throws {
+        // Answers /ok… 200 and /fail… 500, and validation handshakes (subscriptions).
+        let receiver = try await EventGridReceiver.start()
         defer { receiver.stop() }
         let token = "console-test-admin-token-\(UUID().uuidString)"
         let server = try await RunningServer.start(
@@ -23,7 +24,7 @@ struct ConsoleBrowserTests {
             "console-browser-test.py", ["--base", server.baseURL, "--token", token, "--receiver", receiver.url(""), "--out", out])
         print("console screenshots: \(out)")
         #expect(run.status == 0, "\(run.output)")
-        #expect(receiver.requests("/ok-console").contains { $0.headers["authorization"] == "Bearer receiver-secret" })
+        #expect(receiver.deliveries("/ok-console").contains { $0.headers["authorization"] == "Bearer receiver-secret" })
         #expect(!server.process.standardError.contains(token), "the admin token is never logged")
     }
 }

@@ -197,6 +197,8 @@ struct ReplayEndToEndTests {
         ])
         #expect(cli.status == 0, "\(cli.errors)")
         #expect(cli.output.first?.hasPrefix("replayed 6 events to webhook/rphook1") == true, "\(cli.output)")
+        // It follows the replay until its last delivery is due.
+        #expect(cli.output.last == "due: 6 of 6 (100 %)", "\(cli.output)")
         _ = try await receiver.waitFor("/ok-rp", count: 17, limit: .seconds(30))
 
         // Bad windows and targets.

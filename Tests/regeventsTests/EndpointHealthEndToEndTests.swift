@@ -53,6 +53,18 @@ struct EndpointHealthEndToEndTests {
         #expect((data["attempts"] as? Int ?? 0) >= 3)
         #expect(data["lastOutcome"] as? String == "HTTP 500")
         #expect((data["rule"] as? String)?.contains("at least 3 attempts") == true)
+
+        // The API, `operations list` and `webhook show` list it.
+        let source = "/registries/myregistry/webhooks/healthhook1"
+        let listed = try await API.send(.GET, "\(base)/v1/operations?source=\(source)&type=EndpointDisabled")
+        #expect(((listed.body["value"] as? [[String: Any]])?.first?["source"] as? String) == source, "\(listed.text)")
+        let refused = try await API.send(.GET, "\(base)/v1/operations?type=Nope")
+        #expect(refused.status == 400 && ((refused.body["error"] as? [String: Any])?["code"] as? String) == "InvalidFilter")
+        let table = try await RegeventsProcess.run(["operations", "list", "--server", base, "--type", "EndpointDisabled"])
+        #expect(table.status == 0 && table.output.contains { $0.contains("EndpointDisabled") && $0.contains(source) }, "\(table.output)")
+        let shown = try await RegeventsProcess.run(["webhook", "show", "--server", base, "--registry", "myregistry", "--name", "healthhook1"])
+        let shownEvents = try jsonObject(Data(shown.output.joined(separator: "\n").utf8))["operationalEvents"] as? [[String: Any]]
+        #expect(shownEvents?.contains { $0["type"] as? String == "RegistryEvents.Operations.EndpointDisabled" } == true, "\(shown.output)")
         let attemptsAtDisable = receiver.requests("/fail-health").count
 
         // Re-enabled with one update (and fixed): new events are delivered, and the recovery is said.

@@ -19,6 +19,10 @@ struct ConsoleController: Sendable {
     let store: any ControlPlaneStore
     let webhooks: WebhookController<Context>
     let deadLetters: DeadLetterController<Context>
+    let replays: ReplayController<Context>
+    let operations: OperationsReader
+    /// The API's subscription handlers, per scope kind.
+    let subscriptions: [SubscriptionScope.Kind: EventSubscriptionController<Context>]
     let kafkaTopics: KafkaTopicsController<Context>
     let logger: Logger
 
@@ -35,10 +39,16 @@ struct ConsoleController: Sendable {
         group.post("registries/:registry/webhooks/:name/status", use: setStatus)
         group.post("registries/:registry/webhooks/:name/delete", use: deleteWebhook)
         group.post("registries/:registry/webhooks/:name/edit", use: editWebhook)
+        group.post("registries/:registry/webhooks/:name/replay", use: replayWebhook)
         group.get("registries/:registry/subscriptions/:name", use: registrySubscription)
+        group.post("registries/:registry/subscriptions/:name/edit", use: editRegistrySubscription)
+        group.post("registries/:registry/subscriptions/:name/replay", use: replayRegistrySubscription)
         group.get("topics", use: topics)
         group.post("topics/:topic/keys", use: topicKeys)
         group.get("topics/:topic/subscriptions/:name", use: topicSubscription)
+        group.post("topics/:topic/subscriptions/:name/edit", use: editTopicSubscription)
+        group.post("topics/:topic/subscriptions/:name/replay", use: replayTopicSubscription)
+        group.get("operations", use: operationsList)
         group.get("deadletters", use: deadLetterList)
         group.post("deadletters/redrive", use: redrive)
         group.get("kafka", use: kafka)
@@ -48,13 +58,13 @@ struct ConsoleController: Sendable {
 
     /// Who may see a page: a signed-in session, or anyone on loopback when
     /// no admin token is set (given a session then, for the CSRF token).
-    private enum Access {
+    enum Access {
         case allowed(ConsoleSessions.Session, setCookie: String?)
         case signIn
         case refused(String)
     }
 
-    private func access(_ request: Request, _ context: Context) -> Access {
+    func access(_ request: Request, _ context: Context) -> Access {
         if let session = sessions.session(of: request) {
             return sessions.adminToken == nil && !context.isLoopback ? .refused(Self.loopbackOnly) : .allowed(session, setCookie: nil)
         }
@@ -67,7 +77,7 @@ struct ConsoleController: Sendable {
     static let loopbackOnly = "Without --admin-token the console answers loopback only; start serve with --admin-token to sign in from elsewhere."
 
     /// Runs `page` for a permitted GET; otherwise the sign-in page or a refusal.
-    private func page(
+    func page(
         _ request: Request, _ context: Context, _ page: (ConsoleSessions.Session) async throws -> Response
     ) async throws -> Response {
         switch access(request, context) {
@@ -83,7 +93,7 @@ struct ConsoleController: Sendable {
     }
 
     /// Runs `action` for a permitted POST whose form carries the session's CSRF token.
-    private func action(
+    func action(
         _ request: Request, _ context: Context, _ action: (ConsoleForm) async throws -> Response
     ) async throws -> Response {
         guard case .allowed(let session, _) = access(request, context), sessions.session(of: request) != nil else {
@@ -97,7 +107,7 @@ struct ConsoleController: Sendable {
         return try await action(form)
     }
 
-    private func refusedForm(_ why: String) -> Response {
+    func refusedForm(_ why: String) -> Response {
         ConsoleHTML.response(
             ConsoleHTML.page(title: "Refused", csrf: nil, ConsoleHTML.notice(why, error: true) + "<p><a href=\"/console/registries\">Back to the console</a></p>"),
             status: .forbidden)
@@ -295,17 +305,20 @@ struct ConsoleController: Sendable {
                 <form method="post" action="\(base)/delete" class="inline">\(ConsoleHTML.csrfField(session.csrf))<button type="submit" class="danger">Delete</button></form>
                 </p>
                 """
-            body += editForm(base, shown: shown, session: session)
             let rows = entries.map { entry -> [String] in
                 let action = (JSONValue(parsing: Array(entry.request.content.utf8))?["action"]?.stringValue) ?? "-"
                 let status = entry.response.map { $0.statusCode.isEmpty ? "no response" : $0.statusCode } ?? "-"
                 return [
                     ConsoleHTML.escape(entry.eventID), ConsoleHTML.escape(action), ConsoleHTML.escape(Self.time(entry.createdAt)),
-                    "<strong>\(ConsoleHTML.escape(status))</strong>", String(entry.attempt),
+                    "<strong>\(ConsoleHTML.escape(status))</strong>",
+                    entry.response?.durationMilliseconds.map { "\($0) ms" } ?? "-", String(entry.attempt),
                     "<details><summary>Request and response</summary><pre>\(ConsoleHTML.escape(Self.describe(entry)))</pre></details>",
                 ]
             }
-            body += ConsoleHTML.table(caption: "Events", headers: ["Event", "Action", "Time", "HTTP STATUS", "Attempt", "Detail"], rows: rows)
+            body += ConsoleHTML.table(caption: "Events", headers: ["Event", "Action", "Time", "HTTP STATUS", "Latency", "Attempt", "Detail"], rows: rows)
+            body += editForm(base, shown: shown, session: session)
+            body += await operationsSection(source: OperationsLog.webhookSource(registry: registry, name: name))
+            body += Self.replayForm(action: "\(base)/replay", csrf: session.csrf)
             return ConsoleHTML.response(ConsoleHTML.page(title: "Webhook \(name)", csrf: session.csrf, body))
         }
     }
@@ -428,7 +441,7 @@ struct ConsoleController: Sendable {
                     ?? destination.properties.endpointUrl.flatMap { URLComponents(string: $0)?.host }.map { "webhook at \($0)" } ?? "-"
             } ?? "the server's dead-letter topic"
             let filter = String(decoding: (try? JSONCoding.encoder.encode(subscription.filter)) ?? Data(), as: UTF8.self)
-            let body = """
+            var body = """
                 <dl>
                 <dt>Scope</dt><dd>\(ConsoleHTML.escape(scope.description))</dd>
                 <dt>Provisioning</dt><dd>\(ConsoleHTML.escape(subscription.provisioningState.rawValue))</dd>
@@ -442,6 +455,11 @@ struct ConsoleController: Sendable {
                 <h2>Filter</h2><pre>\(ConsoleHTML.escape(filter))</pre>
                 <p><a href="/console/deadletters?target=\(Self.path(name))">Its dead letters</a></p>
                 """
+            let page = Self.subscriptionPaths(scope, name).page
+            if request.uri.queryParameters.get("done") == "updated" { body = ConsoleHTML.notice("Subscription updated.", error: false) + body }
+            body += Self.subscriptionEditForm(action: "\(page)/edit", subscription, csrf: session.csrf)
+            body += await operationsSection(source: OperationsLog.subscriptionSource(scope, name: name))
+            if subscription.isActive { body += Self.replayForm(action: "\(page)/replay", csrf: session.csrf) }
             return ConsoleHTML.response(ConsoleHTML.page(title: "Subscription \(name)", csrf: session.csrf, body))
         }
     }

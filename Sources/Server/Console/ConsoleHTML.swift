@@ -30,6 +30,7 @@ enum ConsoleHTML {
             <a href="/console/registries">Registries</a>
             <a href="/console/topics">Custom topics</a>
             <a href="/console/deadletters">Dead letters</a>
+            <a href="/console/operations">Operations</a>
             <a href="/console/kafka">Kafka</a>
             <form method="post" action="/console/logout" class="inline">\(csrfField(csrf))<button type="submit" class="link">Sign out</button></form>
             </nav></header>
@@ -98,7 +99,7 @@ enum ConsoleHTML {
         nav{max-width:1200px;margin:0 auto;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;align-items:center}
         nav a,nav .link{color:#fff;font-weight:600}
         a{color:#0b4fb3}
-        a:focus,button:focus,input:focus,select:focus,textarea:focus,.scroll:focus{outline:3px solid #c25700;outline-offset:2px}
+        a:focus,button:focus,input:focus,select:focus,textarea:focus,summary:focus,.scroll:focus{outline:3px solid #c25700;outline-offset:2px}
         .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
         h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
         .scroll{overflow-x:auto;max-width:100%}

@@ -42,11 +42,16 @@ struct DeadLetterController<Context: RequestContext> {
         let page = try await answeringKafkaErrors { try await reader.page(of: topic, matching: query, from: cursor, limit: top) }
         var nextLink: String?
         if let next = page.next {
-            var items = request.uri.queryParameters.filter { $0.key != "skipToken" }.map { "\($0.key)=\($0.value)" }
+            // Values as decoded, encoded again: a space or an `&` in a filter stays in its value.
+            var items = request.uri.queryParameters.filter { $0.key != "skipToken" }.map { "\($0.key)=\(Self.queryValue($0.value))" }
             items.append("skipToken=\(next)")
             nextLink = "\(request.uri.path)?\(items.joined(separator: "&"))"
         }
         return DeadLetterList(value: page.deadLetters, nextLink: nextLink)
+    }
+
+    static func queryValue(_ value: Substring) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:/"))) ?? String(value)
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> DeadLetter {
@@ -74,7 +79,9 @@ struct DeadLetterController<Context: RequestContext> {
                 throw APIError.badRequest("ids: give 1 to \(Self.redriveLimit) dead letter ids", code: "InvalidRedrive")
             }
             var found: [Result<DeadLetter, RedriveOutcome>] = []
-            for id in ids {
+            var seen = Set<String>()
+            // An id given twice is redriven once.
+            for id in ids where seen.insert(id).inserted {
                 guard let location = DeadLetter.location(of: id, defaultTopic: layout.deadLetter) else {
                     found.append(.failure(RedriveOutcome(id: id, status: .notFound, message: "not a dead letter id")))
                     continue
@@ -199,10 +206,19 @@ struct DeadLetterFilter: Decodable {
     static func time(_ text: String, _ name: String, code: String = "InvalidFilter") throws -> Date {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        throw APIError.badRequest("\(name): an RFC 3339 time (2026-12-01T10:00:00Z), got \(text)", code: code)
+        var parsed = formatter.date(from: text)
+        if parsed == nil {
+            formatter.formatOptions = [.withInternetDateTime]
+            parsed = formatter.date(from: text)
+        }
+        guard let date = parsed else {
+            throw APIError.badRequest("\(name): an RFC 3339 time (2026-12-01T10:00:00Z), got \(text)", code: code)
+        }
+        // Kafka's timestamps start at 1970; before it, its search by time has special values.
+        guard date.timeIntervalSince1970 >= 0 else {
+            throw APIError.badRequest("\(name): a time from 1970 on, got \(text)", code: code)
+        }
+        return date
     }
 }
 
