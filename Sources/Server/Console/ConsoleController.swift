@@ -40,14 +40,14 @@ struct ConsoleController: Sendable {
         group.post("registries/:registry/webhooks/:name/delete", use: deleteWebhook)
         group.post("registries/:registry/webhooks/:name/edit", use: editWebhook)
         group.post("registries/:registry/webhooks/:name/replay", use: replayWebhook)
-        group.get("registries/:registry/subscriptions/:name", use: registrySubscription)
-        group.post("registries/:registry/subscriptions/:name/edit", use: editRegistrySubscription)
-        group.post("registries/:registry/subscriptions/:name/replay", use: replayRegistrySubscription)
+        group.get("registries/:registry/subscriptions/:name", use: subscriptionPage)
+        group.post("registries/:registry/subscriptions/:name/edit", use: editSubscription)
+        group.post("registries/:registry/subscriptions/:name/replay", use: replaySubscription)
         group.get("topics", use: topics)
         group.post("topics/:topic/keys", use: topicKeys)
-        group.get("topics/:topic/subscriptions/:name", use: topicSubscription)
-        group.post("topics/:topic/subscriptions/:name/edit", use: editTopicSubscription)
-        group.post("topics/:topic/subscriptions/:name/replay", use: replayTopicSubscription)
+        group.get("topics/:topic/subscriptions/:name", use: subscriptionPage)
+        group.post("topics/:topic/subscriptions/:name/edit", use: editSubscription)
+        group.post("topics/:topic/subscriptions/:name/replay", use: replaySubscription)
         group.get("operations", use: operationsList)
         group.get("deadletters", use: deadLetterList)
         group.post("deadletters/redrive", use: redrive)
@@ -417,18 +417,11 @@ struct ConsoleController: Sendable {
 
     // MARK: Subscriptions and custom topics
 
-    @Sendable func registrySubscription(_ request: Request, context: Context) async throws -> Response {
-        try await subscriptionPage(request, context, scope: .registry(try context.parameters.require("registry")))
-    }
-
-    @Sendable func topicSubscription(_ request: Request, context: Context) async throws -> Response {
-        try await subscriptionPage(request, context, scope: .topic(try context.parameters.require("topic")))
-    }
-
-    /// A subscription, read-only: its state and why, and how it delivers.
-    /// The endpoint shows without its query string (getFullUrl reveals it).
-    private func subscriptionPage(_ request: Request, _ context: Context, scope: SubscriptionScope) async throws -> Response {
-        try await page(request, context) { session in
+    /// A subscription: its state and why, how it delivers, its edit and
+    /// replay forms. The endpoint shows without its query string (getFullUrl reveals it).
+    @Sendable func subscriptionPage(_ request: Request, context: Context) async throws -> Response {
+        let scope = try Self.subscriptionScope(context)
+        return try await page(request, context) { session in
             let name = try context.parameters.require("name")
             guard let subscription = try await store.subscription(scope: scope, name: name) else {
                 return ConsoleHTML.response(

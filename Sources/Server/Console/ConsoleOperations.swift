@@ -97,16 +97,9 @@ extension ConsoleController {
         }
     }
 
-    @Sendable func replayRegistrySubscription(_ request: Request, context: Context) async throws -> Response {
-        try await replaySubscription(request, context, scope: .registry(try context.parameters.require("registry")))
-    }
-
-    @Sendable func replayTopicSubscription(_ request: Request, context: Context) async throws -> Response {
-        try await replaySubscription(request, context, scope: .topic(try context.parameters.require("topic")))
-    }
-
-    private func replaySubscription(_ request: Request, _ context: Context, scope: SubscriptionScope) async throws -> Response {
-        try await action(request, context) { form in
+    @Sendable func replaySubscription(_ request: Request, context: Context) async throws -> Response {
+        let scope = try Self.subscriptionScope(context)
+        return try await action(request, context) { form in
             let name = try context.parameters.require("name")
             let (page, api, parameters) = Self.subscriptionPaths(scope, name)
             return try await replaying(back: page, title: "Subscription \(name)") {
@@ -135,6 +128,12 @@ extension ConsoleController {
     }
 
     // MARK: Editing a subscription
+
+    /// The subscription's scope, from the route: `registries/:registry/…` or `topics/:topic/…`.
+    static func subscriptionScope(_ context: Context) throws -> SubscriptionScope {
+        if let registry = context.parameters.get("registry") { return .registry(registry) }
+        return .topic(try context.parameters.require("topic"))
+    }
 
     /// The console page, the API path and the route parameters of a subscription.
     static func subscriptionPaths(_ scope: SubscriptionScope, _ name: String) -> (page: String, api: String, parameters: [String: String]) {
@@ -168,16 +167,9 @@ extension ConsoleController {
             """
     }
 
-    @Sendable func editRegistrySubscription(_ request: Request, context: Context) async throws -> Response {
-        try await editSubscription(request, context, scope: .registry(try context.parameters.require("registry")))
-    }
-
-    @Sendable func editTopicSubscription(_ request: Request, context: Context) async throws -> Response {
-        try await editSubscription(request, context, scope: .topic(try context.parameters.require("topic")))
-    }
-
-    private func editSubscription(_ request: Request, _ context: Context, scope: SubscriptionScope) async throws -> Response {
-        try await action(request, context) { form in
+    @Sendable func editSubscription(_ request: Request, context: Context) async throws -> Response {
+        let scope = try Self.subscriptionScope(context)
+        return try await action(request, context) { form in
             let name = try context.parameters.require("name")
             let (page, api, parameters) = Self.subscriptionPaths(scope, name)
             do {
