@@ -7,6 +7,8 @@
 #   registry-scenario.sh push-image WORKDIR PORT REPOSITORY TAG [v2s2]
 #   registry-scenario.sh push-chart WORKDIR PORT REPOSITORY VERSION [CHART_NAME]
 #   registry-scenario.sh delete     WORKDIR PORT REPOSITORY DIGEST
+#   registry-scenario.sh retag      WORKDIR PORT REPOSITORY FROM_TAG TO_TAG
+#   registry-scenario.sh delete-tag WORKDIR PORT REPOSITORY TAG
 #   registry-scenario.sh stop       WORKDIR
 #
 # stdout: only `key=value` lines (the result); stderr: logs. Exit status is
@@ -17,6 +19,9 @@
 #   push-chart -> digest=sha256:...  configDigest=sha256:...  layerDigest=sha256:...
 #                 mediaType=application/vnd.oci.image.manifest.v1+json
 #   delete     -> deleted=sha256:...
+#   retag      -> digest=sha256:...  (skopeo copy docker:…:FROM -> docker:…:TO: a manifest PUT by tag of a known digest)
+#   delete-tag -> deleted=sha256:...  (skopeo delete docker:…:TAG; Distribution 2.8 has no tag-only delete,
+#                 so the manifest goes, with every tag it had)
 #   stop       -> stopped=N  (or stopped=none when nothing was running)
 #
 # Everything listens on / talks to 127.0.0.1 only; all state is in WORKDIR:
@@ -294,6 +299,40 @@ cmd_delete() {
   echo "deleted=$digest"
 }
 
+cmd_retag() {
+  (($# == 5)) || usage
+  local wd="$1" port="$2" repo="$3" from="$4" to="$5" df
+  check_port "$port"; check_repo "$repo"; check_tag "$from"; check_tag "$to"
+  need skopeo
+  [[ -d "$wd" ]] || die "no such WORKDIR: $wd"
+  wd="$(cd "$wd" && pwd)"
+  df="$wd/skopeo-home/retag-digest"
+  mkdir -p "$wd/skopeo-home"; rm -f "$df"
+  log "skopeo copy docker://$HOST:$port/$repo:$from -> docker://$HOST:$port/$repo:$to"
+  run_skopeo "$wd" copy --quiet --src-tls-verify=false --dest-tls-verify=false --digestfile "$df" \
+    "docker://$HOST:$port/$repo:$from" "docker://$HOST:$port/$repo:$to" >&2 || die "skopeo copy (retag) failed"
+  local digest
+  digest="$(cat "$df" 2>/dev/null || true)"
+  check_digest "$digest"
+  echo "digest=$digest"
+}
+
+cmd_delete_tag() {
+  (($# == 4)) || usage
+  local wd="$1" port="$2" repo="$3" tag="$4" digest
+  check_port "$port"; check_repo "$repo"; check_tag "$tag"
+  need skopeo curl
+  [[ -d "$wd" ]] || die "no such WORKDIR: $wd"
+  wd="$(cd "$wd" && pwd)"
+  digest="$(curl_ -sSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$HOST:$port/v2/$repo/manifests/$tag" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')"
+  check_digest "$digest"
+  log "skopeo delete docker://$HOST:$port/$repo:$tag ($digest)"
+  run_skopeo "$wd" delete --tls-verify=false "docker://$HOST:$port/$repo:$tag" >&2 || die "skopeo delete failed"
+  echo "deleted=$digest"
+}
+
 (($# >= 1)) || usage
 sub="$1"; shift
 case "$sub" in
@@ -302,6 +341,8 @@ case "$sub" in
   push-image) cmd_push_image "$@" ;;
   push-chart) cmd_push_chart "$@" ;;
   delete) cmd_delete "$@" ;;
+  retag) cmd_retag "$@" ;;
+  delete-tag) cmd_delete_tag "$@" ;;
   -h | --help | help) usage ;;
   *) log "unknown subcommand: $sub"; usage ;;
 esac

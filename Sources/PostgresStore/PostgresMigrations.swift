@@ -61,6 +61,18 @@ enum PostgresMigrations {
                 "INSERT INTO change_version (part, version) VALUES ('webhooks', 0), ('subscriptions', 0)",
             ]
         ),
+        (
+            "v7: tag index",
+            [
+                """
+                CREATE TABLE tag_index (
+                    registry text NOT NULL, repository text NOT NULL, tag text NOT NULL, digest text NOT NULL,
+                    removed boolean NOT NULL DEFAULT false, changed_at timestamptz NOT NULL,
+                    PRIMARY KEY (registry, repository, tag))
+                """,
+                "CREATE INDEX tag_index_by_digest ON tag_index (registry, repository, digest)",
+            ]
+        ),
     ]
 
     static var names: [String] { all.map(\.name) }

@@ -54,7 +54,8 @@ public struct ACRNativeEvents: Sendable {
     static func validate(_ input: Input, path: String, registry: String, defaultLocation: String) throws(ValidationError) -> RegistryEvent {
         guard let action = RegistryAction(rawValue: input.action), action != .ping else {
             throw ValidationError(
-                field: "\(path).action", message: "must be one of push, delete, chart_push, chart_delete, quarantine; got \"\(input.action)\"")
+                field: "\(path).action",
+                message: "must be one of push, delete, chart_push, chart_delete, quarantine, tag_added, tag_removed; got \"\(input.action)\"")
         }
         let target = input.target
         guard OCINames.isValidRepository(target.repository) else {
@@ -62,6 +63,14 @@ public struct ACRNativeEvents: Sendable {
         }
         if let tag = target.tag, !OCINames.isValidTag(tag) {
             throw ValidationError(field: "\(path).target.tag", message: "\"\(tag)\" is not a valid tag")
+        }
+        if let tags = target.tags {
+            guard !tags.isEmpty, Set(tags).count == tags.count, tags.allSatisfy(OCINames.isValidTag) else {
+                throw ValidationError(field: "\(path).target.tags", message: "must be distinct valid tags, at least one")
+            }
+        }
+        if action == .tagAdded || action == .tagRemoved, target.tag == nil {
+            throw ValidationError(field: "\(path).target.tag", message: "is required for \(action.rawValue)")
         }
         if let digest = target.digest, !OCINames.isValidDigest(digest) {
             throw ValidationError(field: "\(path).target.digest", message: "\"\(digest)\" is not a valid digest")
@@ -81,7 +90,7 @@ public struct ACRNativeEvents: Sendable {
         if let id = input.id, id.utf8.count > RegistryEvent.maxIDBytes {
             throw ValidationError(field: "\(path).id", message: "at most \(RegistryEvent.maxIDBytes) bytes")
         }
-        guard target.digest != nil else {
+        guard target.digest != nil || action == .tagRemoved else {
             // Every ACR payload names the manifest by digest.
             throw ValidationError(field: "\(path).target.digest", message: "is required")
         }
@@ -89,7 +98,7 @@ public struct ACRNativeEvents: Sendable {
             throw ValidationError(field: "\(path).target.version", message: "a chart event needs a version (or a tag)")
         }
         var mapped = target
-        mapped.mediaType = target.mediaType ?? (action.isChart ? Self.acrChartMediaType : Self.defaultManifestMediaType)
+        mapped.mediaType = target.mediaType ?? (action == .tagRemoved ? nil : action.isChart ? Self.acrChartMediaType : Self.defaultManifestMediaType)
         mapped.length = target.length ?? target.size
         if action.isChart {
             mapped.name = mapped.name ?? target.repository.split(separator: "/").last.map(String.init)

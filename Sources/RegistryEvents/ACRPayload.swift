@@ -13,6 +13,8 @@ public struct ACRPayload: Codable, Sendable, Hashable {
         public var length: Int64?
         public var repository: String
         public var tag: String?
+        /// Our one addition to ACR's target: every tag (see `RegistryEvent.Target.tags`).
+        public var tags: [String]?
         public var name: String?
         public var version: String?
     }
@@ -39,13 +41,16 @@ public struct ACRPayload: Codable, Sendable, Hashable {
             Request(id: $0.id ?? "", host: $0.host ?? "", method: $0.method ?? "", useragent: $0.useragent ?? "")
         }
         switch event.action {
-        case .push, .quarantine:
+        case .push, .quarantine, .tagAdded:
+            // tag_added is a push's shape: the digest and its new tag.
             target = Target(
                 mediaType: source.mediaType ?? "", size: source.size ?? 0, digest: source.digest, length: source.length ?? source.size ?? 0,
-                repository: source.repository, tag: source.tag)
+                repository: source.repository, tag: source.tag, tags: source.tags)
             self.request = request ?? Request(id: "", host: "", method: "", useragent: "")
-        case .delete:
-            target = Target(mediaType: source.mediaType, digest: source.digest, repository: source.repository, tag: source.tag)
+        case .delete, .tagRemoved:
+            // tag_removed is a delete's shape with the tag (the digest when known).
+            target = Target(
+                mediaType: source.mediaType, digest: source.digest, repository: source.repository, tag: source.tag, tags: source.tags)
             self.request = request ?? Request(id: "", host: "", method: "", useragent: "")
         case .chartPush, .chartDelete:
             target = Target(

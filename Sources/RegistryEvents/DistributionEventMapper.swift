@@ -3,9 +3,9 @@ import Foundation
 /// Turns Distribution notification events into registry events, ACR style:
 /// a manifest push with a tag is a `push` (a `chart_push` when its config is
 /// a Helm chart config), a manifest delete is a `delete` (`chart_delete` for a
-/// digest known to be a chart); blob events, pulls (GET and HEAD), mounts and
-/// the per-tag deletes that follow a manifest delete are dropped, so one push
-/// of a tagged image gives exactly one event per tag.
+/// digest known to be a chart), a tag's delete is a `tag_removed` (opt-in);
+/// blob events, pulls (GET and HEAD) and mounts are dropped, so one push of
+/// a tagged image gives exactly one event per tag.
 public struct DistributionEventMapper: Sendable {
     public static let helmConfigMediaType = "application/vnd.cncf.helm.config.v1+json"
 
@@ -42,7 +42,7 @@ public struct DistributionEventMapper: Sendable {
             return .rejected(reason: "event.target.repository \"\(repository)\" is not a valid repository name", repository: nil)
         }
         let url = target["url"]?.stringValue
-        let mediaType = target["mediaType"]?.stringValue
+        let mediaType = target["mediaType"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         let isBlob = url?.contains("/blobs/") == true || (url == nil && mediaType == "application/octet-stream")
         switch action {
         case "pull": return .dropped(reason: .pull)
@@ -63,7 +63,9 @@ public struct DistributionEventMapper: Sendable {
         if let tag, !OCINames.isValidTag(tag) {
             return .rejected(reason: "event.target.tag \"\(tag)\" is not a valid tag", repository: repository)
         }
-        let digest = target["digest"]?.stringValue
+        // Distribution 3 writes an empty descriptor (digest "", mediaType "",
+        // size 0) on a tag's delete: empty means absent.
+        let digest = target["digest"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         if let digest, !OCINames.isValidDigest(digest) {
             return .rejected(reason: "event.target.digest \"\(digest)\" is not a valid digest", repository: repository)
         }
@@ -92,9 +94,16 @@ public struct DistributionEventMapper: Sendable {
             }
         } else {
             guard let digest else {
-                // Distribution follows a manifest delete with one delete per
-                // tag that pointed at it ({repository, tag}, no digest).
-                return .dropped(reason: .tagDeleteFollowingManifestDelete)
+                // A tag removed: Distribution 2.8 follows a manifest delete
+                // with one per tag that pointed at it, 3.x deletes a tag on
+                // its own ({repository, tag}, no digest). Ingest finds the
+                // digest in its tag index.
+                guard tag != nil else { return .rejected(reason: "event.target has neither digest nor tag on a delete", repository: repository) }
+                registryAction = .tagRemoved
+                // 3.x's empty descriptor: no size for a tag.
+                mapped.size = nil
+                mapped.length = nil
+                return .accepted(registryEvent(id: id, timestamp: timestamp, action: registryAction, target: mapped, object: object))
             }
             if let chart = knownChart(digest) {
                 registryAction = .chartDelete
@@ -105,6 +114,13 @@ public struct DistributionEventMapper: Sendable {
                 registryAction = .delete
             }
         }
+        return .accepted(registryEvent(id: id, timestamp: timestamp, action: registryAction, target: mapped, object: object))
+    }
+
+    /// The registry event, with the envelope event's request, actor and source.
+    private func registryEvent(
+        id: String, timestamp: String, action: RegistryAction, target: RegistryEvent.Target, object: [String: JSONValue]
+    ) -> RegistryEvent {
         let request = object["request"]?.objectValue.map {
             RegistryEvent.Request(
                 id: $0["id"]?.stringValue, addr: $0["addr"]?.stringValue, host: $0["host"]?.stringValue,
@@ -114,10 +130,9 @@ public struct DistributionEventMapper: Sendable {
         let source = object["source"]?.objectValue.map {
             RegistryEvent.Source(addr: $0["addr"]?.stringValue, instanceID: $0["instanceID"]?.stringValue)
         }
-        return .accepted(
-            RegistryEvent(
-                id: id, timestamp: timestamp, action: registryAction, registry: registry, location: location, target: mapped,
-                request: request, actor: actorName.map { RegistryEvent.Actor(name: $0) }, source: source))
+        return RegistryEvent(
+            id: id, timestamp: timestamp, action: action, registry: registry, location: location, target: target,
+            request: request, actor: actorName.map { RegistryEvent.Actor(name: $0) }, source: source)
     }
 
     static func configDigest(_ target: [String: JSONValue]) -> String? {

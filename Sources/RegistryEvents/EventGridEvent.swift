@@ -31,6 +31,7 @@ public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
             target = RegistryEvent.Target(
                 mediaType: t.mediaType, size: t.size, digest: t.digest, length: t.length, repository: t.repository, url: t.url,
                 tag: t.tag)
+            target.tags = t.tags
             request = event.request
             actor = event.actor
             source = event.source

@@ -12,7 +12,6 @@ public enum IngestOutcome: Sendable, Hashable {
         case pull = "pull (GET or HEAD)"
         case mount = "cross-repository blob mount"
         case untaggedPush = "push by digest without a tag"
-        case tagDeleteFollowingManifestDelete = "per-tag delete that follows a manifest delete"
         case unknownAction = "unknown action"
         case duplicate = "already ingested (same registry and event id)"
     }

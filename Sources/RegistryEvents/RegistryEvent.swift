@@ -48,6 +48,10 @@ public struct RegistryEvent: Sendable, Hashable {
         public var repository: String
         public var url: String?
         public var tag: String?
+        /// Every tag the manifest carries: on a `delete`, the tags it had (from
+        /// the tag index); on a `push`, the tags one envelope pushed it under.
+        /// `nil` when unknown or just `tag`.
+        public var tags: [String]?
         /// Chart name (chart events).
         public var name: String?
         /// Chart version (chart events).
@@ -59,7 +63,7 @@ public struct RegistryEvent: Sendable, Hashable {
 
         // configDigest is internal bookkeeping: never rendered, never read from input.
         private enum CodingKeys: String, CodingKey {
-            case mediaType, size, digest, length, repository, url, tag, name, version
+            case mediaType, size, digest, length, repository, url, tag, tags, name, version
         }
 
         public init(
@@ -127,9 +131,26 @@ public enum RegistryAction: String, Sendable, Hashable, Codable, CaseIterable {
     case chartDelete = "chart_delete"
     case quarantine
     case ping
+    /// An existing digest got another tag (a retag, a promotion): opt-in.
+    case tagAdded = "tag_added"
+    /// A tag was removed (untag, or with its manifest): opt-in.
+    case tagRemoved = "tag_removed"
 
-    /// The actions a webhook can subscribe to (ping is a test, not an event).
+    /// ACR's actions a webhook can subscribe to (ping is a test, not an event).
     public static let subscribable: [RegistryAction] = [.push, .delete, .quarantine, .chartPush, .chartDelete]
+    /// Actions beyond ACR's: delivered only to webhooks that list them and
+    /// subscriptions whose `includedEventTypes` name them, so an ACR
+    /// receiver never sees an action it does not know.
+    public static let optIn: [RegistryAction] = [.tagAdded, .tagRemoved]
+    /// Every action a webhook may list.
+    public static let webhookActions: [RegistryAction] = subscribable + optIn
+
+    public var isOptIn: Bool { Self.optIn.contains(self) }
+
+    /// Whether `type` is the Event Grid type of an opt-in action.
+    public static func isOptInEventType(_ type: String) -> Bool {
+        optIn.contains { $0.eventGridType?.caseInsensitiveCompare(type) == .orderedSame }
+    }
 
     public var isChart: Bool { self == .chartPush || self == .chartDelete }
 
@@ -140,6 +161,9 @@ public enum RegistryAction: String, Sendable, Hashable, Codable, CaseIterable {
         case .delete: "Microsoft.ContainerRegistry.ImageDeleted"
         case .chartPush: "Microsoft.ContainerRegistry.ChartPushed"
         case .chartDelete: "Microsoft.ContainerRegistry.ChartDeleted"
+        // Our own namespace: Event Grid has no such types.
+        case .tagAdded: "RegistryEvents.ContainerRegistry.TagAdded"
+        case .tagRemoved: "RegistryEvents.ContainerRegistry.TagRemoved"
         case .quarantine, .ping: nil
         }
     }

@@ -76,7 +76,7 @@ public struct Webhook: Sendable, Hashable, Codable {
     public static func parseActions(_ texts: [String]) -> Result<[RegistryAction], ActionError> {
         var actions: [RegistryAction] = []
         for text in texts {
-            guard let action = RegistryAction(rawValue: text.lowercased()), RegistryAction.subscribable.contains(action) else {
+            guard let action = RegistryAction(rawValue: text.lowercased()), RegistryAction.webhookActions.contains(action) else {
                 return .failure(ActionError(value: text))
             }
             if !actions.contains(action) { actions.append(action) }
@@ -90,7 +90,7 @@ public struct Webhook: Sendable, Hashable, Codable {
         public var description: String {
             value.isEmpty
                 ? "at least one action is required: push, delete, quarantine, chart_push, chart_delete"
-                : "\"\(value)\" is not an action: use push, delete, quarantine, chart_push or chart_delete"
+                : "\"\(value)\" is not an action: use push, delete, quarantine, chart_push or chart_delete (or, beyond ACR, tag_added or tag_removed)"
         }
     }
 }

@@ -50,7 +50,7 @@ public struct ServerDependencies: Sendable {
         ingest = IngestService(
             producer: producer, layout: configuration.layout, settings: configuration.ingest, http: http,
             isKnownRegistry: { registry in delivery.listensTo(registry: registry) || subscriptions.listensTo(registry: registry) },
-            logger: logger)
+            tagIndex: store, logger: logger)
     }
 
     /// Long-running parts besides HTTP and the producer (dispatchers), in

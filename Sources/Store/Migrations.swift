@@ -73,6 +73,18 @@ enum Migrations {
             }
             try db.execute(sql: "INSERT INTO changeVersion (part, version) VALUES ('webhooks', 0), ('subscriptions', 0)")
         }
+        migrator.registerMigration("v7: tag index") { db in
+            try db.create(table: "tagIndex") { t in
+                t.column("registry", .text).notNull()
+                t.column("repository", .text).notNull()
+                t.column("tag", .text).notNull()
+                t.column("digest", .text).notNull()
+                t.column("removed", .boolean).notNull().defaults(to: false)
+                t.column("changedAt", .datetime).notNull()
+                t.primaryKey(["registry", "repository", "tag"])
+            }
+            try db.create(index: "tagIndexByDigest", on: "tagIndex", columns: ["registry", "repository", "digest"])
+        }
         return migrator
     }
 }

@@ -32,7 +32,7 @@ public protocol SubscriptionStore: FollowableStore {
 }
 
 /// Everything the control plane keeps.
-public typealias ControlPlaneStore = WebhookStore & SubscriptionStore
+public typealias ControlPlaneStore = WebhookStore & SubscriptionStore & TagIndexStore
 
 extension SubscriptionStore {
     /// With no quota (tools and tests).

@@ -19,14 +19,22 @@ struct SchemaValidationTests {
         }
         let acrSchemas: [RegistryAction: String] = [
             .push: "acr-push", .delete: "acr-delete", .chartPush: "acr-chart-push", .chartDelete: "acr-chart-delete",
-            .quarantine: "acr-quarantine",
+            .quarantine: "acr-quarantine", .tagAdded: "acr-tag-added", .tagRemoved: "acr-tag-removed",
         ]
         let gridSchemas: [RegistryAction: String] = [
             .push: "eventgrid-image-pushed", .delete: "eventgrid-image-deleted", .chartPush: "eventgrid-chart-pushed",
-            .chartDelete: "eventgrid-chart-deleted",
+            .chartDelete: "eventgrid-chart-deleted", .tagAdded: "eventgrid-tag-added", .tagRemoved: "eventgrid-tag-removed",
         ]
-        var events = RegistryAction.subscribable.map { Samples.event($0) }
+        var events = RegistryAction.webhookActions.map { Samples.event($0) }
         events.append(Samples.event(.push, tag: nil))
+        // What the tag index adds: a delete's tags, a push's tags, a removed tag with and without its digest.
+        var deleted = Samples.event(.delete)
+        deleted.target.tags = ["prod", "v1"]
+        var pushed = Samples.event(.push)
+        pushed.target.tags = ["v1", "latest"]
+        var unknown = Samples.event(.tagRemoved)
+        unknown.target.digest = nil
+        events += [deleted, pushed, unknown]
         // Events as the mapper makes them from every captured envelope.
         let mapper = DistributionEventMapper(
             registry: "myregistry", location: "local", ingestUntagged: true,

@@ -9,25 +9,31 @@ import Testing
 struct RegistryEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func pushesAChartAndADeleteLandExactlyOnceInBothSchemas() async throws {
+    @Test func pushesARetagAChartAndADeleteLandExactlyOnceInBothSchemas() async throws {
         let receiver = try await WebhookReceiver.start()
         defer { receiver.stop() }
         let server = try await RunningServer.start(extraArguments: [
             "--ingest-token", "e2e-token", "--location", "westeurope", "--allow-private-targets",
         ])
         defer { server.process.terminateQuietly() }
-        // A webhook hears the registry's pushes, chart pushes and deletes, with its custom header.
+        // An ACR webhook hears the registry's pushes, chart pushes and deletes, with its custom header;
+        // an opt-in one hears the tag events, which the first never sees.
         let webhook = try await RegeventsProcess.run([
             "webhook", "create", "--server", server.baseURL, "--registry", "myregistry", "--name", "registry1",
             "--uri", receiver.url("/registry"), "--actions", "push", "delete", "chart_push", "--headers", "X-Token=reg-e2e",
         ])
         #expect(webhook.status == 0, "\(webhook.errors)")
+        let tagWatch = try await RegeventsProcess.run([
+            "webhook", "create", "--server", server.baseURL, "--registry", "myregistry", "--name", "tagwatch1",
+            "--uri", receiver.url("/tags"), "--actions", "tag_added", "tag_removed",
+        ])
+        #expect(tagWatch.status == 0, "\(tagWatch.errors)")
         let work = URL(fileURLWithPath: "/tmp").appendingPathComponent("regevents-registry-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let port = try freePort()
         _ = try await scenario(["start", work.path, port, "\(server.baseURL)/v1/registries/myregistry/notifications", "e2e-token"])
         do {
-            try await pushChartAndDelete(server: server, receiver: receiver, work: work, port: port)
+            try await pushRetagChartAndDelete(server: server, receiver: receiver, work: work, port: port)
         } catch {
             _ = try? await scenario(["stop", work.path])
             try? FileManager.default.removeItem(at: work)
@@ -38,18 +44,24 @@ struct RegistryEndToEndTests {
     }
 
     /// The body of the test above, against the registry it started.
-    func pushChartAndDelete(server: RunningServer, receiver: WebhookReceiver, work: URL, port: String) async throws {
+    func pushRetagChartAndDelete(server: RunningServer, receiver: WebhookReceiver, work: URL, port: String) async throws {
         let first = try await scenario(["push-image", work.path, port, "library/hello", "v1"])
         _ = try await scenario(["push-image", work.path, port, "library/hello", "v2"])
         let docker = try await scenario(["push-image", work.path, port, "team/world", "1.0", "v2s2"])
         // The chart's own name (in its config blob) differs from the repository's.
         let chart = try await scenario(["push-chart", work.path, port, "charts/mychart", "0.1.0", "wordpress"])
-        _ = try await scenario(["delete", work.path, port, "library/hello", try #require(first["digest"])])
         let helloDigest = try #require(first["digest"])
+        // A promotion: the digest of v1 copied under prod, nothing pushed.
+        let retag = try await scenario(["retag", work.path, port, "library/hello", "v1", "prod"])
+        #expect(retag["digest"] == helloDigest)
+        // Distribution 2.8 has no tag-only delete: deleting prod deletes the manifest, and every tag it had.
+        _ = try await scenario(["delete-tag", work.path, port, "library/hello", "prod"])
 
-        // Five events: three image pushes (one per tag), one chart, one delete.
-        let acr = try await readAll(server.bootstrapServers, "registry-events.acr", count: 5)
-        #expect(acr.count == 5, "\(acr.map(\.payload))")
+        // Eleven events: four image pushes (one per tag), two of them also a
+        // tag_added (v2 and prod name a digest the repository had), one chart,
+        // one delete naming its three tags, and the three tags removed with it.
+        let acr = try await readAll(server.bootstrapServers, "registry-events.acr", count: 11)
+        #expect(acr.count == 11, "\(acr.map(\.payload))")
         let bodies = try acr.map { try jsonObject(Data($0.payload.utf8)) }
         func body(_ action: String, _ repository: String, _ tag: String?) -> [String: Any]? {
             bodies.first {
@@ -66,6 +78,12 @@ struct RegistryEndToEndTests {
         #expect(Set(v1.keys) == ["id", "timestamp", "action", "target", "request"])
         let v2Target = try #require(body("push", "library/hello", "v2")?["target"] as? [String: Any])
         #expect(v2Target["digest"] as? String == helloDigest)
+        #expect(body("push", "library/hello", "prod") != nil, "a retag is still ACR's push")
+        for tag in ["v2", "prod"] {
+            let added = try #require(body("tag_added", "library/hello", tag)?["target"] as? [String: Any], "tag_added \(tag)")
+            #expect(added["digest"] as? String == helloDigest)
+        }
+        #expect(body("tag_added", "library/hello", "v1") == nil, "the digest's first tag is a push only")
         let world = try #require(body("push", "team/world", "1.0")?["target"] as? [String: Any])
         #expect(world["digest"] as? String == docker["digest"])
         #expect(world["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
@@ -75,24 +93,31 @@ struct RegistryEndToEndTests {
         #expect(chartTarget["version"] as? String == "0.1.0")
         let deleted = try #require(body("delete", "library/hello", nil)?["target"] as? [String: Any])
         #expect(deleted["digest"] as? String == helloDigest)
+        #expect(deleted["tags"] as? [String] == ["prod", "v1", "v2"], "the tags the manifest had, from the tag index")
+        for tag in ["v1", "v2", "prod"] {
+            let removed = try #require(body("tag_removed", "library/hello", tag)?["target"] as? [String: Any], "tag_removed \(tag)")
+            #expect(removed["digest"] as? String == helloDigest)
+        }
         for record in acr {
             #expect(record.headers["registry"] == "myregistry")
             #expect(record.headers["content-type"] == "application/json")
             #expect(record.key?.hasPrefix("myregistry/") == true)
         }
 
-        // The same five facts as CloudEvents, decoded by the CloudEvents SDK.
-        let cloudEvents = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 5)
-        #expect(cloudEvents.count == 5)
+        // The same eleven facts as CloudEvents, decoded by the CloudEvents SDK.
+        let cloudEvents = try await readAll(server.bootstrapServers, "registry-events.cloudevents", count: 11)
+        #expect(cloudEvents.count == 11)
         let decoded = try await decodeCloudEvents(server.bootstrapServers, "registry-events.cloudevents")
-        #expect(decoded.count == 5)
+        #expect(decoded.count == 11)
         let subjects = Set(decoded.compactMap { ($0["attributes"] as? [String: Any])?["subject"] as? String })
-        #expect(subjects == ["library/hello:v1", "library/hello:v2", "team/world:1.0", "charts/mychart:0.1.0", "library/hello"])
-        let types = decoded.compactMap { ($0["attributes"] as? [String: Any])?["type"] as? String }.sorted()
-        #expect(types == [
-            "Microsoft.ContainerRegistry.ChartPushed", "Microsoft.ContainerRegistry.ImageDeleted",
-            "Microsoft.ContainerRegistry.ImagePushed", "Microsoft.ContainerRegistry.ImagePushed",
-            "Microsoft.ContainerRegistry.ImagePushed",
+        #expect(subjects == [
+            "library/hello:v1", "library/hello:v2", "library/hello:prod", "team/world:1.0", "charts/mychart:0.1.0", "library/hello",
+        ])
+        let types = decoded.compactMap { ($0["attributes"] as? [String: Any])?["type"] as? String }
+        #expect(Dictionary(grouping: types, by: { $0 }).mapValues(\.count) == [
+            "Microsoft.ContainerRegistry.ChartPushed": 1, "Microsoft.ContainerRegistry.ImageDeleted": 1,
+            "Microsoft.ContainerRegistry.ImagePushed": 4, "RegistryEvents.ContainerRegistry.TagAdded": 2,
+            "RegistryEvents.ContainerRegistry.TagRemoved": 3,
         ])
         for event in decoded {
             let attributes = try #require(event["attributes"] as? [String: Any])
@@ -102,19 +127,25 @@ struct RegistryEndToEndTests {
             #expect(event["mode"] as? String == "structured")
         }
 
-        // The webhook received exactly the bodies on the ACR topic, with its header.
-        let delivered = try await receiver.waitFor("/registry", count: 5)
-        #expect(delivered.count == 5)
-        #expect(Set(delivered.map(\.body)) == Set(acr.map(\.payload)))
+        // The ACR webhook received exactly the ACR actions' bodies, with its
+        // header; the opt-in webhook exactly the tag events.
+        let acrActions: Set<String> = ["push", "delete", "chart_push"]
+        let delivered = try await receiver.waitFor("/registry", count: 6)
+        #expect(delivered.count == 6)
+        #expect(Set(delivered.map(\.body)) == Set(zip(acr, bodies).filter { acrActions.contains($0.1["action"] as? String ?? "") }.map(\.0.payload)))
         #expect(delivered.allSatisfy { $0.headers["x-token"] == "reg-e2e" && $0.headers["content-type"] == "application/json" })
+        let tagEvents = try await receiver.waitFor("/tags", count: 5)
+        let tagActions = tagEvents.compactMap { (try? jsonObject(Data($0.body.utf8)))?["action"] as? String }
+        #expect(tagActions.sorted() == ["tag_added", "tag_added", "tag_removed", "tag_removed", "tag_removed"])
 
         // Nothing arrives twice: the registry's notifications are all in, and the counts hold.
         _ = try await scenario(["stop", work.path])
-        let again = try await readAll(server.bootstrapServers, "registry-events.acr", count: 6, limit: .seconds(3))
-        #expect(again.count == 5)
+        let again = try await readAll(server.bootstrapServers, "registry-events.acr", count: 12, limit: .seconds(3))
+        #expect(again.count == 11)
         let ids = Set(bodies.compactMap { $0["id"] as? String })
-        #expect(ids.count == 5)
-        #expect(receiver.requests("/registry").count == 5, "each event delivered once")
+        #expect(ids.count == 11)
+        #expect(receiver.requests("/registry").count == 6, "each event delivered once")
+        #expect(receiver.requests("/tags").count == 5)
     }
 
     @Test func binaryModeRecordsAreReadBackByTheCloudEventsSDK() async throws {

@@ -39,6 +39,11 @@ public struct EventFilter: Codable, Sendable, Hashable {
             && (advancedFilters ?? []).allSatisfy { $0.matches(event, arrays: arrays) }
     }
 
+    /// Whether `includedEventTypes` names `type` itself (not "All", not by omission).
+    public func names(eventType type: String) -> Bool {
+        (includedEventTypes ?? []).contains { $0.equalsIgnoringCase(type) }
+    }
+
     private func matchesEventType(of event: JSONValue) -> Bool {
         guard let included = includedEventTypes, !included.isEmpty,
             !included.contains(where: { $0.equalsIgnoringCase("All") })

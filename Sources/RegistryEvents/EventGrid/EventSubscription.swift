@@ -206,7 +206,16 @@ public struct EventSubscription: Codable, Sendable, Hashable {
     }
 
     /// Whether `event` (its envelope as JSON) passes this subscription's filter.
-    public func matches(_ event: JSONValue) -> Bool { filter.matches(event) }
+    /// A registry's opt-in event types (`RegistryEvents.ContainerRegistry.*`)
+    /// pass only when `includedEventTypes` names them.
+    public func matches(_ event: JSONValue) -> Bool {
+        if scope.kind == .registry, let type = EventKeyPath("eventType").value(in: event)?.stringValue,
+            RegistryAction.isOptInEventType(type), !filter.names(eventType: type)
+        {
+            return false
+        }
+        return filter.matches(event)
+    }
 
     /// Subscription names as Event Grid allows: 3–64 letters, digits and hyphens.
     public static func isValidName(_ name: String) -> Bool {

@@ -24,6 +24,7 @@ extension ACRPayload.Target: JSONWritable {
             w.member("repository", repository)
             w.member("size", size)
             w.member("tag", tag)
+            w.member("tags", tags)
             w.member("version", version)
         }
     }
@@ -103,6 +104,7 @@ extension RegistryEvent.Target: JSONWritable {
             w.member("repository", repository)
             w.member("size", size)
             w.member("tag", tag)
+            w.member("tags", tags)
             w.member("url", url)
             w.member("version", version)
         }

@@ -97,6 +97,15 @@ public struct JSONWriter {
         integer(value)
     }
 
+    /// An array of strings, in its order.
+    public mutating func member(_ name: StaticString, _ value: [String]?) {
+        guard let value else { return }
+        key(name)
+        array { w in
+            for element in value { w.string(element) }
+        }
+    }
+
     public mutating func member(_ name: StaticString, _ value: Int?) {
         member(name, value.map(Int64.init))
     }

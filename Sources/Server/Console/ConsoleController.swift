@@ -214,7 +214,7 @@ struct ConsoleController: Sendable {
     private func createForm(_ registry: String, session: ConsoleSessions.Session, form: ConsoleForm?) -> String {
         func value(_ name: String) -> String { ConsoleHTML.escape(form?[name] ?? "") }
         let chosen = Set(form?.all("actions") ?? ["push"])
-        let actions = RegistryAction.subscribable.map { action in
+        let actions = RegistryAction.webhookActions.map { action in
             "<label class=\"check\"><input type=\"checkbox\" name=\"actions\" value=\"\(action.rawValue)\"\(chosen.contains(action.rawValue) ? " checked" : "")>\(action.rawValue)</label>"
         }.joined()
         let disabled = form?["status"] == "disabled"
@@ -326,7 +326,7 @@ struct ConsoleController: Sendable {
     /// Edit: what is left empty stays as it is (the service URI and header
     /// values are never shown, as in the API).
     private func editForm(_ base: String, shown: WebhookResource.Response, session: ConsoleSessions.Session) -> String {
-        let actions = RegistryAction.subscribable.map { action in
+        let actions = RegistryAction.webhookActions.map { action in
             "<label class=\"check\"><input type=\"checkbox\" name=\"actions\" value=\"\(action.rawValue)\"\(shown.properties.actions.contains(action.rawValue) ? " checked" : "")>\(action.rawValue)</label>"
         }.joined()
         return """

@@ -26,6 +26,8 @@ struct IngestController<Context: RequestContext> {
             throw APIError.badRequest(error.description, code: "InvalidEnvelope")
         } catch let error as IngestService.KafkaUnavailable {
             throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        } catch let error as IngestService.TagIndexUnavailable {
+            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
         } catch let error as IngestService.TooManyEvents {
             throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
         }
@@ -45,6 +47,8 @@ struct IngestController<Context: RequestContext> {
             return try JSONResponse.make(try await service.ingestEvents(parsed.events), status: .accepted)
         } catch let error as IngestService.KafkaUnavailable {
             throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        } catch let error as IngestService.TagIndexUnavailable {
+            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
         } catch let error as IngestService.TooManyEvents {
             throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
         }

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Metrics
 import RegistryEvents
+import Store
 import Synchronization
 
 /// Puts registry events into Kafka: both records of every kept event, and a
@@ -43,6 +44,13 @@ public final class IngestService: Sendable {
         }
     }
 
+    /// The tag index could not be read; nothing is reported as accepted
+    /// (the registry sends the envelope again).
+    public struct TagIndexUnavailable: Error, CustomStringConvertible {
+        public let underlying: any Error
+        public var description: String { "the tag index did not answer: \(underlying)" }
+    }
+
     /// Kafka did not acknowledge; nothing is reported as accepted.
     public struct KafkaUnavailable: Error, CustomStringConvertible {
         public let underlying: any Error
@@ -57,6 +65,7 @@ public final class IngestService: Sendable {
     private let chartDigests = ChartDigests()
     private let counters = IngestCounters()
     private let chartConfigReader: ChartConfigReader?
+    private let tagEvents: TagEvents
     /// Whether a registry gets its own metric series (it has a webhook or a
     /// subscription); any other name a caller sends counts as `other`.
     private let isKnownRegistry: @Sendable (String) -> Bool
@@ -66,9 +75,10 @@ public final class IngestService: Sendable {
     ///   chart name and version as the repository and tag suggest.
     public init(
         producer: any EventProducer, layout: TopicLayout, settings: IngestSettings, http: GuardedHTTPClient?,
-        isKnownRegistry: @escaping @Sendable (String) -> Bool = { _ in true }, logger: Logger
+        isKnownRegistry: @escaping @Sendable (String) -> Bool = { _ in true }, tagIndex: (any TagIndexStore)? = nil, logger: Logger
     ) {
         self.isKnownRegistry = isKnownRegistry
+        tagEvents = TagEvents(store: tagIndex)
         chartConfigReader = settings.readChartConfigs ? http.map { ChartConfigReader(http: $0, logger: logger) } : nil
         self.producer = producer
         self.layout = layout
@@ -116,7 +126,6 @@ public final class IngestService: Sendable {
                     continue
                 }
                 accepted.append(registryEvent)
-                records += renderer.records(for: registryEvent, traceparent: traceparent)
             case .dropped(let reason):
                 dropped += 1
                 count(registry, "dropped")
@@ -125,6 +134,8 @@ public final class IngestService: Sendable {
                 rejections.append((index, reason, repository))
             }
         }
+        let derived = try await derive(accepted)
+        records += derived.events.flatMap { renderer.records(for: $0, traceparent: traceparent) }
         if !rejections.isEmpty {
             // One dead letter and one log line per envelope, however many of
             // its events are bad: Kafka and the log grow with the body, not
@@ -139,6 +150,7 @@ public final class IngestService: Sendable {
                 ])
         }
         try await produce(records, claimed: accepted)
+        await tagEvents.commit(derived.changes, logger: logger)
         try await awaitFirstCopies(waiting)
         for event in accepted { chartDigests.remember(event) }
         if !accepted.isEmpty { count(registry, "produced", by: accepted.count) }
@@ -161,13 +173,27 @@ public final class IngestService: Sendable {
             }
         }
         let traceparent = DeliveryTracing.currentTraceparent()
-        try await produce(claimed.flatMap { renderer.records(for: $0, traceparent: traceparent) }, claimed: claimed)
+        let derived = try await derive(claimed)
+        try await produce(derived.events.flatMap { renderer.records(for: $0, traceparent: traceparent) }, claimed: claimed)
+        await tagEvents.commit(derived.changes, logger: logger)
         try await awaitFirstCopies(waiting)
         for event in claimed {
             count(event.registry, "produced")
             chartDigests.remember(event)
         }
         return EventsResult(produced: claimed.count, ids: events.map(\.id))
+    }
+
+    /// The events completed from the tag index; when it cannot be read, the
+    /// claims are released and nothing is accepted.
+    private func derive(_ claimed: [RegistryEvent]) async throws -> TagEvents.Derived {
+        do {
+            return try await tagEvents.derive(claimed)
+        } catch {
+            for event in claimed { recent.release(registry: event.registry, id: event.id) }
+            logger.error("Ingest failed: the tag index did not answer", metadata: ["error": "\(error)"])
+            throw TagIndexUnavailable(underlying: error)
+        }
     }
 
     /// Duplicates of events still on their way to Kafka answer as the first
