@@ -13,6 +13,8 @@ public enum IngestOutcome: Sendable, Hashable {
         case mount = "cross-repository blob mount"
         case untaggedPush = "push by digest without a tag"
         case unknownAction = "unknown action"
+        /// A registry's event with no ACR action and no opt-in one (a scan, a quota, a replication, …).
+        case notMapped = "an event with no ACR or opt-in action"
         case duplicate = "already ingested (same registry and event id)"
     }
 }

@@ -20,4 +20,23 @@ enum Fixtures {
         }
         return files.sorted()
     }
+
+    /// A registry's fixtures (`Tests/Fixtures/<registry>/`): every body, with
+    /// its headers (`<name>.headers.json` beside it, names lower-cased) when it has them.
+    static func adapterFixtures(_ registry: String) throws -> [(name: String, body: [UInt8], headers: [String: String])] {
+        let root = directory.deletingLastPathComponent().appendingPathComponent(registry)
+        let enumerator = FileManager.default.enumerator(atPath: root.path)
+        var found: [(String, [UInt8], [String: String])] = []
+        while let path = enumerator?.nextObject() as? String {
+            guard path.hasSuffix(".json"), !path.hasSuffix(".headers.json"), !path.hasPrefix("headers/") else { continue }
+            let body = Array(try Data(contentsOf: root.appendingPathComponent(path)))
+            var headers: [String: String] = [:]
+            let headersFile = root.appendingPathComponent(String(path.dropLast(".json".count)) + ".headers.json")
+            if let data = try? Data(contentsOf: headersFile), let object = try JSONSerialization.jsonObject(with: data) as? [String: String] {
+                for (name, value) in object { headers[name.lowercased()] = value }
+            }
+            found.append((path, body, headers))
+        }
+        return found.sorted { $0.0 < $1.0 }
+    }
 }

@@ -44,6 +44,19 @@ struct SchemaValidationTests {
                 if case .accepted(let event) = outcome { events.append(event) }
             }
         }
+        // Events from every fixture of every adapter; and each fixture itself
+        // against the schema of what we accept from that registry.
+        for (registry, adapter, schema) in [
+            ("harbor", HarborAdapter(ingestUntagged: true) as any RegistryAdapter, "harbor-webhook"),
+            ("zot", ZotAdapter(ingestUntagged: true), "zot-event"),
+        ] {
+            for fixture in try Fixtures.adapterFixtures(registry) {
+                try write(schema, "\(registry)-\(fixture.name.replacingOccurrences(of: "/", with: "-"))", fixture.body)
+                for outcome in try adapter.outcomes(body: fixture.body, headers: fixture.headers, registry: "myregistry", location: "local") {
+                    if case .accepted(let event) = outcome { events.append(event) }
+                }
+            }
+        }
         for (index, event) in events.enumerated() {
             let label = "\(event.action.rawValue)-\(index)"
             try write(try #require(acrSchemas[event.action]), label, JSONRendering.encode(ACRPayload(event)))

@@ -13,6 +13,33 @@ struct IngestController<Context: RequestContext> {
             .add(middleware: BearerTokenMiddleware.ingest(service.settings.token))
         registries.post(":registry/notifications", use: notifications)
         registries.post(":registry/events", use: events)
+        registries.post(":registry/\(HarborAdapter.route)") { request, context in
+            try await adapted(HarborAdapter(ingestUntagged: service.settings.ingestUntagged), request, context)
+        }
+        registries.post(":registry/\(ZotAdapter.route)") { request, context in
+            try await adapted(ZotAdapter(ingestUntagged: service.settings.ingestUntagged), request, context)
+        }
+    }
+
+    /// A registry's own webhook format, answered as the Distribution route answers.
+    func adapted(_ adapter: some RegistryAdapter, _ request: Request, _ context: Context) async throws -> Response {
+        let registry = try Self.registry(context)
+        let body = try await Self.body(request, limit: service.settings.maxBodyBytes)
+        let location = try Self.location(request, default: service.settings.defaultLocation)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        do {
+            let result = try await service.ingest(adapter, body: body, headers: headers, registry: registry, location: location)
+            return try JSONResponse.make(result, status: .ok)
+        } catch let error as AdapterError {
+            throw APIError.badRequest(error.description, code: "InvalidEnvelope")
+        } catch let error as IngestService.KafkaUnavailable {
+            throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        } catch let error as IngestService.TagIndexUnavailable {
+            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
+        } catch let error as IngestService.TooManyEvents {
+            throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
+        }
     }
 
     @Sendable func notifications(_ request: Request, context: Context) async throws -> Response {

@@ -98,6 +98,23 @@ public final class IngestService: Sendable {
         let mapper = DistributionEventMapper(
             registry: registry, location: location, ingestUntagged: settings.ingestUntagged,
             knownChart: { chartDigests.chart(for: $0) })
+        return try await ingest(envelope.events.map(mapper.map), body: body, registry: registry)
+    }
+
+    /// A registry's own webhook body (Harbor, zot, …), through its adapter.
+    public func ingest(
+        _ adapter: some RegistryAdapter, body: [UInt8], headers: [String: String], registry: String, location: String
+    ) async throws -> NotificationResult {
+        let outcomes = try adapter.outcomes(body: body, headers: headers, registry: registry, location: location)
+        guard outcomes.count <= settings.maxEventsPerRequest else {
+            throw TooManyEvents(count: outcomes.count, limit: settings.maxEventsPerRequest)
+        }
+        return try await ingest(outcomes, body: body, registry: registry)
+    }
+
+    /// One request's events, mapped: the accepted produced (after the tag
+    /// index completed them), the malformed dead-lettered with the body.
+    private func ingest(_ outcomes: [IngestOutcome], body: [UInt8], registry: String) async throws -> NotificationResult {
         let traceparent = DeliveryTracing.currentTraceparent()
         var accepted: [RegistryEvent] = []
         var records: [RenderedRecord] = []
@@ -105,8 +122,8 @@ public final class IngestService: Sendable {
         var dropped = 0
         var chartReads = 0
         var rejections: [(index: Int, reason: String, repository: String?)] = []
-        for (index, event) in envelope.events.enumerated() {
-            switch mapper.map(event) {
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
             case .accepted(var registryEvent):
                 if let chartConfigReader, registryEvent.action == .chartPush, chartReads < ChartConfigReader.maxReadsPerEnvelope {
                     chartReads += 1
@@ -155,7 +172,7 @@ public final class IngestService: Sendable {
         for event in accepted { chartDigests.remember(event) }
         if !accepted.isEmpty { count(registry, "produced", by: accepted.count) }
         return NotificationResult(
-            received: envelope.events.count, produced: accepted.count, dropped: dropped, rejected: rejections.count)
+            received: outcomes.count, produced: accepted.count, dropped: dropped, rejected: rejections.count)
     }
 
     /// ACR-native events, already validated.

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A registry's own webhook format, turned into registry events: one body
+/// (and its headers) in, one outcome per event out, as the Distribution
+/// mapper does. What a registry sends that has no ACR action and no opt-in
+/// one is dropped, never turned into a wrong ACR action.
+public protocol RegistryAdapter: Sendable {
+    /// The route segment under `/v1/registries/{registry}/` (`harbor`, `zot`, …).
+    static var route: String { get }
+    /// - Parameter headers: the request's headers, names lower-cased.
+    /// - Throws: `AdapterError` when the body as a whole is unusable (400).
+    func outcomes(body: [UInt8], headers: [String: String], registry: String, location: String) throws(AdapterError) -> [IngestOutcome]
+}
+
+/// A body that is not the registry's format at all.
+public struct AdapterError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+/// What adapters share.
+enum Adapters {
+    /// A stable id for an event the registry gives none: the same fields give
+    /// the same id, so a re-sent notification is dropped as a duplicate.
+    static func derivedID(_ parts: [String]) -> String {
+        // Two 64-bit FNV-1a hashes (different offsets): stable across runs
+        // and nodes, which Swift's Hasher is not; an id, not a secret.
+        func fnv(_ offset: UInt64) -> UInt64 {
+            var hash = offset
+            for byte in parts.joined(separator: "\u{0}").utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x100_0000_01b3
+            }
+            return hash
+        }
+        let hex = String(format: "%016llx%016llx", fnv(0xcbf2_9ce4_8422_2325), fnv(0x8422_2325_cbf2_9ce4))
+        let characters = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+    }
+
+    /// RFC 3339 (UTC, whole seconds) of seconds since the epoch.
+    static func timestamp(seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// An event's checks that every adapter makes: a valid repository, tag
+    /// and digest, or the reason it is rejected.
+    static func check(repository: String, tag: String?, digest: String?) -> String? {
+        guard OCINames.isValidRepository(repository) else { return "repository \"\(repository)\" is not a valid repository name" }
+        if let tag, !OCINames.isValidTag(tag) { return "tag \"\(tag)\" is not a valid tag" }
+        if let digest, !OCINames.isValidDigest(digest) { return "digest \"\(digest)\" is not a valid digest" }
+        return nil
+    }
+}
