@@ -478,3 +478,31 @@ struct JSONValueTests {
         #expect(JSONValue.object([:]).scalarText == nil)
     }
 }
+
+@Suite("Opt-in event types")
+struct OptInEventTypeTests {
+    static func event(_ type: String) -> JSONValue {
+        .object(["id": "1", "eventType": .string(type), "subject": "library/hello:prod", "topic": "/registries/r", "data": .object([:])])
+    }
+
+    @Test func aRegistrysTagEventsReachOnlySubscriptionsThatNameThem() {
+        let added = Self.event("RegistryEvents.ContainerRegistry.TagAdded")
+        var subscription = EventSubscription(scope: .registry("r"), name: "all", endpointURL: "https://hooks.example/eg")
+        #expect(!subscription.matches(added), "no filter: ACR's and Event Grid's types only")
+        #expect(subscription.matches(Self.event("Microsoft.ContainerRegistry.ImagePushed")))
+        subscription.filter.includedEventTypes = ["All"]
+        #expect(!subscription.matches(added), "\"All\" is Event Grid's types")
+        subscription.filter.includedEventTypes = ["registryevents.containerregistry.tagadded"]
+        #expect(subscription.matches(added), "named (any case): delivered")
+        #expect(!subscription.matches(Self.event("RegistryEvents.ContainerRegistry.TagRemoved")))
+        // A custom topic's publisher chooses its own types: no opt-in rule there.
+        let topic = EventSubscription(scope: .topic("orders"), name: "all", endpointURL: "https://hooks.example/eg")
+        #expect(topic.matches(added))
+    }
+
+    @Test func webhooksTakeTheOptInActionsByName() {
+        #expect((try? Webhook.parseActions(["push", "TAG_ADDED", "tag_removed"]).get()) == [.push, .tagAdded, .tagRemoved])
+        #expect(RegistryAction.subscribable.allSatisfy { !$0.isOptIn })
+        #expect(RegistryAction.optIn.allSatisfy { $0.eventGridType?.hasPrefix("RegistryEvents.ContainerRegistry.") == true })
+    }
+}
