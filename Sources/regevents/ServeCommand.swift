@@ -142,6 +142,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File holding the ingest token (env REGEVENTS_INGEST_TOKEN_FILE); trailing newlines are ignored.")
     var ingestTokenFile: String?
 
+    @Option(help: "GitHub Packages' webhook secret: /v1/registries/{r}/github then takes deliveries signed with it (X-Hub-Signature-256) instead of the ingest token (env REGEVENTS_GITHUB_WEBHOOK_SECRET).")
+    var githubWebhookSecret: String?
+
+    @Option(help: "File holding that secret (env REGEVENTS_GITHUB_WEBHOOK_SECRET_FILE); trailing newlines are ignored.")
+    var githubWebhookSecretFile: String?
+
     @Option(help: "Events one ingest request may carry; more are answered 413 (default 1000).")
     var maxEventsPerRequest: Int = 1000
 
@@ -367,6 +373,9 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = IngestSettings()
         settings.token = try TokenSource.read(
             value: ingestToken, file: ingestTokenFile, flag: "--ingest-token", environment: "REGEVENTS_INGEST_TOKEN")
+        settings.githubWebhookSecret = try TokenSource.read(
+            value: githubWebhookSecret, file: githubWebhookSecretFile, flag: "--github-webhook-secret",
+            environment: "REGEVENTS_GITHUB_WEBHOOK_SECRET")
         guard (1...100_000).contains(maxEventsPerRequest) else {
             throw ConfigurationError(
                 flag: "--max-events-per-request", message: "must be between 1 and 100000, got \(maxEventsPerRequest)")

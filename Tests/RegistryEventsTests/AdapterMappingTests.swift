@@ -18,9 +18,9 @@ struct AdapterMappingTests {
     }
 
     @Test func everyFixtureMapsWithoutError() throws {
-        for (registry, adapter) in [("harbor", HarborAdapter() as any RegistryAdapter), ("zot", ZotAdapter())] {
+        for (registry, adapter) in [("harbor", HarborAdapter() as any RegistryAdapter), ("zot", ZotAdapter()), ("github", GitHubPackagesAdapter())] {
             let fixtures = try Fixtures.adapterFixtures(registry)
-            #expect(fixtures.count >= 10, "\(registry)")
+            #expect(fixtures.count >= 7, "\(registry)")
             for fixture in fixtures {
                 let outcomes = try adapter.outcomes(body: fixture.body, headers: fixture.headers, registry: "myregistry", location: "local")
                 #expect(!outcomes.isEmpty, "\(registry)/\(fixture.name)")
@@ -63,6 +63,23 @@ struct AdapterMappingTests {
         #expect(untagged.action == .tagRemoved && untagged.target.tag == "latest" && untagged.target.digest != nil)
         #expect(try map(ZotAdapter(), "zot", "binary/image-updated-by-digest.json") == [.dropped(reason: .untaggedPush)])
         #expect(try map(ZotAdapter(), "zot", "binary/image-lint-failed.json") == [.dropped(reason: .notMapped)])
+    }
+
+    @Test func gitHubContainerVersionsWithATagArePushes() throws {
+        let push = try #require(Self.accepted(try map(GitHubPackagesAdapter(), "github", "package-published-container-tagged.json")).first)
+        #expect(push.action == .push && push.target.repository == "codertocat/hello-world" && push.target.tag == "v1.2.0")
+        #expect(push.target.digest == "sha256:3da1996a8115d7616457760d9920b815241d0a03b34cf5f04e9a0e9d8de37498")
+        #expect(push.actor?.name == "Codertocat")
+        // The older event name, same shape.
+        let updated = try #require(Self.accepted(try map(GitHubPackagesAdapter(), "github", "registry-package-updated-container-tagged.json")).first)
+        #expect(updated.action == .push && updated.target.repository == "codertocat/hello-world" && updated.target.tag != nil)
+        // npm packages (octokit's examples) and the ping have no ACR action.
+        for name in ["package-published.octokit-example.json", "ping.octokit-example.json"] {
+            #expect(try map(GitHubPackagesAdapter(), "github", name) == [.dropped(reason: .notMapped)], "\(name)")
+        }
+        #expect(throws: AdapterError.self) {
+            try GitHubPackagesAdapter().outcomes(body: Array("{}".utf8), headers: [:], registry: "r", location: "local")
+        }
     }
 
     @Test func badAndMixedBodiesAreAnsweredAsDistributionsAre() throws {

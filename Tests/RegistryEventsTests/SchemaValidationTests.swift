@@ -49,6 +49,7 @@ struct SchemaValidationTests {
         for (registry, adapter, schema) in [
             ("harbor", HarborAdapter(ingestUntagged: true) as any RegistryAdapter, "harbor-webhook"),
             ("zot", ZotAdapter(ingestUntagged: true), "zot-event"),
+            ("github", GitHubPackagesAdapter(ingestUntagged: true), "github-package-event"),
         ] {
             for fixture in try Fixtures.adapterFixtures(registry) {
                 try write(schema, "\(registry)-\(fixture.name.replacingOccurrences(of: "/", with: "-"))", fixture.body)

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Testing
 
 /// Harbor's and zot's webhooks posted to the real server, as those
@@ -59,5 +61,50 @@ struct AdapterEndToEndTests {
         }
         let unauthorized = try await API.send(.POST, "\(base)/v1/registries/myregistry/harbor", json: ["type": "PUSH_ARTIFACT"])
         #expect(unauthorized.status == 401)
+    }
+
+    /// Posts a fixture's exact bytes with its headers (a signature covers the bytes).
+    static func postRaw(_ url: String, fixture: String, headers extra: [String: String] = [:]) async throws -> (status: Int, text: String) {
+        let file = fixtures.appendingPathComponent(fixture)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        let headersFile = URL(fileURLWithPath: String(file.path.dropLast(".json".count)) + ".headers.json")
+        let given = try JSONSerialization.jsonObject(with: Data(contentsOf: headersFile)) as? [String: String] ?? [:]
+        for (name, value) in given.merging(extra, uniquingKeysWith: { $1 }) where name != "Content-Length" {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        request.body = .bytes(ByteBuffer(bytes: try Data(contentsOf: file)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        return (Int(response.status.code), text)
+    }
+
+    @Test func gitHubDeliveriesAreTakenOnlyWithTheSecretsSignature() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        // The secret GitHub's docs sign with; the fixture carries its real signature.
+        let server = try await RunningServer.start(extraArguments: [
+            "--allow-private-targets", "--ingest-token", "adapter-token", "--github-webhook-secret", "It's a Secret to Everybody",
+        ])
+        defer { server.process.terminateQuietly() }
+        let base = server.baseURL
+        try await DeliveryFaultTests.createWebhook(base, "ghcrhook1", receiver.url("/ok-ghcr"))
+        let url = "\(base)/v1/registries/myregistry/github"
+        let signed = try await Self.postRaw(url, fixture: "github/package-published-container-tagged.json")
+        #expect(signed.status == 200 && signed.text.contains(#""produced":1"#), "\(signed.text)")
+        let delivered = try await receiver.waitFor("/ok-ghcr", count: 1)
+        let target = try #require(try jsonObject(Data(delivered[0].body.utf8))["target"] as? [String: Any])
+        #expect(target["repository"] as? String == "codertocat/hello-world" && target["tag"] as? String == "v1.2.0")
+
+        let forged = try await Self.postRaw(
+            url, fixture: "github/package-published-container-tagged.json",
+            headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)])
+        #expect(forged.status == 401 && forged.text.contains("InvalidSignature"), "\(forged.text)")
+
+        // Without the secret, an ingest token guards the route, and GitHub cannot send it.
+        let unsigned = try await RunningServer.start(extraArguments: ["--ingest-token", "adapter-token"])
+        defer { unsigned.process.terminateQuietly() }
+        let refused = try await Self.postRaw("\(unsigned.baseURL)/v1/registries/myregistry/github", fixture: "github/package-published-container-tagged.json")
+        #expect(refused.status == 401 && refused.text.contains("--github-webhook-secret"), "\(refused.text)")
     }
 }

@@ -9,6 +9,8 @@ struct IngestController<Context: RequestContext> {
     let service: IngestService
 
     func addRoutes(to group: RouterGroup<Context>) {
+        // GitHub cannot send a bearer token: its route is signed instead (see `github`).
+        group.post("registries/:registry/\(GitHubPackagesAdapter.route)", use: github)
         let registries = group.group("registries")
             .add(middleware: BearerTokenMiddleware.ingest(service.settings.token))
         registries.post(":registry/notifications", use: notifications)
@@ -21,10 +23,32 @@ struct IngestController<Context: RequestContext> {
         }
     }
 
+    /// GitHub Packages: with `--github-webhook-secret`, only deliveries whose
+    /// `X-Hub-Signature-256` is that secret's HMAC-SHA256 of the body; without
+    /// it, only when no ingest token is set either.
+    @Sendable func github(_ request: Request, context: Context) async throws -> Response {
+        let settings = service.settings
+        guard let secret = settings.githubWebhookSecret else {
+            guard settings.token == nil else {
+                throw APIError(
+                    .unauthorized, code: "Unauthorized",
+                    message: "GitHub cannot send the ingest token: start serve with --github-webhook-secret, and give GitHub the same secret")
+            }
+            return try await adapted(GitHubPackagesAdapter(ingestUntagged: settings.ingestUntagged), request, context)
+        }
+        let body = try await Self.body(request, limit: settings.maxBodyBytes)
+        guard let signature = request.headers[values: .init("X-Hub-Signature-256")!].first, GitHubSignature.isValid(signature, body: body, secret: secret)
+        else {
+            throw APIError(.unauthorized, code: "InvalidSignature", message: "X-Hub-Signature-256 is missing or is not this server's secret's signature of the body")
+        }
+        return try await adapted(GitHubPackagesAdapter(ingestUntagged: settings.ingestUntagged), request, context, body: body)
+    }
+
     /// A registry's own webhook format, answered as the Distribution route answers.
-    func adapted(_ adapter: some RegistryAdapter, _ request: Request, _ context: Context) async throws -> Response {
+    func adapted(_ adapter: some RegistryAdapter, _ request: Request, _ context: Context, body read: [UInt8]? = nil) async throws -> Response {
         let registry = try Self.registry(context)
-        let body = try await Self.body(request, limit: service.settings.maxBodyBytes)
+        var body = read ?? []
+        if read == nil { body = try await Self.body(request, limit: service.settings.maxBodyBytes) }
         let location = try Self.location(request, default: service.settings.defaultLocation)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }

@@ -16,6 +16,9 @@ public struct IngestSettings: Sendable {
     public var registryTopics: RegistryTopics
     /// Read a pushed chart's name and version from its config blob.
     public var readChartConfigs = true
+    /// GitHub's webhook secret: `/github` then checks `X-Hub-Signature-256`
+    /// instead of the ingest token (GitHub cannot send one).
+    public var githubWebhookSecret: String?
     /// Events one request may carry; more are answered 413.
     public var maxEventsPerRequest = 1000
 
