@@ -168,3 +168,18 @@ public enum RegistryAction: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 }
+
+extension RegistryEvent {
+    /// The `tag_added` a push by tag of a known digest also is: the push's
+    /// target, request and actor; its own id, derived from the push's, so a
+    /// re-sent envelope gives the same one.
+    public func tagAdded() -> RegistryEvent {
+        var event = self
+        event.id = "\(id)-tag_added"
+        event.action = .tagAdded
+        event.target.tags = nil
+        event.target.name = nil
+        event.target.version = nil
+        return event
+    }
+}

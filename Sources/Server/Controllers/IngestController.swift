@@ -52,10 +52,19 @@ struct IngestController<Context: RequestContext> {
         let location = try Self.location(request, default: service.settings.defaultLocation)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
+        return try await Self.answering(status: .ok) {
+            try await service.ingest(adapter, body: body, headers: headers, registry: registry, location: location)
+        }
+    }
+
+    /// The ingest's answer, or its failure as our JSON error: a body that is
+    /// not the format 400, Kafka or the tag index not answering 503, too many events 413.
+    static func answering(status: HTTPResponse.Status, _ ingest: () async throws -> some Encodable) async throws -> Response {
         do {
-            let result = try await service.ingest(adapter, body: body, headers: headers, registry: registry, location: location)
-            return try JSONResponse.make(result, status: .ok)
+            return try JSONResponse.make(try await ingest(), status: status)
         } catch let error as AdapterError {
+            throw APIError.badRequest(error.description, code: "InvalidEnvelope")
+        } catch let error as DistributionEnvelope.DecodingError {
             throw APIError.badRequest(error.description, code: "InvalidEnvelope")
         } catch let error as IngestService.KafkaUnavailable {
             throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
@@ -70,17 +79,8 @@ struct IngestController<Context: RequestContext> {
         let registry = try Self.registry(context)
         let body = try await Self.body(request, limit: service.settings.maxBodyBytes)
         let location = try Self.location(request, default: service.settings.defaultLocation)
-        do {
-            let result = try await service.ingestNotification(body: body, registry: registry, location: location)
-            return try JSONResponse.make(result, status: .ok)
-        } catch let error as DistributionEnvelope.DecodingError {
-            throw APIError.badRequest(error.description, code: "InvalidEnvelope")
-        } catch let error as IngestService.KafkaUnavailable {
-            throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
-        } catch let error as IngestService.TagIndexUnavailable {
-            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
-        } catch let error as IngestService.TooManyEvents {
-            throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
+        return try await Self.answering(status: .ok) {
+            try await service.ingestNotification(body: body, registry: registry, location: location)
         }
     }
 
@@ -94,15 +94,7 @@ struct IngestController<Context: RequestContext> {
         } catch {
             throw APIError.badRequest(error.description, code: "InvalidEvent")
         }
-        do {
-            return try JSONResponse.make(try await service.ingestEvents(parsed.events), status: .accepted)
-        } catch let error as IngestService.KafkaUnavailable {
-            throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
-        } catch let error as IngestService.TagIndexUnavailable {
-            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
-        } catch let error as IngestService.TooManyEvents {
-            throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
-        }
+        return try await Self.answering(status: .accepted) { try await service.ingestEvents(parsed.events) }
     }
 
     static func registry(_ context: Context) throws -> String {

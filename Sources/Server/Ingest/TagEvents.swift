@@ -44,7 +44,7 @@ struct TagEvents: Sendable {
                 let known = entries.values.contains { $0.digest == digest && !$0.removed && $0.tag != tag }
                 derived.events.append(event)
                 if current.map({ $0.digest != digest || $0.removed }) ?? true, known {
-                    derived.events.append(Self.tagAdded(from: event))
+                    derived.events.append(event.tagAdded())
                 }
                 entries[tag] = TagIndexEntry(registry: event.registry, repository: event.target.repository, tag: tag, digest: digest)
                 derived.changes.append(.point(registry: event.registry, repository: event.target.repository, tag: tag, digest: digest))
@@ -103,16 +103,4 @@ struct TagEvents: Sendable {
         return tags
     }
 
-    /// The `tag_added` a push by tag of a known digest also is: the push's
-    /// target, request and actor; its own id, derived from the push's, so a
-    /// re-sent envelope gives the same one.
-    static func tagAdded(from push: RegistryEvent) -> RegistryEvent {
-        var event = push
-        event.id = "\(push.id)-tag_added"
-        event.action = .tagAdded
-        event.target.tags = nil
-        event.target.name = nil
-        event.target.version = nil
-        return event
-    }
 }
