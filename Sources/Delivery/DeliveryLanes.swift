@@ -110,8 +110,11 @@ public final class DeliveryLanes: Sendable {
         var failingSince: ContinuousClock.Instant?
         var failures = 0
         var givenUp = false
-        /// The target's configuration this lane last served (see `admit`).
-        var generation: String?
+        /// When the target's configuration this lane serves was last changed
+        /// (see `admit`), and how many changes it has seen: an attempt made
+        /// under an earlier one gives its slot back but says nothing about this one.
+        var generation: Double?
+        var epoch = 0
         let inFlightGauge: Gauge
         let breakerGauge: Gauge
         /// How long its attempts take, from the slot to the answer (a histogram).
@@ -132,13 +135,15 @@ public final class DeliveryLanes: Sendable {
         /// starts with a closed breaker, and the health rule's clock starts
         /// again: its past failures were another configuration's. The run
         /// of failures is kept, so its first success is said as a recovery.
-        mutating func serve(_ generation: String?, rule: CircuitBreaker.Rule, now: ContinuousClock.Instant) {
-            guard let generation, generation != self.generation else { return }
+        /// An older configuration (a delivery begun before the change) changes nothing.
+        mutating func serve(_ generation: Double?, rule: CircuitBreaker.Rule, now: ContinuousClock.Instant) {
+            guard let generation, generation > (self.generation ?? -.infinity) else { return }
             if self.generation != nil {
                 breaker = CircuitBreaker(rule: rule)
                 ramp = nil
                 failingSince = failures > 0 ? now : nil
                 givenUp = false
+                epoch += 1
             }
             self.generation = generation
         }
@@ -171,10 +176,9 @@ public final class DeliveryLanes: Sendable {
     }
 
     /// Asks for a slot in `key`'s lane, now.
-    /// - Parameter generation: the target's configuration (endpoint and
-    ///   last update); when it changes, the breaker and the health record
-    ///   start afresh.
-    public func admit(_ key: String, limit: Int? = nil, generation: String? = nil, now: ContinuousClock.Instant = .now) -> Admission {
+    /// - Parameter generation: when the target's configuration was last
+    ///   changed; a newer one starts the breaker and the health clock afresh.
+    public func admit(_ key: String, limit: Int? = nil, generation: Double? = nil, now: ContinuousClock.Instant = .now) -> Admission {
         let limit = max(1, limit ?? settings.defaultLimit)
         let admission = lanes.withLock { lanes in
             var lane = lanes[key] ?? Lane(key: key, rule: settings.breaker)
@@ -188,7 +192,7 @@ public final class DeliveryLanes: Sendable {
 
     /// Asks for a slot in `key`'s lane, waiting up to `queueWait` for one
     /// when the lane is full but turning over fast (see the type's comment).
-    public func admitOrWait(_ key: String, limit: Int? = nil, generation: String? = nil) async -> Admission {
+    public func admitOrWait(_ key: String, limit: Int? = nil, generation: Double? = nil) async -> Admission {
         let limit = max(1, limit ?? settings.defaultLimit)
         let admission = await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
             let now = ContinuousClock.now
@@ -236,7 +240,7 @@ public final class DeliveryLanes: Sendable {
         if lane.inFlight == 0 { lane.lastProgress = now }
         lane.inFlight += 1
         lane.inFlightGauge.record(lane.inFlight)
-        return .admitted(LaneTicket(lanes: self, key: key, probe: probe))
+        return .admitted(LaneTicket(lanes: self, key: key, probe: probe, epoch: lane.epoch))
     }
 
     private func count(_ admission: Admission) {
@@ -246,19 +250,22 @@ public final class DeliveryLanes: Sendable {
 
     @discardableResult
     fileprivate func finish(
-        _ key: String, probe: Bool, failed: Bool, took: Duration? = nil, now: ContinuousClock.Instant = .now
+        _ key: String, probe: Bool, failed: Bool, epoch: Int, took: Duration? = nil, now: ContinuousClock.Instant = .now
     ) -> HealthChange? {
         var resumed: [(CheckedContinuation<Admission, Never>, Admission)] = []
         var change: HealthChange?
         lanes.withLock { lanes in
             guard var lane = lanes[key] else { return }
             defer { lanes[key] = lane }
-            change = Self.track(&lane, failed: failed, rule: settings.health, now: now)
             if let took { lane.durations.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000) }
             lane.inFlight = max(0, lane.inFlight - 1)
-            if lane.breaker.record(failed: failed, probe: probe, now: now) {
+            // An attempt under the configuration before the operator's change:
+            // its slot is free, its outcome is not this configuration's.
+            let current = epoch == lane.epoch
+            if current { change = Self.track(&lane, failed: failed, rule: settings.health, now: now) }
+            if current, lane.breaker.record(failed: failed, probe: probe, now: now) {
                 lane.ramp = 1
-            } else if !failed, let ramp = lane.ramp {
+            } else if current, !failed, let ramp = lane.ramp {
                 lane.ramp = ramp * 2 >= 1024 ? nil : ramp * 2
             }
             if lane.breaker.state == .open { lane.ramp = nil }
@@ -383,24 +390,27 @@ public final class LaneTicket: Sendable {
     private let lanes: DeliveryLanes
     private let key: String
     private let probe: Bool
+    /// The lane's configuration epoch when the slot was taken.
+    private let epoch: Int
     private let finished = Atomic<Bool>(false)
     private let admittedAt = ContinuousClock.now
 
-    fileprivate init(lanes: DeliveryLanes, key: String, probe: Bool) {
+    fileprivate init(lanes: DeliveryLanes, key: String, probe: Bool, epoch: Int) {
         self.lanes = lanes
         self.key = key
         self.probe = probe
+        self.epoch = epoch
     }
 
     /// - Returns: the health change this attempt made, if the rule fired.
     @discardableResult
     public func finish(_ outcome: AttemptOutcome) -> DeliveryLanes.HealthChange? {
         guard !finished.exchange(true, ordering: .relaxed) else { return nil }
-        return lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome), took: .now - admittedAt)
+        return lanes.finish(key, probe: probe, failed: CircuitBreaker.isFailure(outcome), epoch: epoch, took: .now - admittedAt)
     }
 
     deinit {
         // An attempt abandoned (cancelled) still gives its slot back.
-        if !finished.load(ordering: .relaxed) { lanes.finish(key, probe: probe, failed: true) }
+        if !finished.load(ordering: .relaxed) { lanes.finish(key, probe: probe, failed: true, epoch: epoch) }
     }
 }

@@ -9,9 +9,10 @@ enum OrderedDelivery {
     static let notDurable = DeliverySettlement.Settled(result: .retrying, deadLetters: [], isDurable: false)
 
     static func run(
-        _ record: DeliveryRecord, lanes: DeliveryLanes, limit: Int?, generation: String? = nil,
+        _ record: DeliveryRecord, lanes: DeliveryLanes, limit: Int?, generation: Double? = nil,
         attempt: (DeliveryRecord) async -> AttemptOutcome,
-        settle: (DeliveryRecord, AttemptOutcome) async -> DeliverySettlement.Settled
+        settle: (DeliveryRecord, AttemptOutcome) async -> DeliverySettlement.Settled,
+        healthChanged: (DeliveryLanes.HealthChange, AttemptOutcome) async -> Void = { _, _ in }
     ) async -> DeliverySettlement.Settled {
         var current = record
         while true {
@@ -24,8 +25,9 @@ enum OrderedDelivery {
                 }
             }
             let outcome = await attempt(current)
-            ticket?.finish(outcome)
+            let change = ticket?.finish(outcome)
             let settled = await settle(current, outcome)
+            if let change { await healthChanged(change, outcome) }
             guard settled.isDurable, let (next, wait) = settled.retryInPlace else { return settled }
             guard await pause(wait) else { return notDurable }
             current = next

@@ -77,7 +77,8 @@ public struct SubscriptionAttempts: Sendable {
             attempt: { current in await send(current, to: subscription) },
             settle: { current, outcome in
                 await settlement.settle(current, outcome: outcome, policy: policy, events: current.eventCount ?? 1, inPlace: true)
-            })
+            },
+            healthChanged: { change, outcome in await healthChanged(change, subscription: subscription, outcome: outcome) })
         afterSettling(settled, subscription: subscription)
         return settled
     }
@@ -96,7 +97,9 @@ public struct SubscriptionAttempts: Sendable {
             let rule = WebhookAttempts.describe(lanes.settings.health)
             do {
                 guard var current = try await store.subscription(scope: subscription.scope, name: subscription.name),
-                    current.provisioningState == .succeeded, current.createdAt == subscription.createdAt
+                    current.provisioningState == .succeeded, current.createdAt == subscription.createdAt,
+                    // Changed meanwhile (a new endpoint): the failures were the old one's.
+                    current.updatedAt == subscription.updatedAt
                 else { return }
                 current.provisioningState = .failed
                 current.provisioningMessage =
@@ -201,5 +204,5 @@ public struct SubscriptionAttempts: Sendable {
 extension EventSubscription {
     /// What its lane starts afresh on (`DeliveryLanes.admit`): any change
     /// an operator makes, a new endpoint or a re-validation among them.
-    var laneGeneration: String { "\(endpointURL)|\(updatedAt.timeIntervalSince1970)" }
+    var laneGeneration: Double { updatedAt.timeIntervalSince1970 }
 }

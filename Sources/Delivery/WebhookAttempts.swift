@@ -80,7 +80,8 @@ public struct WebhookAttempts: Sendable {
                 log(current, webhook: webhook, outcome: outcome)
                 return outcome
             },
-            settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) })
+            settle: { current, outcome in await settlement.settle(current, outcome: outcome, policy: policy, inPlace: true) },
+            healthChanged: { change, outcome in await healthChanged(change, webhook: webhook, outcome: outcome) })
     }
 
     /// One attempt, in its own span of the event's trace.
@@ -100,7 +101,7 @@ public struct WebhookAttempts: Sendable {
             let failingSince = Date().addingTimeInterval(-((ContinuousClock.now - since) / .seconds(1)))
             do {
                 guard var current = try await store.webhook(registry: webhook.registry, name: webhook.name), current.status == .enabled,
-                    current.createdAt == webhook.createdAt
+                    current.createdAt == webhook.createdAt, current.updatedAt == webhook.updatedAt
                 else { return }
                 current.status = .disabled
                 current.updatedAt = Date()
@@ -175,5 +176,5 @@ public struct WebhookAttempts: Sendable {
 extension Webhook {
     /// What its lane starts afresh on (`DeliveryLanes.admit`): any change
     /// an operator makes, a new endpoint or re-enabling among them.
-    var laneGeneration: String { "\(serviceURI)|\(updatedAt.timeIntervalSince1970)" }
+    var laneGeneration: Double { updatedAt.timeIntervalSince1970 }
 }

@@ -376,6 +376,10 @@ struct ServeCommand: AsyncParsableCommand {
         settings.githubWebhookSecret = try TokenSource.read(
             value: githubWebhookSecret, file: githubWebhookSecretFile, flag: "--github-webhook-secret",
             environment: "REGEVENTS_GITHUB_WEBHOOK_SECRET")
+        // An empty key is one anybody can sign with.
+        if settings.githubWebhookSecret?.isEmpty == true {
+            throw ConfigurationError(flag: "--github-webhook-secret", message: "must not be empty")
+        }
         guard (1...100_000).contains(maxEventsPerRequest) else {
             throw ConfigurationError(
                 flag: "--max-events-per-request", message: "must be between 1 and 100000, got \(maxEventsPerRequest)")

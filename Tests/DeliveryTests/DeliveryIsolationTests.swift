@@ -128,7 +128,7 @@ struct DeliveryLanesTests {
     @Test func aTargetItsOperatorChangedStartsWithAClosedBreaker() {
         let lanes = DeliveryLanes(settings: .init(defaultLimit: 16))
         let key = "webhook:r/moved"
-        let old = "http://old.example/hook|1"
+        let old = 1.0
         for _ in 0..<10 {
             guard case .admitted(let ticket) = lanes.admit(key, generation: old) else { break }
             ticket.finish(Self.failed)
@@ -138,13 +138,40 @@ struct DeliveryLanesTests {
             Issue.record("the same configuration stays behind its open breaker")
             return
         }
-        guard case .admitted(let ticket) = lanes.admit(key, generation: "http://new.example/hook|2") else {
+        guard case .admitted(let ticket) = lanes.admit(key, generation: 2.0) else {
             Issue.record("a changed target is attempted at once")
             return
         }
         ticket.finish(Self.ok)
         #expect(lanes.snapshot(key).breaker == .closed)
         #expect(lanes.snapshot(key).consecutiveFailures == 0)
+    }
+
+    @Test func attemptsMadeBeforeAnOperatorsChangeGiveTheirSlotsBackButNotTheirFailures() {
+        let lanes = DeliveryLanes(settings: .init(defaultLimit: 16))
+        let key = "webhook:r/switched"
+        var before: [LaneTicket] = []
+        for _ in 0..<12 {
+            if case .admitted(let ticket) = lanes.admit(key, generation: 1) { before.append(ticket) }
+        }
+        guard case .admitted(let after) = lanes.admit(key, generation: 2) else {
+            Issue.record("the changed target is attempted")
+            return
+        }
+        for ticket in before { ticket.finish(Self.failed) }
+        #expect(lanes.snapshot(key).breaker == .closed, "the old endpoint's timeouts do not open the new one's breaker")
+        #expect(lanes.snapshot(key).inFlight == 1, "their slots are free")
+        after.finish(Self.ok)
+        // A delivery still carrying the older configuration resets nothing.
+        for _ in 0..<10 {
+            guard case .admitted(let ticket) = lanes.admit(key, generation: 2) else { break }
+            ticket.finish(Self.failed)
+        }
+        #expect(lanes.snapshot(key).breaker == .open)
+        guard case .deferred = lanes.admit(key, generation: 1) else {
+            Issue.record("an older generation must not reset the breaker")
+            return
+        }
     }
 
     @Test func anAbandonedTicketGivesItsSlotBack() {

@@ -49,10 +49,18 @@ public struct HarborAdapter: RegistryAdapter {
             }
             timestamp = time
         } else {
-            guard case .number(let seconds) = object["occur_at"] ?? .null else {
-                return [.rejected(reason: "occur_at is missing or not a number", repository: repository)]
+            // Whole seconds from 1970 to 9999: anything else is not a time.
+            guard case .number(let seconds) = object["occur_at"] ?? .null, seconds.rounded() == seconds,
+                (0...253_402_300_799).contains(seconds)
+            else {
+                return [.rejected(reason: "occur_at is missing or not a time in seconds since 1970", repository: repository)]
             }
             timestamp = Adapters.timestamp(seconds: seconds)
+        }
+        if cloudEvent {
+            guard let id = object["id"]?.stringValue, !id.isEmpty, id.utf8.count <= RegistryEvent.maxIDBytes - 8 else {
+                return [.rejected(reason: "id is missing or longer than \(RegistryEvent.maxIDBytes - 8) bytes", repository: repository)]
+            }
         }
         let actor = object["operator"]?.stringValue.map { RegistryEvent.Actor(name: $0) }
         let requestID = object["requestid"]?.stringValue

@@ -58,7 +58,7 @@ struct IngestController<Context: RequestContext> {
     }
 
     /// The ingest's answer, or its failure as our JSON error: a body that is
-    /// not the format 400, Kafka or the tag index not answering 503, too many events 413.
+    /// not the format 400, Kafka not answering 503, too many events 413.
     static func answering(status: HTTPResponse.Status, _ ingest: () async throws -> some Encodable) async throws -> Response {
         do {
             return try JSONResponse.make(try await ingest(), status: status)
@@ -68,8 +68,6 @@ struct IngestController<Context: RequestContext> {
             throw APIError.badRequest(error.description, code: "InvalidEnvelope")
         } catch let error as IngestService.KafkaUnavailable {
             throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
-        } catch let error as IngestService.TagIndexUnavailable {
-            throw APIError.unavailable(error.description, code: "StoreUnavailable", retryAfter: 5)
         } catch let error as IngestService.TooManyEvents {
             throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
         }

@@ -44,13 +44,6 @@ public final class IngestService: Sendable {
         }
     }
 
-    /// The tag index could not be read; nothing is reported as accepted
-    /// (the registry sends the envelope again).
-    public struct TagIndexUnavailable: Error, CustomStringConvertible {
-        public let underlying: any Error
-        public var description: String { "the tag index did not answer: \(underlying)" }
-    }
-
     /// Kafka did not acknowledge; nothing is reported as accepted.
     public struct KafkaUnavailable: Error, CustomStringConvertible {
         public let underlying: any Error
@@ -66,6 +59,8 @@ public final class IngestService: Sendable {
     private let counters = IngestCounters()
     private let chartConfigReader: ChartConfigReader?
     private let tagEvents: TagEvents
+    /// Events produced without their tag details (the index did not answer).
+    private let tagIndexMisses = Counter(label: "regevents_tag_index_misses_total")
     /// Whether a registry gets its own metric series (it has a webhook or a
     /// subscription); any other name a caller sends counts as `other`.
     private let isKnownRegistry: @Sendable (String) -> Bool
@@ -151,7 +146,7 @@ public final class IngestService: Sendable {
                 rejections.append((index, reason, repository))
             }
         }
-        let derived = try await derive(accepted)
+        let derived = await derive(accepted)
         records += derived.events.flatMap { renderer.records(for: $0, traceparent: traceparent) }
         if !rejections.isEmpty {
             // One dead letter and one log line per envelope, however many of
@@ -190,7 +185,7 @@ public final class IngestService: Sendable {
             }
         }
         let traceparent = DeliveryTracing.currentTraceparent()
-        let derived = try await derive(claimed)
+        let derived = await derive(claimed)
         try await produce(derived.events.flatMap { renderer.records(for: $0, traceparent: traceparent) }, claimed: claimed)
         await tagEvents.commit(derived.changes, logger: logger)
         try await awaitFirstCopies(waiting)
@@ -201,15 +196,18 @@ public final class IngestService: Sendable {
         return EventsResult(produced: claimed.count, ids: events.map(\.id))
     }
 
-    /// The events completed from the tag index; when it cannot be read, the
-    /// claims are released and nothing is accepted.
-    private func derive(_ claimed: [RegistryEvent]) async throws -> TagEvents.Derived {
+    /// The events completed from the tag index. When it cannot be read, the
+    /// events go as they are (without what the index adds), and it is logged
+    /// and counted: some registries (GitHub, zot) never send a webhook again,
+    /// so failing the request would lose the push itself.
+    private func derive(_ claimed: [RegistryEvent]) async -> TagEvents.Derived {
         do {
             return try await tagEvents.derive(claimed)
         } catch {
-            for event in claimed { recent.release(registry: event.registry, id: event.id) }
-            logger.error("Ingest failed: the tag index did not answer", metadata: ["error": "\(error)"])
-            throw TagIndexUnavailable(underlying: error)
+            logger.error(
+                "The tag index did not answer: events go without their tag details", metadata: ["events": "\(claimed.count)", "error": "\(error)"])
+            tagIndexMisses.increment(by: claimed.count)
+            return TagEvents.Derived(events: claimed, changes: [])
         }
     }
 

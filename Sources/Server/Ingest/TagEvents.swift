@@ -16,6 +16,7 @@ struct TagEvents: Sendable {
     }
 
     let store: (any TagIndexStore)?
+    static let namesPerQuery = 500
 
     /// The events, completed from the index, with the `tag_added` events
     /// after their pushes.
@@ -26,8 +27,15 @@ struct TagEvents: Sendable {
         var index: [String: [String: TagIndexEntry]] = [:]  // "<registry>/<repository>" → tag → entry
         for (key, group) in Dictionary(grouping: events.filter(Self.concernsTags), by: { Self.key($0) }) {
             let tags = Set(group.compactMap(\.target.tag)), digests = Set(group.compactMap(\.target.digest))
-            let entries = try await store.tagIndex(
-                registry: group[0].registry, repository: group[0].target.repository, tags: Array(tags), digests: Array(digests))
+            // In slices: SQLite takes at most 32,766 parameters a statement.
+            var entries: [TagIndexEntry] = []
+            let names = Array(tags) + Array(digests)
+            for start in stride(from: 0, to: names.count, by: Self.namesPerQuery) {
+                let slice = names[start..<min(start + Self.namesPerQuery, names.count)]
+                entries += try await store.tagIndex(
+                    registry: group[0].registry, repository: group[0].target.repository, tags: slice.filter(tags.contains),
+                    digests: slice.filter(digests.contains))
+            }
             index[key] = Dictionary(entries.map { ($0.tag, $0) }) { first, _ in first }
         }
         var derived = Derived(events: [], changes: [])
