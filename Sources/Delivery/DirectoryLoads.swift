@@ -91,6 +91,8 @@ final class DirectoryLoads: Sendable {
             }
             if recovered { logger.notice("The store answers again; the \(what) directory follows it", metadata: ["what": "\(what)"]) }
             if version > state.withLock({ $0.version }) { await refresh() }
+        } catch is CancellationError {
+            // Cut short by shutdown: not the store failing.
         } catch {
             let first = state.withLock { state in
                 defer { state.catchUpFailing = true }

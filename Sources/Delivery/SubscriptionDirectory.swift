@@ -38,6 +38,8 @@ public final class SubscriptionDirectory: Service, Sendable {
                     $0.topics = Dictionary(uniqueKeysWithValues: topics.map { ($0.name, $0) })
                 }
             }
+        } catch is CancellationError {
+            // Cut short by shutdown: not the store failing.
         } catch {
             loads.failed(error)
             logger.error("Cannot load event subscriptions from the store", metadata: ["error": "\(error)"])

@@ -28,6 +28,8 @@ public final class WebhookDirectory: Service, Sendable {
             let version = try await store.changeVersion(of: .webhooks)
             let all = try await store.allWebhooks()
             loads.install(load, version: version) { webhooks.withLock { $0 = Dictionary(grouping: all, by: \.registry) } }
+        } catch is CancellationError {
+            // Cut short by shutdown: not the store failing.
         } catch {
             loads.failed(error)
             logger.error("Cannot load webhooks from the store", metadata: ["error": "\(error)"])
