@@ -144,7 +144,7 @@ let package = Package(
         ),
         // What every test target shares: starting programs (see ChildProcess).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"]),
         .testTarget(name: "RegistryEventsTests", dependencies: ["RegistryEvents", "TestSupport"]),
         .testTarget(
             name: "StoreTests",

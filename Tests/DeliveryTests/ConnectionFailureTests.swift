@@ -1,8 +1,9 @@
 import AsyncHTTPClient
 @testable import Delivery
+import TestSupport
 import Testing
 
-@Suite("Why an attempt got no answer, in a few words")
+@Suite("Why an attempt got no answer, in a few words", .machineHeavy)
 struct ConnectionFailureTests {
     /// A port nobody listens on: the outcome says so plainly, as list-events,
     /// `.deliveries` and a failed validation handshake show it.

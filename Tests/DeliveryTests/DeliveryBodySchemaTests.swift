@@ -9,7 +9,7 @@ import Testing
 /// dead letters — checked against `schemas/` by Python's jsonschema, from
 /// the same code paths the dispatcher takes: the `.cloudevents` reader,
 /// the publish API's checks, the batcher, `SubscriptionBody` and the policy.
-@Suite("Delivery bodies validate against schemas/")
+@Suite("Delivery bodies validate against schemas/", .machineHeavy)
 struct DeliveryBodySchemaTests {
     typealias S = SubscriptionSamples
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

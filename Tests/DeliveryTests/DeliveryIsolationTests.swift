@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("Per-target isolation: the circuit breaker's rule")
+@Suite("Per-target isolation: the circuit breaker's rule", .machineHeavy)
 struct CircuitBreakerTests {
     static let start = ContinuousClock.now
     static func at(_ seconds: Double) -> ContinuousClock.Instant { start + .milliseconds(Int64(seconds * 1000)) }
@@ -69,7 +69,7 @@ struct CircuitBreakerTests {
     }
 }
 
-@Suite("Per-target isolation: lanes")
+@Suite("Per-target isolation: lanes", .machineHeavy)
 struct DeliveryLanesTests {
     static let failed = AttemptOutcome.failure("timeout")
     static let ok = AttemptOutcome(statusCode: 200, reasonPhrase: "OK", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
@@ -181,7 +181,7 @@ struct DeliveryLanesTests {
     }
 }
 
-@Suite("One deadline per attempt")
+@Suite("One deadline per attempt", .machineHeavy)
 struct DeadlineTests {
     @Test func workThatNeverEndsIsCutAtTheDeadline() async {
         let started = ContinuousClock.now
@@ -221,7 +221,7 @@ struct DeadlineTests {
     }
 }
 
-@Suite("Ordered delivery: one turn at a time per key")
+@Suite("Ordered delivery: one turn at a time per key", .machineHeavy)
 struct KeySequencerTests {
     @Test func turnsGoInTheOrderTakenWhateverOrderTheTasksStart() async {
         let sequencer = KeySequencer()
@@ -258,7 +258,7 @@ struct KeySequencerTests {
 }
 
 
-@Suite("Per-target isolation: a full lane's short queue")
+@Suite("Per-target isolation: a full lane's short queue", .machineHeavy)
 struct DeliveryLaneQueueTests {
     static let ok = AttemptOutcome(statusCode: 200, reasonPhrase: "OK", responseHeaders: [:], responseBody: "", error: nil, retryAfter: nil)
 

@@ -3,9 +3,10 @@ import Foundation
 import Logging
 import RegistryEvents
 import Store
+import TestSupport
 import Testing
 
-@Suite("The delivery log is written behind the deliveries, in batches")
+@Suite("The delivery log is written behind the deliveries, in batches", .machineHeavy)
 struct DeliveryLogWriterTests {
     static let logger = Logger(label: "test")
 

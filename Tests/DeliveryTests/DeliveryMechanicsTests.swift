@@ -1,8 +1,9 @@
 import Delivery
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("Offsets commit in order behind out-of-order completion")
+@Suite("Offsets commit in order behind out-of-order completion", .machineHeavy)
 struct OffsetTrackerTests {
     @Test func theCommittableOffsetIsTheLowestIncomplete() {
         var tracker = OffsetTracker()
@@ -21,7 +22,7 @@ struct OffsetTrackerTests {
     }
 }
 
-@Suite("Retry schedules")
+@Suite("Retry schedules", .machineHeavy)
 struct RetryScheduleTests {
     @Test func webhooksRetryOnTheStatedLadderThenEverySixHours() {
         let schedule = RetrySchedule.webhookDefault
@@ -56,7 +57,7 @@ struct RetryScheduleTests {
     }
 }
 
-@Suite("Delivery records")
+@Suite("Delivery records", .machineHeavy)
 struct DeliveryRecordTests {
     @Test func aRecordRoundTripsThroughJSON() throws {
         let record = DeliveryRecord(
@@ -77,7 +78,7 @@ struct DeliveryRecordTests {
     }
 }
 
-@Suite("The SSRF guard")
+@Suite("The SSRF guard", .machineHeavy)
 struct TargetGuardTests {
     @Test(arguments: [
         "http://127.0.0.1/", "http://10.1.2.3/", "http://172.20.0.1/", "http://192.168.0.10/", "http://169.254.169.254/",
@@ -130,7 +131,7 @@ struct TargetGuardTests {
     }
 }
 
-@Suite("Retry-After")
+@Suite("Retry-After", .machineHeavy)
 struct RetryAfterTests {
     @Test func secondsAndHTTPDatesAreRead() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)

@@ -3,12 +3,13 @@ import Foundation
 import Logging
 import RegistryEvents
 import Store
+import TestSupport
 import Testing
 
 /// A webhook created through one node, then an event ingested through
 /// another: whichever node consumes the event must match it against that
 /// webhook, however late the change's announcement reaches it.
-@Suite("Directories catch up with the store before matching")
+@Suite("Directories catch up with the store before matching", .machineHeavy)
 struct DirectoryCatchUpTests {
     let logger = Logger(label: "directory-tests") { _ in SwiftLogNoOpLogHandler() }
 

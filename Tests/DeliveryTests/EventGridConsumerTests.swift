@@ -5,12 +5,13 @@ import Logging
 import RegistryEvents
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 /// The in-process handler API against an embedded cluster: filters, a
 /// handler that throws (retried on the tiers), one that keeps throwing
 /// (dead-lettered).
-@Suite("EventGridConsumer: in-process handlers")
+@Suite("EventGridConsumer: in-process handlers", .machineHeavy)
 struct EventGridConsumerTests {
     static let logger: Logger = {
         var logger = Logger(label: "consumer-tests")

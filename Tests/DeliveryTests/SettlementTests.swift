@@ -8,7 +8,7 @@ import Testing
 
 /// What Kafka can never take must not stall a dispatcher: the settlement
 /// writes a dead letter pointing at the event's origin instead.
-@Suite("Delivery settlement against Kafka's limits")
+@Suite("Delivery settlement against Kafka's limits", .machineHeavy)
 struct SettlementTests {
     struct AlwaysFailing: DeliveryPolicy {
         var schedule: RetrySchedule { RetrySchedule(delays: [.milliseconds(100)], maxAttempts: 5, timeToLive: .seconds(3600)) }
@@ -146,7 +146,7 @@ struct SettlementTests {
     }
 }
 
-@Suite("The audit record is written by hand as the encoder wrote it")
+@Suite("The audit record is written by hand as the encoder wrote it", .machineHeavy)
 struct AuditValueTests {
     @Test func everyShapeOfAnAttemptIsTheEncodersBytes() {
         for statusCode in [nil, 200, 503] as [Int?] {

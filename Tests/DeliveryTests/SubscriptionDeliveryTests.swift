@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import RegistryEvents
 import Synchronization
+import TestSupport
 import Testing
 
 /// Test data shared by the subscription delivery suites.
@@ -64,7 +65,7 @@ enum SubscriptionSamples {
     }
 }
 
-@Suite("Subscription batches: count, size, subscription changes, linger")
+@Suite("Subscription batches: count, size, subscription changes, linger", .machineHeavy)
 struct SubscriptionBatcherTests {
     typealias S = SubscriptionSamples
 

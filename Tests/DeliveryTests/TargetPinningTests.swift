@@ -8,7 +8,7 @@ import Testing
 /// checked address: a name the system cannot even resolve is delivered to
 /// where our resolver said, and a name that turns private is refused
 /// without saying what it resolved to.
-@Suite("SSRF: the checked address is the one connected to")
+@Suite("SSRF: the checked address is the one connected to", .machineHeavy)
 struct TargetPinningTests {
     /// An HTTP server on 127.0.0.2 that answers one request and prints its Host.
     static let oneShotServer = """

@@ -1,7 +1,8 @@
 @_spi(Testing) import Kafka
+import TestSupport
 import Testing
 
-@Suite("Admin and embedded cluster")
+@Suite("Admin and embedded cluster", .machineHeavy)
 struct AdminTests {
     @Test func describeGivesPartitionsLeadersAndWatermarks() async throws {
         try await withEmbeddedCluster(brokers: 3) { cluster in

@@ -1,7 +1,8 @@
 @testable import Kafka
+import TestSupport
 import Testing
 
-@Suite("Consumer settings for delivery latency")
+@Suite("Consumer settings for delivery latency", .machineHeavy)
 struct ConsumerLatencySettingsTests {
     static func value(_ key: String, in properties: [(String, String)]) -> String? {
         properties.last { $0.0 == key }?.1
@@ -21,7 +22,7 @@ struct ConsumerLatencySettingsTests {
     }
 }
 
-@Suite("Consumer groups share partitions cooperatively")
+@Suite("Consumer groups share partitions cooperatively", .machineHeavy)
 struct ConsumerAssignmentStrategyTests {
     @Test func aGroupMemberUsesCooperativeStickyAndAKafkaPropertyOverridesIt() {
         let client = KafkaClientConfiguration(bootstrapServers: "127.0.0.1:9092")

@@ -1,10 +1,11 @@
 @_spi(Testing) import Kafka
+import TestSupport
 import Testing
 
 /// librdkafka answers pause, resume and seek for a partition it does not
 /// know with success overall and an error in that partition's entry; callers
 /// retry on a throw, so the error must not be lost.
-@Suite("Consumer: per-partition errors of pause, resume and seek")
+@Suite("Consumer: per-partition errors of pause, resume and seek", .machineHeavy)
 struct ConsumerPartitionErrorTests {
     @Test func pauseResumeAndSeekOfAnUnknownPartitionThrowNamingIt() async throws {
         try await withEmbeddedCluster { cluster in

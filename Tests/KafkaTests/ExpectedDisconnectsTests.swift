@@ -1,9 +1,10 @@
 @testable import Kafka
+import TestSupport
 import Testing
 
 /// Whose broker complaints are our own shutdown (logged at debug) and whose
 /// are faults (keep their level).
-@Suite struct ExpectedDisconnectsTests {
+@Suite(.machineHeavy) struct ExpectedDisconnectsTests {
     @Test func aClientsComplaintsAreExpectedOnlyOnceItsClusterWasStopped() {
         let cluster = ExpectedDisconnects.clusterStarted(bootstrapServers: "127.0.0.1:61001")
         ExpectedDisconnects.clientCreated("test#consumer-a", bootstrapServers: "127.0.0.1:61001")

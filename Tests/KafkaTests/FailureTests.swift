@@ -1,7 +1,8 @@
 @_spi(Testing) import Kafka
+import TestSupport
 import Testing
 
-@Suite("Failures: brokers down, bad configuration, retention")
+@Suite("Failures: brokers down, bad configuration, retention", .machineHeavy)
 struct FailureTests {
     @Test func sendWhileTheBrokerIsDownCompletesAfterItReturns() async throws {
         try await withEmbeddedCluster { cluster in

@@ -1,8 +1,9 @@
 @_spi(Testing) @_spi(Internal) import Kafka
+import TestSupport
 import Testing
 
 /// The embedded cluster's fault injection, and what our clients report under it.
-@Suite("Fault injection: refused topics, failed commits")
+@Suite("Fault injection: refused topics, failed commits", .machineHeavy)
 struct FaultInjectionTests {
     @Test func aRefusedTopicFailsForGoodWhileOtherTopicsFlowUntilAllowedAgain() async throws {
         try await withEmbeddedCluster(brokers: 2, refusingBroker: true) { cluster in

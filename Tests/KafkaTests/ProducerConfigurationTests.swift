@@ -1,9 +1,10 @@
 @_spi(Internal) import Kafka
+import TestSupport
 import Testing
 
 /// `acks=all` and idempotence are what make a send's acknowledgement mean the
 /// record is durable; `--kafka-property` must not be able to weaken them.
-@Suite("Producer configuration: the guarantee keys")
+@Suite("Producer configuration: the guarantee keys", .machineHeavy)
 struct ProducerConfigurationTests {
     static let weakeningProperties: [(key: String, value: String)] = [
         ("acks", "1"), ("acks", "0"), ("request.required.acks", "1"), ("topic.acks", "0"),

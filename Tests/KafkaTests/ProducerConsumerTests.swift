@@ -1,7 +1,8 @@
 @_spi(Testing) import Kafka
+import TestSupport
 import Testing
 
-@Suite("Producer and consumer against the embedded cluster")
+@Suite("Producer and consumer against the embedded cluster", .machineHeavy)
 struct ProducerConsumerTests {
     @Test func roundTripKeepsKeysValuesAndHeaders() async throws {
         try await withEmbeddedCluster { cluster in

@@ -1,8 +1,9 @@
 @_spi(Testing) @_spi(Internal) import Kafka
 import Logging
+import TestSupport
 import Testing
 
-@Suite("Producer fatal errors: the producer recreates itself")
+@Suite("Producer fatal errors: the producer recreates itself", .machineHeavy)
 struct ProducerFatalErrorTests {
     @Test func aFatalErrorFailsTheSendsInFlightAndRecreatesTheProducer() async throws {
         try await withEmbeddedCluster { cluster in

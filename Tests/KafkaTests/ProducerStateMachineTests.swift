@@ -1,7 +1,8 @@
 @testable import Kafka
+import TestSupport
 import Testing
 
-@Suite("The producer's state machine")
+@Suite("The producer's state machine", .machineHeavy)
 struct ProducerStateMachineTests {
     private func handle(generation: Int = 1) throws -> ProducerHandle {
         // Never connects: nothing is produced on it.

@@ -1,7 +1,8 @@
 @_spi(Testing) import Kafka
+import TestSupport
 import Testing
 
-@Suite("Retention watch: warn before retention deletes unprocessed records")
+@Suite("Retention watch: warn before retention deletes unprocessed records", .machineHeavy)
 struct RetentionWatchTests {
     struct Row: Sendable, CustomTestStringConvertible {
         let low: Int64

@@ -1,8 +1,9 @@
 import Kafka
 @testable import Server
+import TestSupport
 import Testing
 
-@Suite("Configuration is checked before anything starts")
+@Suite("Configuration is checked before anything starts", .machineHeavy)
 struct ConfigurationTests {
     @Test(arguments: [
         ("127.0.0.1:8080", "127.0.0.1", 8080), ("[::1]:9000", "::1", 9000), (":7000", "0.0.0.0", 7000),
@@ -75,7 +76,7 @@ struct ConfigurationTests {
     }
 }
 
-@Suite("Where a chart's config is read from")
+@Suite("Where a chart's config is read from", .machineHeavy)
 struct ChartConfigLocationTests {
     @Test(arguments: [
         ("http://127.0.0.1:5055/v2/charts/x/manifests/sha256:ab", "http://127.0.0.1:5055"),

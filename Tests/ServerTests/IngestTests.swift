@@ -4,9 +4,10 @@ import HummingbirdTesting
 import Kafka
 import RegistryEvents
 import Server
+import TestSupport
 import Testing
 
-@Suite("Ingest: registry notifications and ACR-native events into Kafka")
+@Suite("Ingest: registry notifications and ACR-native events into Kafka", .machineHeavy)
 struct IngestTests {
     static let envelopeHeaders: HTTPFields = [.contentType: "application/vnd.docker.distribution.events.v1+json"]
 

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The OpenAPI document is served, and is docs/openapi.yaml as it is now.
-@Suite("The OpenAPI document")
+@Suite("The OpenAPI document", .machineHeavy)
 struct OpenAPITests {
     @Test func itIsServedAtOpenAPIJSONWithoutAToken() async throws {
         try await withTestServer(adminToken: "adm1n") { _, client in

@@ -8,7 +8,7 @@ import Testing
 
 /// The API's own answers — ingest results and error bodies — checked against
 /// `schemas/` by Python's jsonschema, as the event payloads are.
-@Suite("API answers validate against schemas/")
+@Suite("API answers validate against schemas/", .machineHeavy)
 struct ResponseSchemaTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -5,9 +5,10 @@ import HummingbirdTesting
 import Kafka
 import RegistryEvents
 import Server
+import TestSupport
 import Testing
 
-@Suite("HTTP routes against a real embedded cluster")
+@Suite("HTTP routes against a real embedded cluster", .machineHeavy)
 struct RoutesTests {
     @Test func healthAndReadinessAnswerWhileKafkaIsUp() async throws {
         try await withTestServer { _, client in

@@ -4,11 +4,12 @@ import Hummingbird
 import HummingbirdTesting
 import RegistryEvents
 @testable import Server
+import TestSupport
 import Testing
 
 /// Issue 13's defaults, through the router: what a browser, a stranger
 /// with no token, or one large request can and cannot make the server do.
-@Suite("Secure by default")
+@Suite("Secure by default", .machineHeavy)
 struct SecurityDefaultsTests {
     static let webhook = #"{"location":"westeurope","properties":{"serviceUri":"https://hooks.example/acr","actions":["push"]}}"#
 

@@ -12,7 +12,7 @@ import Testing
 /// The subscription and custom topic APIs' real answers, and the validation
 /// handshake as `SubscriptionValidator` sends it, checked against `schemas/`
 /// by Python's jsonschema.
-@Suite("Subscription and topic answers validate against schemas/")
+@Suite("Subscription and topic answers validate against schemas/", .machineHeavy)
 struct SubscriptionResponseSchemaTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Kafka
 import RegistryEvents
 @testable import Server
+import TestSupport
 import Testing
 
 /// The JSON API as tests call it: status, parsed body, raw text.
@@ -64,7 +65,7 @@ extension HTTPField.Name {
     static let aegSasToken = Self("aeg-sas-token")!
 }
 
-@Suite("Event subscriptions through the router")
+@Suite("Event subscriptions through the router", .machineHeavy)
 struct SubscriptionRoutesTests {
     static let base = "/v1/registries/myreg/eventSubscriptions"
 
@@ -363,7 +364,7 @@ struct SubscriptionRoutesTests {
     }
 }
 
-@Suite("Custom topics through the router")
+@Suite("Custom topics through the router", .machineHeavy)
 struct TopicRoutesTests {
     static func events(_ count: Int = 1, eventType: String? = "Orders.Placed") -> String {
         let events: [[String: Any]] = (0..<count).map { index in
@@ -528,7 +529,7 @@ struct TopicRoutesTests {
     }
 }
 
-@Suite("Publisher authentication")
+@Suite("Publisher authentication", .machineHeavy)
 struct PublishAuthenticationTests {
     static let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     static let vector =

@@ -2,10 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Server
+import TestSupport
 import Testing
 
 /// A 401 says which token is missing or wrong and where a client takes it from.
-@Suite("A 401 names the token and how to give it")
+@Suite("A 401 names the token and how to give it", .machineHeavy)
 struct UnauthorizedMessageTests {
     static let admin = "(the CLI's --admin-token or REGEVENTS_ADMIN_TOKEN)"
 

@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import TestSupport
 import Testing
 
 /// A misspelt property of a management body is a 400 naming it and the
 /// property it was meant to be; nothing is stored.
-@Suite("Unknown properties suggest the closest known name")
+@Suite("Unknown properties suggest the closest known name", .machineHeavy)
 struct UnknownPropertyTests {
     static let subscriptions = "/v1/registries/myreg/eventSubscriptions"
     static let webhooks = "/v1/registries/myreg/webhooks"

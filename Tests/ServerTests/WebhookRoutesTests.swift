@@ -3,9 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import Server
 import Store
+import TestSupport
 import Testing
 
-@Suite("Webhook management with az acr webhook semantics")
+@Suite("Webhook management with az acr webhook semantics", .machineHeavy)
 struct WebhookRoutesTests {
     static let createBody = #"{"location":"westeurope","tags":{"team":"a"},"properties":{"serviceUri":"https://hooks.example/acr?code=secret","customHeaders":{"Authorization":"Bearer top-secret"},"actions":["PUSH","delete"],"scope":"hello:*"}}"#
 

@@ -1,13 +1,14 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 
 /// Harbor's and zot's webhooks posted to the real server, as those
 /// registries send them (the bodies and headers of `Tests/Fixtures/`): their
 /// pushes reach an ACR webhook as ACR's push, a zot tag delete reaches only
 /// the opt-in webhook, and a body that is not the format is a 400 JSON error.
-@Suite("Harbor and zot into the real server")
+@Suite("Harbor and zot into the real server", .machineHeavy)
 struct AdapterEndToEndTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")

@@ -4,7 +4,7 @@ import Testing
 
 /// Azure's own management SDK (azure-mgmt-containerregistry, from PyPI),
 /// unchanged, manages webhooks on RegistryEvents through the ARM paths.
-@Suite("The Azure SDK manages webhooks unchanged")
+@Suite("The Azure SDK manages webhooks unchanged", .machineHeavy)
 struct AzureSDKTests {
     @Test func createShowListUpdatePingListEventsGetConfigDelete() async throws {
         let receiver = try await WebhookReceiver.start()

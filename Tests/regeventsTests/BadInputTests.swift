@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("Bad flags give one line naming the flag")
+@Suite("Bad flags give one line naming the flag", .machineHeavy)
 struct BadInputTests {
     @Test(arguments: [
         (["serve", "--listen", "nonsense"], "--listen"),

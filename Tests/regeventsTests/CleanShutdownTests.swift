@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A graceful stop of `regevents serve` on the embedded cluster: the clients
 /// losing the cluster that serve itself stopped is no fault, so nothing is
 /// logged at warning or above once the stop began.
-@Suite("A graceful stop logs no warnings or errors")
+@Suite("A graceful stop logs no warnings or errors", .machineHeavy)
 struct CleanShutdownTests {
     @Test(arguments: [SIGTERM, SIGINT])
     func aGracefulStopOnTheEmbeddedClusterLogsNoWarningsOrErrors(_ signal: Int32) async throws {

@@ -6,7 +6,7 @@ import Testing
 /// driven by selenium (`scripts/console-browser-test.py`), against the real
 /// server and a receiver this test runs. Skipped where chromium is not
 /// installed, except under CI, where its absence fails.
-@Suite("The console in a real browser", .enabled(if: Chromium.shouldRun))
+@Suite("The console in a real browser", .machineHeavy, .enabled(if: Chromium.shouldRun))
 struct ConsoleBrowserTests {
     @Test func signInCreatePingPushDeadLetterRedriveReplayEditWatchLagAndRefuseAForgedForm() async throws {
         // Answers /ok… 200 and /fail… 500, and validation handshakes (subscriptions).

@@ -4,7 +4,7 @@ import Testing
 
 /// Custom topics: Event Grid's publish API (with Azure's own SDK), and every
 /// advanced filter operator through the full path.
-@Suite("Custom topics, end to end", .serialized)
+@Suite("Custom topics, end to end", .machineHeavy, .serialized)
 struct CustomTopicEndToEndTests {
     /// A new custom topic joins the dispatcher's subscription by a group
     /// rebalance; the embedded (mock) cluster waits a session timeout less

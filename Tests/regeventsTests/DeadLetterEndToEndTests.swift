@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Dead letters as a resource, against the real server: a webhook that fails
 /// until its deliveries dead-letter, then listed, filtered, opened and
 /// redriven to the fixed endpoint with their original ids.
-@Suite("Dead letters: list, show, redrive")
+@Suite("Dead letters: list, show, redrive", .machineHeavy)
 struct DeadLetterEndToEndTests {
     static func deadLetters(_ base: String, _ query: String = "") async throws -> [[String: Any]] {
         let answer = try await API.send(.GET, "\(base)/v1/deadletters\(query)")
@@ -145,7 +146,7 @@ struct DeadLetterEndToEndTests {
 
 /// Replay against the real server: a window of events delivered once more,
 /// with their original ids, through the API and the CLI.
-@Suite("Replay of a time window")
+@Suite("Replay of a time window", .machineHeavy)
 struct ReplayEndToEndTests {
     static func rfc3339(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()

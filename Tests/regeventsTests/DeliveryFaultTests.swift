@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import TestSupport
 import Testing
 
 /// The delivery promises under faults, through the real server and real
 /// receivers: hostile endpoints cost the others nothing, shutdown is
 /// bounded, and a crash or a frozen broker loses nothing acknowledged.
-@Suite("Delivery under faults, end to end", .serialized)
+@Suite("Delivery under faults, end to end", .machineHeavy, .serialized)
 struct DeliveryFaultTests {
     static let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
 

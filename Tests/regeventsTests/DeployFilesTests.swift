@@ -6,7 +6,7 @@ import Testing
 /// yamllint over the YAML, the Kubernetes manifests against the API schemas,
 /// the compose file against the Compose specification's schema, and where
 /// the tools are here, `nginx -t` and `systemd-analyze verify`.
-@Suite("Deployment files")
+@Suite("Deployment files", .machineHeavy)
 struct DeployFilesTests {
     @Test func everyDeployFileChecksOut() async throws {
         let result = try await runToCompletion(

@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 /// The endpoint health rule with a shortened clock: a webhook failing past
 /// it is disabled, said on `.operations`, re-enabled with one update, and
 /// its recovery said too; a rotation is said as well.
-@Suite("Endpoint health and operational events")
+@Suite("Endpoint health and operational events", .machineHeavy)
 struct EndpointHealthEndToEndTests {
     static func operations(_ base: String) async throws -> [[String: Any]] {
         let tail = try await RegeventsProcess.run(["tail", "--server", base, "--topic", "operations", "--from-beginning", "--exit-at-end"])

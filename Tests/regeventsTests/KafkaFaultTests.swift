@@ -8,7 +8,7 @@ import Testing
 /// Nothing acknowledged is lost when `serve` dies with `kill -9` or the
 /// broker freezes: `regevents broker` runs the cluster in its own process, so
 /// each can fail alone.
-@Suite("Kafka faults: kill -9 and a frozen broker, end to end", .serialized)
+@Suite("Kafka faults: kill -9 and a frozen broker, end to end", .machineHeavy, .serialized)
 struct KafkaFaultTests {
     /// A `regevents broker` process and its bootstrap address.
     static func startBroker() async throws -> (process: RegeventsProcess, bootstrap: String) {

@@ -8,7 +8,7 @@ import Testing
 /// Three `serve` nodes on one `regevents broker` and one PostgreSQL, as
 /// deploy/ runs them: the control plane is shared, the work is spread by
 /// Kafka's consumer groups (cooperative-sticky).
-@Suite("Several nodes on one Kafka and one PostgreSQL", .serialized, .enabled(if: PostgresCluster.shouldRun))
+@Suite("Several nodes on one Kafka and one PostgreSQL", .machineHeavy, .serialized, .enabled(if: PostgresCluster.shouldRun))
 struct MultiNodeTests {
     /// The broker, the database and the nodes of one test.
     final class Cluster: Sendable {

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `serve --database-url`: one node on PostgreSQL, as each node of a cluster runs.
-@Suite("serve on PostgreSQL", .serialized, .enabled(if: PostgresCluster.shouldRun))
+@Suite("serve on PostgreSQL", .machineHeavy, .serialized, .enabled(if: PostgresCluster.shouldRun))
 struct PostgresServeTests {
     @Test(arguments: [
         (["--database-url", "mysql://u:s3cret@db/x"], "--database-url: the database URL has the scheme \"mysql\""),

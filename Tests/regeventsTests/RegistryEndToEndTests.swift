@@ -5,7 +5,7 @@ import Testing
 /// A real CNCF Distribution registry (Debian's `docker-registry`) notifying a
 /// real `regevents serve`, images pushed with skopeo, read back with kcat and
 /// the CloudEvents Python SDK.
-@Suite("A real registry into both topics", .serialized)
+@Suite("A real registry into both topics", .machineHeavy, .serialized)
 struct RegistryEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

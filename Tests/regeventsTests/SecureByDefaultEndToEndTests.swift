@@ -6,7 +6,7 @@ import Testing
 /// Issue 13 on the real binary: it will not listen open by accident, takes
 /// its tokens from mounted files, and does not let a slow client hold a
 /// connection.
-@Suite("Secure by default, end to end")
+@Suite("Secure by default, end to end", .machineHeavy)
 struct SecureByDefaultEndToEndTests {
     @Test func aNonLoopbackAddressWithoutTokensIsRefusedNamingTheFlags() async throws {
         let result = try await RegeventsProcess.run(["serve", "--listen", "0.0.0.0:0", "--data-dir", Self.scratch().path])

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real binary, on loopback, with real HTTP and real Kafka tools.
-@Suite("regevents serve, end to end", .serialized)
+@Suite("regevents serve, end to end", .machineHeavy, .serialized)
 struct ServeEndToEndTests {
     @Test func serveStartsOnTheEmbeddedClusterAndSaysSo() async throws {
         let server = try await RunningServer.start()

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What the CLI says when the server refuses it or cannot be reached: one
 /// line that names the flag or variable to set.
-@Suite("CLI errors about the server say what to set")
+@Suite("CLI errors about the server say what to set", .machineHeavy)
 struct ServerErrorCLITests {
     @Test func aMissingOrWrongAdminTokenNamesTheFlagAndTheVariable() async throws {
         let server = try await RunningServer.start(extraArguments: ["--admin-token", "adm1n"])

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `regevents subscription` and `regevents topic` against the real server,
 /// with subscriptions pointing at a receiver that passes the validation handshake.
-@Suite("regevents subscription and topic, end to end", .serialized)
+@Suite("regevents subscription and topic, end to end", .machineHeavy, .serialized)
 struct SubscriptionCLITests {
     typealias Result = (status: Int32, output: [String], errors: String)
 

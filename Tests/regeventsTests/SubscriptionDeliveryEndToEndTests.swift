@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Event subscriptions through the real server to real HTTP receivers.
-@Suite("Event subscriptions, end to end", .serialized)
+@Suite("Event subscriptions, end to end", .machineHeavy, .serialized)
 struct SubscriptionDeliveryEndToEndTests {
     static let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
     static let pushed = "Microsoft.ContainerRegistry.ImagePushed"

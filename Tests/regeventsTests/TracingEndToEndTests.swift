@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// One registry push followed to every delivery: the registry's
@@ -6,7 +7,7 @@ import Testing
 /// records, and every attempt (retries too) is a span of the same trace,
 /// whose HTTP request's `traceparent` the endpoint receives. The spans are read back
 /// from an OTLP/HTTP receiver the test runs.
-@Suite("Tracing, end to end")
+@Suite("Tracing, end to end", .machineHeavy)
 struct TracingEndToEndTests {
     /// One span as OTLP/JSON carries it; ids as hex.
     struct ExportedSpan: Equatable {

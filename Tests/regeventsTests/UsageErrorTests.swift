@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// ArgumentParser's own errors, through the real binary: one `regevents: …`
 /// line on standard error, exit 64, nothing on standard output.
-@Suite("A command line that does not parse gets one line")
+@Suite("A command line that does not parse gets one line", .machineHeavy)
 struct UsageErrorTests {
     /// The one line on standard error, after checking it is the only output.
     private func oneLine(_ arguments: [String]) async throws -> String {

@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("regevents webhook, end to end", .serialized)
+@Suite("regevents webhook, end to end", .machineHeavy, .serialized)
 struct WebhookCLITests {
     @Test func everySubcommandRoundTripsAndWebhooksSurviveARestart() async throws {
         let server = try await RunningServer.start(extraArguments: ["--admin-token", "adm1n"])

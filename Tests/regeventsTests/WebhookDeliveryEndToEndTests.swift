@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Deliveries through the real server to a real HTTP receiver.
-@Suite("Webhook deliveries, end to end", .serialized)
+@Suite("Webhook deliveries, end to end", .machineHeavy, .serialized)
 struct WebhookDeliveryEndToEndTests {
     static let digest = "sha256:fee4c02d2b5af77f790d7e56f38dd4b4755fe27f91c14684a6900598196f978c"
 
