@@ -52,7 +52,8 @@ public struct ACRNativeEvents: Sendable {
     }
 
     static func validate(_ input: Input, path: String, registry: String, defaultLocation: String) throws(ValidationError) -> RegistryEvent {
-        guard let action = RegistryAction(rawValue: input.action), action != .ping else {
+        // A scan's result comes from a registry's adapter (Harbor), not in ACR's shape.
+        guard let action = RegistryAction(rawValue: input.action), action != .ping, action != .scanCompleted else {
             throw ValidationError(
                 field: "\(path).action",
                 message: "must be one of push, delete, chart_push, chart_delete, quarantine, tag_added, tag_removed; got \"\(input.action)\"")

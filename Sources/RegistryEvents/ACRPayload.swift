@@ -31,6 +31,8 @@ public struct ACRPayload: Codable, Sendable, Hashable {
     public var action: String
     public var target: Target?
     public var request: Request?
+    /// Our addition for `scan_completed` (opt-in): the scan's result.
+    public var scan: ScanResult?
 
     public init(_ event: RegistryEvent) {
         id = event.id
@@ -41,12 +43,13 @@ public struct ACRPayload: Codable, Sendable, Hashable {
             Request(id: $0.id ?? "", host: $0.host ?? "", method: $0.method ?? "", useragent: $0.useragent ?? "")
         }
         switch event.action {
-        case .push, .quarantine, .tagAdded:
-            // tag_added is a push's shape: the digest and its new tag.
+        case .push, .quarantine, .tagAdded, .scanCompleted:
+            // tag_added and scan_completed are a push's shape: the digest and its tag.
             target = Target(
                 mediaType: source.mediaType ?? "", size: source.size ?? 0, digest: source.digest, length: source.length ?? source.size ?? 0,
                 repository: source.repository, tag: source.tag, tags: source.tags)
             self.request = request ?? Request(id: "", host: "", method: "", useragent: "")
+            scan = event.scan
         case .delete, .tagRemoved:
             // tag_removed is a delete's shape with the tag (the digest when known).
             target = Target(

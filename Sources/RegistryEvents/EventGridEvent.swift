@@ -14,6 +14,8 @@ public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
     public var actor: RegistryEvent.Actor?
     public var source: RegistryEvent.Source?
     public var connectedRegistry: ConnectedRegistry?
+    /// `scan_completed` only (opt-in): the scan's result.
+    public var scan: ScanResult?
 
     public init(_ event: RegistryEvent) {
         id = event.id
@@ -35,6 +37,7 @@ public struct ContainerRegistryEventData: Codable, Sendable, Hashable {
             request = event.request
             actor = event.actor
             source = event.source
+            scan = event.scan
         }
     }
 }

@@ -15,6 +15,8 @@ public enum IngestOutcome: Sendable, Hashable {
         case unknownAction = "unknown action"
         /// A registry's event with no ACR action and no opt-in one (a scan, a quota, a replication, …).
         case notMapped = "an event with no ACR or opt-in action"
+        /// A registry's "test notification" dressed as a real event (Quay's sample push).
+        case testNotification = "a registry's test notification"
         case duplicate = "already ingested (same registry and event id)"
     }
 }

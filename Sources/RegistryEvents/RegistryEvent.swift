@@ -23,10 +23,13 @@ public struct RegistryEvent: Sendable, Hashable {
     public var source: Source?
     /// Name of the connected registry that generated the event, when known.
     public var connectedRegistry: String?
+    /// The scan's result, on `scan_completed` only.
+    public var scan: ScanResult?
 
     public init(
         id: String, timestamp: String, action: RegistryAction, registry: String, location: String, target: Target,
-        request: Request? = nil, actor: Actor? = nil, source: Source? = nil, connectedRegistry: String? = nil
+        request: Request? = nil, actor: Actor? = nil, source: Source? = nil, connectedRegistry: String? = nil,
+        scan: ScanResult? = nil
     ) {
         self.id = id
         self.timestamp = timestamp
@@ -38,6 +41,7 @@ public struct RegistryEvent: Sendable, Hashable {
         self.actor = actor
         self.source = source
         self.connectedRegistry = connectedRegistry
+        self.scan = scan
     }
 
     public struct Target: Sendable, Hashable, Codable {
@@ -135,13 +139,15 @@ public enum RegistryAction: String, Sendable, Hashable, Codable, CaseIterable {
     case tagAdded = "tag_added"
     /// A tag was removed (untag, or with its manifest): opt-in.
     case tagRemoved = "tag_removed"
+    /// A registry finished scanning a digest (Harbor's scans): opt-in.
+    case scanCompleted = "scan_completed"
 
     /// ACR's actions a webhook can subscribe to (ping is a test, not an event).
     public static let subscribable: [RegistryAction] = [.push, .delete, .quarantine, .chartPush, .chartDelete]
     /// Actions beyond ACR's: delivered only to webhooks that list them and
     /// subscriptions whose `includedEventTypes` name them, so an ACR
     /// receiver never sees an action it does not know.
-    public static let optIn: [RegistryAction] = [.tagAdded, .tagRemoved]
+    public static let optIn: [RegistryAction] = [.tagAdded, .tagRemoved, .scanCompleted]
     /// Every action a webhook may list.
     public static let webhookActions: [RegistryAction] = subscribable + optIn
 
@@ -164,6 +170,7 @@ public enum RegistryAction: String, Sendable, Hashable, Codable, CaseIterable {
         // Our own namespace: Event Grid has no such types.
         case .tagAdded: "RegistryEvents.ContainerRegistry.TagAdded"
         case .tagRemoved: "RegistryEvents.ContainerRegistry.TagRemoved"
+        case .scanCompleted: "RegistryEvents.ContainerRegistry.ScanCompleted"
         case .quarantine, .ping: nil
         }
     }

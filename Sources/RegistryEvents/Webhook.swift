@@ -90,7 +90,7 @@ public struct Webhook: Sendable, Hashable, Codable {
         public var description: String {
             value.isEmpty
                 ? "at least one action is required: push, delete, quarantine, chart_push, chart_delete"
-                : "\"\(value)\" is not an action: use push, delete, quarantine, chart_push or chart_delete (or, beyond ACR, tag_added or tag_removed)"
+                : "\"\(value)\" is not an action: use push, delete, quarantine, chart_push or chart_delete (or, beyond ACR, tag_added, tag_removed or scan_completed)"
         }
     }
 }

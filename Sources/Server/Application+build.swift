@@ -74,13 +74,13 @@ public struct ServerDependencies: Sendable {
 public func buildRouter(_ dependencies: ServerDependencies) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: JSONErrorMiddleware())
-    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     let configuration = dependencies.configuration
     if configuration.tracing {
         // A server span per request, continuing a caller's `traceparent`;
         // query values that can be credentials are not recorded.
-        router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "key", "sig", "token", "aeg-sas-key", "aeg-sas-token"]))
+        router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "key", "sig", "token", "access_token", "aeg-sas-key", "aeg-sas-token"]))
     }
     // Routes with no token of their own answer only to the server's own
     // host names (DNS rebinding), unless told to run open. Publishing and

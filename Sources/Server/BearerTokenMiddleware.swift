@@ -10,6 +10,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     /// 401 says what to send: "admin token", "the CLI's --admin-token or …".
     let tokenName: String
     let whereToFindIt: String
+    /// Also take the token as the `access_token` query parameter (RFC 6750
+    /// §2.3), for senders that cannot set a header (Quay, Docker Hub): the
+    /// URL they are given then carries it. Never logged (`RequestLogMiddleware`).
+    var acceptsQueryParameter = false
 
     /// The management routes' token (`serve --admin-token`).
     static func admin(_ token: String?) -> Self {
@@ -17,26 +21,29 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The ingest routes' token (`serve --ingest-token`), which registries send.
-    static func ingest(_ token: String?) -> Self {
+    static func ingest(_ token: String?, acceptsQueryParameter: Bool = false) -> Self {
         Self(
             token: token, realm: "ingest", tokenName: "ingest token",
-            whereToFindIt: "the token serve was given with --ingest-token or REGEVENTS_INGEST_TOKEN")
+            whereToFindIt: "the token serve was given with --ingest-token or REGEVENTS_INGEST_TOKEN",
+            acceptsQueryParameter: acceptsQueryParameter)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token else { return try await next(request, context) }
-        let presented = request.headers[.authorization].flatMap { value -> String? in
+        var presented = request.headers[.authorization].flatMap { value -> String? in
             let parts = value.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
             return String(parts[1])
         }
+        if presented == nil, acceptsQueryParameter { presented = request.uri.queryParameters.get("access_token") }
         guard let presented, Self.constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
             var headers = HTTPFields()
             headers[.wwwAuthenticate] = "Bearer realm=\"\(realm)\""
             let problem = presented == nil ? "this route needs the \(tokenName)" : "wrong \(tokenName)"
-            throw APIError(
-                .unauthorized, code: "Unauthorized",
-                message: "\(problem): send Authorization: Bearer <\(tokenName)> (\(whereToFindIt))", headers: headers)
+            let how = acceptsQueryParameter
+                ? "send Authorization: Bearer <\(tokenName)>, or add ?access_token=<\(tokenName)> to the URL the registry posts to"
+                : "send Authorization: Bearer <\(tokenName)>"
+            throw APIError(.unauthorized, code: "Unauthorized", message: "\(problem): \(how) (\(whereToFindIt))", headers: headers)
         }
         return try await next(request, context)
     }

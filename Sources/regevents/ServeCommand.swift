@@ -148,6 +148,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "File holding that secret (env REGEVENTS_GITHUB_WEBHOOK_SECRET_FILE); trailing newlines are ignored.")
     var githubWebhookSecretFile: String?
 
+    @Option(help: "The Quay registry whose pushes /v1/registries/{r}/quay takes: each pushed tag's digest is looked up there (default https://quay.io).")
+    var quayRegistryURL: String = "https://quay.io"
+
+    @Option(help: "File holding user:password (or a robot account's name:token) for reading manifests from that Quay (env REGEVENTS_QUAY_CREDENTIALS[_FILE]); without it the lookup is anonymous.")
+    var quayCredentialsFile: String?
+
+    @Option(help: "The registry whose pushes /v1/registries/{r}/dockerhub takes: each pushed tag's digest is looked up there (default https://registry-1.docker.io).")
+    var dockerhubRegistryURL: String = "https://registry-1.docker.io"
+
+    @Option(help: "File holding user:access-token for reading private repositories on Docker Hub (env REGEVENTS_DOCKERHUB_CREDENTIALS[_FILE]); without it the lookup is anonymous.")
+    var dockerhubCredentialsFile: String?
+
     @Option(help: "Events one ingest request may carry; more are answered 413 (default 1000).")
     var maxEventsPerRequest: Int = 1000
 
@@ -369,6 +381,29 @@ struct ServeCommand: AsyncParsableCommand {
         return configuration
     }
 
+    /// A registry API for digest lookups: an http(s) URL without a path, and
+    /// `user:password` credentials from a file (never from a flag's value,
+    /// which `ps` shows).
+    static func registryAPI(_ url: String, flag: String, credentialsFile: String?, credentials name: String) throws
+        -> ManifestDigestResolver.Configuration
+    {
+        guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+            components.host?.isEmpty == false, components.path.isEmpty || components.path == "/", components.user == nil,
+            components.query == nil
+        else {
+            // Not echoed: it may carry a password.
+            throw ConfigurationError(flag: flag, message: "must be the registry's http(s) base URL like https://quay.io, with no path, query or user:password")
+        }
+        let credentials = try TokenSource.read(
+            value: nil, file: credentialsFile, flag: "--\(name)-credentials", environment: "REGEVENTS_\(name.uppercased())_CREDENTIALS")
+        if let value = credentials {
+            guard let colon = value.firstIndex(of: ":"), colon != value.startIndex, !value.contains("\n") else {
+                throw ConfigurationError(flag: "--\(name)-credentials-file", message: "must hold user:password on one line")
+            }
+        }
+        return ManifestDigestResolver.Configuration(baseURL: url, credentials: credentials)
+    }
+
     private func makeIngestSettings() throws -> IngestSettings {
         var settings = IngestSettings()
         settings.token = try TokenSource.read(
@@ -380,6 +415,13 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.githubWebhookSecret?.isEmpty == true {
             throw ConfigurationError(flag: "--github-webhook-secret", message: "must not be empty")
         }
+        settings.registryAPIs = [
+            QuayAdapter.route: try Self.registryAPI(
+                quayRegistryURL, flag: "--quay-registry-url", credentialsFile: quayCredentialsFile, credentials: "quay"),
+            DockerHubAdapter.route: try Self.registryAPI(
+                dockerhubRegistryURL, flag: "--dockerhub-registry-url", credentialsFile: dockerhubCredentialsFile,
+                credentials: "dockerhub"),
+        ]
         guard (1...100_000).contains(maxEventsPerRequest) else {
             throw ConfigurationError(
                 flag: "--max-events-per-request", message: "must be between 1 and 100000, got \(maxEventsPerRequest)")

@@ -36,7 +36,7 @@ struct WebhookCommand: AsyncParsableCommand {
         @OptionGroup var target: Target
         @Option(name: [.customShort("n"), .long], help: "Webhook name: letters and digits, 5-50.") var name: String
         @Option(help: "The service URI events are POSTed to.") var uri: String
-        @Option(parsing: .upToNextOption, help: "Space-separated: push delete quarantine chart_push chart_delete; beyond ACR, opt-in: tag_added tag_removed.")
+        @Option(parsing: .upToNextOption, help: "Space-separated: push delete quarantine chart_push chart_delete; beyond ACR, opt-in: tag_added tag_removed scan_completed.")
         var actions: [String]
         @Option(parsing: .upToNextOption, help: "Space-separated key=value headers sent with every delivery.")
         var headers: [String] = []

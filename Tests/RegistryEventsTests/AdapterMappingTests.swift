@@ -6,7 +6,7 @@ import Testing
 /// from their docs and sources, see each folder's README) is mapped; what has
 /// no ACR or opt-in action is dropped; a body that is not the format is an
 /// error, and a bad event among good ones is rejected alone.
-@Suite("Registry adapters: Harbor and zot")
+@Suite("Registry adapters: Harbor, zot, GitHub, Quay and Docker Hub")
 struct AdapterMappingTests {
     static func accepted(_ outcomes: [IngestOutcome]) -> [RegistryEvent] {
         outcomes.compactMap { if case .accepted(let event) = $0 { event } else { nil } }
@@ -18,10 +18,14 @@ struct AdapterMappingTests {
     }
 
     @Test func everyFixtureMapsWithoutError() throws {
-        for (registry, adapter) in [("harbor", HarborAdapter() as any RegistryAdapter), ("zot", ZotAdapter()), ("github", GitHubPackagesAdapter())] {
+        let adapters: [(String, any RegistryAdapter)] = [
+            ("harbor", HarborAdapter()), ("zot", ZotAdapter()), ("github", GitHubPackagesAdapter()), ("quay", QuayAdapter()),
+            ("dockerhub", DockerHubAdapter()),
+        ]
+        for (registry, adapter) in adapters {
             let fixtures = try Fixtures.adapterFixtures(registry)
-            #expect(fixtures.count >= 7, "\(registry)")
-            for fixture in fixtures {
+            #expect(fixtures.count >= 3, "\(registry)")
+            for fixture in fixtures where !Fixtures.isNoWebhookBody(fixture.name) {
                 let outcomes = try adapter.outcomes(body: fixture.body, headers: fixture.headers, registry: "myregistry", location: "local")
                 #expect(!outcomes.isEmpty, "\(registry)/\(fixture.name)")
                 for outcome in outcomes {
@@ -45,10 +49,64 @@ struct AdapterMappingTests {
         // The default format has no id: the same payload gives the same one (a re-sent webhook is a duplicate).
         let again = Self.accepted(try map(HarborAdapter(), "harbor", "default/docs-delete-artifact.json"))
         #expect(again.first?.id == deleted.id)
-        for name in ["default/docs-scanning-completed.json", "default/docs-quota-exceed.json", "cloudevents/docs-replication-status-changed.json"] {
+        for name in ["default/docs-quota-exceed.json", "cloudevents/docs-replication-status-changed.json"] {
             #expect(try map(HarborAdapter(), "harbor", name) == [.dropped(reason: .notMapped)], "\(name)")
         }
         #expect(try map(HarborAdapter(), "harbor", "default/docs-pull-artifact.json") == [.dropped(reason: .pull)])
+    }
+
+    @Test func harborScansAreScanCompletedWithTheirResult() throws {
+        let scanned = try #require(Self.accepted(try map(HarborAdapter(), "harbor", "default/src-scanning-completed-v2.11.json")).first)
+        #expect(scanned.action == .scanCompleted && scanned.target.tag == "v1" && scanned.target.repository == "library/hello")
+        #expect(
+            scanned.scan
+                == ScanResult(
+                    status: .succeeded, type: "vulnerability", severity: "Critical",
+                    summary: .init(total: 12, fixable: 9, critical: 1, high: 3, medium: 6, low: 2, unknown: 0),
+                    scanner: .init(name: "Trivy", vendor: "Aqua Security", version: "v0.65.0"),
+                    reportId: "5d7f3a52-3f0e-4c57-9a36-0f7c1b8e2d41", startTime: "2026-08-21T09:35:39Z", endTime: "2026-08-21T09:35:48Z"))
+        // Scanned by digest, nothing found: no tag, every count 0.
+        let clean = try #require(Self.accepted(try map(HarborAdapter(), "harbor", "cloudevents/docs-scan-completed.json")).first)
+        #expect(clean.target.tag == nil && clean.scan?.severity == "None" && clean.scan?.summary?.critical == 0)
+        #expect(clean.id == "64bce2fe-6159-454d-8389-852d01ef1e9d")
+        for (name, status) in [
+            ("default/docs-scanning-failed.json", ScanResult.Status.failed), ("default/docs-scanning-stopped.json", .stopped),
+            ("cloudevents/docs-scan-failed.json", .failed), ("cloudevents/docs-scan-stopped.json", .stopped),
+        ] {
+            let event = try #require(Self.accepted(try map(HarborAdapter(), "harbor", name)).first, "\(name)")
+            #expect(event.scan?.status == status && event.scan?.severity == nil && event.scan?.summary == nil, "\(name)")
+        }
+    }
+
+    @Test func quayPushesNameTagsForTheDigestLookup() throws {
+        let events = Self.accepted(try map(QuayAdapter(), "quay", "repo-push.json"))
+        let push = try #require(events.first)
+        #expect(events.count == 1 && push.action == .push && push.target.repository == "acme/webapp" && push.target.tag == "v1.4.2")
+        #expect(push.target.digest == nil && push.request?.host == "quay.io", "the digest is looked up at ingest")
+        // The Test Notification looks like a push of latest and foo: not one.
+        #expect(try map(QuayAdapter(), "quay", "repo-push-test-notification.json") == [.dropped(reason: .testNotification)])
+        for name in ["build-success.json", "vulnerability-found.json", "repo-image-expiry.json", "quota-warning-test-notification.json"] {
+            #expect(try map(QuayAdapter(), "quay", name) == [.dropped(reason: .notMapped)], "\(name)")
+        }
+        let twoTags = try QuayAdapter().outcomes(
+            body: Array(#"{"repository":"acme/webapp","namespace":"acme","updated_tags":["a","b"]}"#.utf8), headers: [:],
+            registry: "r", location: "l")
+        #expect(Self.accepted(twoTags).map(\.target.tag) == ["a", "b"])
+        #expect(throws: AdapterError.self) { try QuayAdapter().outcomes(body: Array("[]".utf8), headers: [:], registry: "r", location: "l") }
+        let bad = try QuayAdapter().outcomes(
+            body: Array(#"{"repository":"acme/webapp","updated_tags":["ok",7]}"#.utf8), headers: [:], registry: "r", location: "l")
+        #expect(Self.accepted(bad).count == 1 && bad.count == 2, "a bad tag is rejected alone")
+    }
+
+    @Test func dockerHubPushesNameTheirTagAndTime() throws {
+        let push = try #require(Self.accepted(try map(DockerHubAdapter(), "dockerhub", "docs-push.json")).first)
+        #expect(push.action == .push && push.target.repository == "svendowideit/testhook" && push.target.tag == "latest")
+        #expect(push.timestamp == "2014-12-03T00:22:41Z" && push.actor?.name == "trustedbuilder" && push.target.digest == nil)
+        let legacy = try #require(Self.accepted(try map(DockerHubAdapter(), "dockerhub", "docs-push-legacy-images.json")).first)
+        #expect(legacy.timestamp == "2014-12-03T00:22:41Z", "a float pushed_at is the same second")
+        #expect(throws: AdapterError.self) {
+            try DockerHubAdapter().outcomes(body: Array(#"{"state":"success"}"#.utf8), headers: [:], registry: "r", location: "l")
+        }
     }
 
     @Test func zotUpdatesDeletesAndCharts() throws {

@@ -40,6 +40,11 @@ struct EventExamplesDocTests {
             registry: "myregistry", location: "local",
             knownChart: { _ in KnownChart(name: chart.target.name ?? "", version: chart.target.version ?? "", mediaType: chart.target.mediaType ?? "") })
         let chartDelete = try #require(try events("distribution", "delete-manifest.json", mapper: chartMapper).first)
+        let harborScan = Array(try Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/harbor/default/src-scanning-completed-v2.11.json")))
+        let scanned = try #require(
+            try HarborAdapter().outcomes(body: harborScan, headers: [:], registry: "myregistry", location: "local").compactMap {
+                if case .accepted(let event) = $0 { event } else { nil }
+            }.first)
         return [
             (.push, "distribution/push-oci-tag.json", push),
             (.delete, "distribution-tags/delete-tag-skopeo.json (tags from the tag index)", deleted),
@@ -47,6 +52,7 @@ struct EventExamplesDocTests {
             (.chartDelete, "distribution/delete-manifest.json (a digest pushed as a chart)", chartDelete),
             (.tagAdded, "distribution-tags/retag-same-repo.json (the digest had another tag)", retag.tagAdded()),
             (.tagRemoved, "distribution-tags/delete-tag-skopeo-tag-v1.json (digest from the tag index)", removed),
+            (.scanCompleted, "harbor/default/src-scanning-completed-v2.11.json (Harbor 2.11's scan webhook, built from its source)", scanned),
         ]
     }
 
@@ -61,7 +67,8 @@ struct EventExamplesDocTests {
             subscription receives it, and as a CloudEvent (`.cloudevents`, or a
             CloudEvents subscription). Every example is rendered by the server's own
             code from a notification a real registry sent (Debian's `docker-registry`
-            2.8.2 and skopeo; `Tests/Fixtures/`). `quarantine` has no example: no
+            2.8.2 and skopeo; `Tests/Fixtures/`), and `scan_completed` from Harbor's
+            scan webhook as Harbor's source builds it. `quarantine` has no example: no
             registry here sends it (it is posted to `/v1/registries/{r}/events`).
             What each field means, and when the opt-in actions are sent: [events.md](events.md).
 

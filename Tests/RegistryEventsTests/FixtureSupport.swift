@@ -21,6 +21,9 @@ enum Fixtures {
         return files.sorted()
     }
 
+    /// Fixtures of what a receiver sends back (Docker Hub's legacy callback), not of a webhook.
+    static func isNoWebhookBody(_ name: String) -> Bool { name.hasPrefix("docs-callback") }
+
     /// A registry's fixtures (`Tests/Fixtures/<registry>/`): every body, with
     /// its headers (`<name>.headers.json` beside it, names lower-cased) when it has them.
     static func adapterFixtures(_ registry: String) throws -> [(name: String, body: [UInt8], headers: [String: String])] {

@@ -12,7 +12,8 @@ struct JSONWriterTests {
         func text() -> String { Self.awkward[Int(generator.next() % UInt64(Self.awkward.count))] }
         func maybe() -> String? { generator.next() % 3 == 0 ? nil : text() }
         return (0..<600).map { index in
-            let action = [RegistryAction.push, .delete, .chartPush, .chartDelete, .quarantine, .ping][index % 6]
+            let actions = RegistryAction.allCases
+            let action = actions[index % actions.count]
             var target = RegistryEvent.Target(
                 mediaType: maybe(), size: generator.next() % 2 == 0 ? Int64(generator.next() % 100_000) : nil, digest: maybe(),
                 length: generator.next() % 2 == 0 ? Int64(generator.next() % 100_000) : nil, repository: text(), url: maybe(), tag: maybe())
@@ -25,6 +26,16 @@ struct JSONWriterTests {
                 actor: generator.next() % 2 == 0 ? RegistryEvent.Actor(name: maybe()) : nil,
                 source: generator.next() % 2 == 0 ? RegistryEvent.Source(addr: maybe(), instanceID: maybe()) : nil)
             event.connectedRegistry = maybe()
+            if action == .scanCompleted {
+                func count() -> Int? { generator.next() % 3 == 0 ? nil : Int(generator.next() % 1000) }
+                event.scan = ScanResult(
+                    status: [.succeeded, .failed, .stopped][Int(generator.next() % 3)], type: text(), severity: maybe(),
+                    summary: generator.next() % 2 == 0
+                        ? .init(total: count(), fixable: count(), critical: count(), high: count(), medium: count(), low: count(), unknown: count())
+                        : nil,
+                    scanner: generator.next() % 2 == 0 ? .init(name: maybe(), vendor: maybe(), version: maybe()) : nil,
+                    reportId: maybe(), startTime: maybe(), endTime: maybe())
+            }
             return event
         }
     }

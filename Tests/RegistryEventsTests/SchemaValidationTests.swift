@@ -20,10 +20,12 @@ struct SchemaValidationTests {
         let acrSchemas: [RegistryAction: String] = [
             .push: "acr-push", .delete: "acr-delete", .chartPush: "acr-chart-push", .chartDelete: "acr-chart-delete",
             .quarantine: "acr-quarantine", .tagAdded: "acr-tag-added", .tagRemoved: "acr-tag-removed",
+            .scanCompleted: "acr-scan-completed",
         ]
         let gridSchemas: [RegistryAction: String] = [
             .push: "eventgrid-image-pushed", .delete: "eventgrid-image-deleted", .chartPush: "eventgrid-chart-pushed",
             .chartDelete: "eventgrid-chart-deleted", .tagAdded: "eventgrid-tag-added", .tagRemoved: "eventgrid-tag-removed",
+            .scanCompleted: "eventgrid-scan-completed",
         ]
         var events = RegistryAction.webhookActions.map { Samples.event($0) }
         events.append(Samples.event(.push, tag: nil))
@@ -50,11 +52,21 @@ struct SchemaValidationTests {
             ("harbor", HarborAdapter(ingestUntagged: true) as any RegistryAdapter, "harbor-webhook"),
             ("zot", ZotAdapter(ingestUntagged: true), "zot-event"),
             ("github", GitHubPackagesAdapter(ingestUntagged: true), "github-package-event"),
+            ("quay", QuayAdapter(), "quay-notification"), ("dockerhub", DockerHubAdapter(), "dockerhub-webhook"),
         ] {
-            for fixture in try Fixtures.adapterFixtures(registry) {
+            for fixture in try Fixtures.adapterFixtures(registry) where !Fixtures.isNoWebhookBody(fixture.name) {
                 try write(schema, "\(registry)-\(fixture.name.replacingOccurrences(of: "/", with: "-"))", fixture.body)
                 for outcome in try adapter.outcomes(body: fixture.body, headers: fixture.headers, registry: "myregistry", location: "local") {
-                    if case .accepted(let event) = outcome { events.append(event) }
+                    guard case .accepted(var event) = outcome else { continue }
+                    if event.target.digest == nil {
+                        // What ingest's lookup in the registry adds.
+                        event.target.digest = Samples.digest
+                        event.target.mediaType = "application/vnd.oci.image.index.v1+json"
+                        event.target.size = 1609
+                        event.target.length = 1609
+                        event.id = Adapters.resolvedID(route: registry, event: event)
+                    }
+                    events.append(event)
                 }
             }
         }

@@ -14,6 +14,10 @@ struct BadInputTests {
         (["serve", "--kafka-property", "no.such.librdkafka.key=1", "--kafka-brokers", "127.0.0.1:1"], "--kafka-property"),
         (["serve", "--kafka-brokers", "127.0.0.1:1", "--kafka-startup-timeout", "1"], "--kafka-brokers"),
         (["broker", "--brokers", "0"], "--brokers"),
+        (["serve", "--quay-registry-url", "quay.io"], "--quay-registry-url"),
+        (["serve", "--dockerhub-registry-url", "https://user:pw@registry-1.docker.io/v2"], "--dockerhub-registry-url"),
+        (["serve", "--quay-credentials-file", "/nonexistent/credentials"], "--quay-credentials-file"),
+        (["serve", "--dockerhub-credentials-file", "/dev/null"], "--dockerhub-credentials-file"),
     ])
     func aBadValueFailsWithOneLineNamingItsFlag(_ arguments: [String], _ flag: String) async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("regevents-bad-\(UUID().uuidString)")
@@ -24,6 +28,7 @@ struct BadInputTests {
         #expect(lines.first?.contains(flag) == true, "error does not name \(flag): \(result.errors)")
         #expect(!result.errors.contains("Fatal error"))
         #expect(!result.errors.contains("Stack dump"))
+        #expect(!result.errors.contains("user:pw"), "a password given in a URL is not echoed")
     }
 
     @Test func topicsAgainstNoServerExplainsWhatToDo() async throws {

@@ -131,7 +131,13 @@ struct SecureByDefaultEndToEndTests {
     /// generated and mutated inputs on every operation, no 5xx, and every
     /// 4xx our JSON error (scripts/openapi-fuzz).
     @Test func theOpenAPIContractHoldsUnderGeneratedAndMutatedInputs() async throws {
-        let server = try await RunningServer.start(extraArguments: ["--admin-token", "fuzz-admin", "--ingest-token", "fuzz-ingest"])
+        // Quay's and Docker Hub's digest lookups go to a registry the test runs, not the internet.
+        let registry = try await TokenRegistry.start()
+        defer { registry.stop() }
+        let server = try await RunningServer.start(extraArguments: [
+            "--admin-token", "fuzz-admin", "--ingest-token", "fuzz-ingest", "--quay-registry-url", registry.url,
+            "--dockerhub-registry-url", registry.url,
+        ])
         defer { server.process.terminateQuietly() }
         let result = try await runPythonScript(
             "openapi-fuzz",

@@ -7,9 +7,17 @@ import Foundation
 public protocol RegistryAdapter: Sendable {
     /// The route segment under `/v1/registries/{registry}/` (`harbor`, `zot`, …).
     static var route: String { get }
+    /// Whether its pushes name a tag and no digest (Quay, Docker Hub): ingest
+    /// then looks each digest up in the registry's API before producing, and
+    /// gives the event its id (`Adapters.resolvedID`).
+    static var resolvesDigests: Bool { get }
     /// - Parameter headers: the request's headers, names lower-cased.
     /// - Throws: `AdapterError` when the body as a whole is unusable (400).
     func outcomes(body: [UInt8], headers: [String: String], registry: String, location: String) throws(AdapterError) -> [IngestOutcome]
+}
+
+extension RegistryAdapter {
+    public static var resolvesDigests: Bool { false }
 }
 
 /// A body that is not the registry's format at all.
@@ -20,7 +28,7 @@ public struct AdapterError: Error, Equatable, CustomStringConvertible {
 }
 
 /// What adapters share.
-enum Adapters {
+public enum Adapters {
     /// A stable id for an event the registry gives none: the same fields give
     /// the same id, so a re-sent notification is dropped as a duplicate.
     static func derivedID(_ parts: [String]) -> String {
@@ -53,5 +61,14 @@ enum Adapters {
         if let tag, !OCINames.isValidTag(tag) { return "tag \"\(tag)\" is not a valid tag" }
         if let digest, !OCINames.isValidDigest(digest) { return "digest \"\(digest)\" is not a valid digest" }
         return nil
+    }
+}
+
+extension Adapters {
+    /// The id of an event whose digest was looked up: the same tag and digest
+    /// give the same id, so a notification the registry re-sends is dropped
+    /// as a duplicate.
+    public static func resolvedID(route: String, event: RegistryEvent) -> String {
+        derivedID([route, event.registry, event.target.repository, event.target.tag ?? "", event.target.digest ?? ""])
     }
 }

@@ -8,6 +8,7 @@ extension ACRPayload: JSONWritable {
             w.member("action", action)
             w.member("id", id)
             w.member("request", request)
+            w.member("scan", scan)
             w.member("target", target)
             w.member("timestamp", timestamp)
         }
@@ -81,6 +82,7 @@ extension ContainerRegistryEventData: JSONWritable {
             w.member("id", id)
             w.member("location", location)
             w.member("request", request)
+            w.member("scan", scan)
             w.member("source", source)
             w.member("target", target)
             w.member("timestamp", timestamp)

@@ -21,6 +21,13 @@ struct IngestController<Context: RequestContext> {
         registries.post(":registry/\(ZotAdapter.route)") { request, context in
             try await adapted(ZotAdapter(ingestUntagged: service.settings.ingestUntagged), request, context)
         }
+        // Quay and Docker Hub cannot send a header: their URL may carry the token.
+        let headerless = group.group("registries")
+            .add(middleware: BearerTokenMiddleware.ingest(service.settings.token, acceptsQueryParameter: true))
+        headerless.post(":registry/\(QuayAdapter.route)") { request, context in try await adapted(QuayAdapter(), request, context) }
+        headerless.post(":registry/\(DockerHubAdapter.route)") { request, context in
+            try await adapted(DockerHubAdapter(), request, context)
+        }
     }
 
     /// GitHub Packages: with `--github-webhook-secret`, only deliveries whose
@@ -68,6 +75,8 @@ struct IngestController<Context: RequestContext> {
             throw APIError.badRequest(error.description, code: "InvalidEnvelope")
         } catch let error as IngestService.KafkaUnavailable {
             throw APIError.unavailable(error.description, code: "KafkaUnavailable", retryAfter: 5)
+        } catch let error as IngestService.RegistryUnavailable {
+            throw APIError.unavailable(error.description, code: "RegistryUnavailable", retryAfter: 30)
         } catch let error as IngestService.TooManyEvents {
             throw APIError(.contentTooLarge, code: "TooManyEvents", message: error.description)
         }

@@ -50,6 +50,13 @@ public final class IngestService: Sendable {
         public var description: String { "Kafka did not acknowledge the events: \(underlying)" }
     }
 
+    /// A digest lookup in a registry (Quay, Docker Hub) found no answer in
+    /// time; nothing of the request was produced, and a retry may succeed.
+    public struct RegistryUnavailable: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { "the registry did not say what the pushed tag points at (\(message)); nothing was accepted, retry" }
+    }
+
     let producer: any EventProducer
     let layout: TopicLayout
     let settings: IngestSettings
@@ -59,6 +66,8 @@ public final class IngestService: Sendable {
     private let counters = IngestCounters()
     private let chartConfigReader: ChartConfigReader?
     private let tagEvents: TagEvents
+    /// Per adapter route, where to look up the digests its pushes leave out.
+    private let digestResolvers: [String: ManifestDigestResolver]
     /// Events produced without their tag details (the index did not answer).
     private let tagIndexMisses = Counter(label: "regevents_tag_index_misses_total")
     /// Whether a registry gets its own metric series (it has a webhook or a
@@ -75,6 +84,9 @@ public final class IngestService: Sendable {
         self.isKnownRegistry = isKnownRegistry
         tagEvents = TagEvents(store: tagIndex)
         chartConfigReader = settings.readChartConfigs ? http.map { ChartConfigReader(http: $0, logger: logger) } : nil
+        digestResolvers = http.map { http in
+            settings.registryAPIs.mapValues { ManifestDigestResolver(configuration: $0, http: http.httpClient, logger: logger) }
+        } ?? [:]
         self.producer = producer
         self.layout = layout
         self.settings = settings
@@ -100,12 +112,69 @@ public final class IngestService: Sendable {
     public func ingest(
         _ adapter: some RegistryAdapter, body: [UInt8], headers: [String: String], registry: String, location: String
     ) async throws -> NotificationResult {
-        let outcomes = try adapter.outcomes(body: body, headers: headers, registry: registry, location: location)
+        var outcomes = try adapter.outcomes(body: body, headers: headers, registry: registry, location: location)
         guard outcomes.count <= settings.maxEventsPerRequest else {
             throw TooManyEvents(count: outcomes.count, limit: settings.maxEventsPerRequest)
         }
+        if type(of: adapter).resolvesDigests { outcomes = try await resolveDigests(outcomes, route: type(of: adapter).route, registry: registry) }
         return try await ingest(outcomes, body: body, registry: registry)
     }
+
+    /// Looks up the digest of every accepted push that names only a tag, a
+    /// few at a time: found, the event is complete and gets its id; refused
+    /// (no such tag, no access), it is rejected with the registry's answer;
+    /// unanswered, the whole request fails (503) for the registry to retry.
+    private func resolveDigests(_ outcomes: [IngestOutcome], route: String, registry: String) async throws -> [IngestOutcome] {
+        let pending = outcomes.indices.compactMap { index -> (Int, RegistryEvent)? in
+            guard case .accepted(let event) = outcomes[index], event.target.digest == nil, event.target.tag != nil else { return nil }
+            return (index, event)
+        }
+        guard !pending.isEmpty else { return outcomes }
+        guard let resolver = digestResolvers[route] else {
+            var unresolved = outcomes
+            for (index, event) in pending {
+                unresolved[index] = .rejected(reason: "no registry API is configured to look up the digest", repository: event.target.repository)
+            }
+            return unresolved
+        }
+        var resolved = outcomes
+        var unavailable: String?
+        try await withThrowingTaskGroup(of: (Int, RegistryEvent, Result<ManifestDigestResolver.Manifest, ManifestDigestResolver.Failure>).self) { group in
+            var next = 0
+            func start() {
+                guard next < pending.count else { return }
+                let (index, event) = pending[next]
+                next += 1
+                group.addTask { (index, event, await resolver.resolve(repository: event.target.repository, tag: event.target.tag ?? "")) }
+            }
+            for _ in 0..<min(Self.concurrentDigestLookups, pending.count) { start() }
+            while let (index, event, result) = try await group.next() {
+                switch result {
+                case .success(let manifest):
+                    var complete = event
+                    complete.target.digest = manifest.digest
+                    complete.target.mediaType = manifest.mediaType
+                    complete.target.size = manifest.size
+                    complete.target.length = manifest.size
+                    complete.id = Adapters.resolvedID(route: route, event: complete)
+                    resolved[index] = .accepted(complete)
+                case .failure(.refused(let message)):
+                    resolved[index] = .rejected(reason: "the tag's digest could not be looked up: \(message)", repository: event.target.repository)
+                case .failure(.unavailable(let message)):
+                    unavailable = unavailable ?? message
+                }
+                start()
+            }
+        }
+        if let unavailable {
+            count(registry, "lookup_failed")
+            logger.warning("A registry did not answer a digest lookup: the request is refused for a retry", metadata: ["route": "\(route)", "error": "\(unavailable)"])
+            throw RegistryUnavailable(message: unavailable)
+        }
+        return resolved
+    }
+
+    static let concurrentDigestLookups = 8
 
     /// One request's events, mapped: the accepted produced (after the tag
     /// index completed them), the malformed dead-lettered with the body.

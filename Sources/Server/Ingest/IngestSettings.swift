@@ -21,6 +21,12 @@ public struct IngestSettings: Sendable {
     public var githubWebhookSecret: String?
     /// Events one request may carry; more are answered 413.
     public var maxEventsPerRequest = 1000
+    /// Per adapter route (`quay`, `dockerhub`), the registry API its pushes'
+    /// digests are looked up in.
+    public var registryAPIs: [String: ManifestDigestResolver.Configuration] = [
+        QuayAdapter.route: .init(baseURL: "https://quay.io"),
+        DockerHubAdapter.route: .init(baseURL: "https://registry-1.docker.io"),
+    ]
 
     public init(
         token: String? = nil, maxBodyBytes: Int = 1 << 20, defaultLocation: String = "local",
