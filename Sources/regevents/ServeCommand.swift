@@ -389,10 +389,10 @@ struct ServeCommand: AsyncParsableCommand {
     {
         guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
             components.host?.isEmpty == false, components.path.isEmpty || components.path == "/", components.user == nil,
-            components.query == nil
+            components.password == nil, components.query == nil, components.fragment == nil
         else {
             // Not echoed: it may carry a password.
-            throw ConfigurationError(flag: flag, message: "must be the registry's http(s) base URL like https://quay.io, with no path, query or user:password")
+            throw ConfigurationError(flag: flag, message: "must be the registry's http(s) base URL like https://quay.io, with no path, query, fragment or user:password")
         }
         let credentials = try TokenSource.read(
             value: nil, file: credentialsFile, flag: "--\(name)-credentials", environment: "REGEVENTS_\(name.uppercased())_CREDENTIALS")

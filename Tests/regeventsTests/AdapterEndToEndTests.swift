@@ -168,7 +168,13 @@ struct AdapterEndToEndTests {
         let gone = try await API.send(
             .POST, "\(base)/v1/registries/myregistry/quay",
             json: ["repository": "acme/webapp", "namespace": "acme", "updated_tags": ["gone"]], headers: ["Authorization": "Bearer adapter-token"])
-        #expect(gone.status == 200 && gone.body["rejected"] as? Int == 1, "\(gone.text)")
+        #expect(gone.status == 200 && gone.body["rejected"] as? Int == 1 && gone.body["produced"] as? Int == 0, "\(gone.text)")
+        // One tag named sixty times is looked up once, and is one push (the rest duplicates).
+        let repeated = try await API.send(
+            .POST, "\(base)/v1/registries/myregistry/quay",
+            json: ["repository": "acme/webapp", "namespace": "acme", "updated_tags": Array(repeating: "latest", count: 60)],
+            headers: ["Authorization": "Bearer adapter-token"])
+        #expect(repeated.status == 200 && repeated.body["produced"] as? Int == 1 && repeated.body["dropped"] as? Int == 59, "\(repeated.text)")
         // A registry that hangs: 503 within the lookup's deadline, nothing produced.
         let started = ContinuousClock.now
         let hanging = try await API.send(
@@ -176,7 +182,12 @@ struct AdapterEndToEndTests {
             json: ["repository": "acme/webapp", "namespace": "acme", "updated_tags": ["hang-7f3a9c"]], headers: ["Authorization": "Bearer adapter-token"])
         #expect(hanging.status == 503 && (hanging.body["error"] as? [String: Any])?["code"] as? String == "RegistryUnavailable", "\(hanging.text)")
         #expect(ContinuousClock.now - started < .seconds(30), "the lookup has a deadline")
-        #expect(receiver.requests("/ok-push").count == 2)
+        // Docker Hub never sends a refused request again: its push is dead-lettered instead.
+        let hubHanging = try await API.send(
+            .POST, "\(base)/v1/registries/myregistry/dockerhub?access_token=adapter-token",
+            json: ["push_data": ["tag": "hang-7f3a9c", "pushed_at": 1_417_566_161], "repository": ["repo_name": "acme/webapp"]])
+        #expect(hubHanging.status == 200 && hubHanging.body["rejected"] as? Int == 1, "\(hubHanging.text)")
+        _ = try await receiver.waitFor("/ok-push", count: 3)
         let log = server.process.output.joined(separator: "\n") + server.process.standardError
         #expect(log.contains("dockerhub") && !log.contains("adapter-token"), "requests are logged, the token never")
     }

@@ -4,6 +4,9 @@ import Testing
 
 /// The docs run as written: every `$ ` example in README.md and docs/, in
 /// order, against a real server, with its output compared with the page.
+// Not `.machineHeavy`: it runs its examples one at a time (one server and its
+// CLI calls), and it is the longest test, so it starts at once rather than
+// after a queue of heavy suites.
 @Suite("Docs run as written")
 struct DocsTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -10,6 +10,8 @@ import Foundation
 public struct DockerHubAdapter: RegistryAdapter {
     public static let route = "dockerhub"
     public static let resolvesDigests = true
+    /// Docker Hub documents no retries: a lookup with no answer dead-letters the push.
+    public static let resendsRefusedRequests = false
 
     public init() {}
 
@@ -43,8 +45,8 @@ public struct DockerHubAdapter: RegistryAdapter {
                 RegistryEvent(
                     id: "", timestamp: timestamp, action: .push, registry: registry, location: location,
                     target: RegistryEvent.Target(repository: repository, tag: tag),
-                    request: RegistryEvent.Request(host: "registry-1.docker.io", method: "PUT", useragent: headers["user-agent"]),
-                    actor: pushData["pusher"]?.stringValue.map { RegistryEvent.Actor(name: $0) }))
+                    request: RegistryEvent.Request(host: "registry-1.docker.io", method: "PUT", useragent: Adapters.bounded(headers["user-agent"])),
+                    actor: Adapters.bounded(pushData["pusher"]?.stringValue).map { RegistryEvent.Actor(name: $0) }))
         ]
     }
 }

@@ -31,7 +31,9 @@ public struct QuayAdapter: RegistryAdapter {
         guard let list = tags.arrayValue, !list.isEmpty else {
             return [.rejected(reason: "updated_tags is not a non-empty array", repository: repository)]
         }
-        let host = object["docker_url"]?.stringValue.map { String($0.prefix { $0 != "/" }) }
+        // Copied into every event of the request: only a real host name, and a bounded user agent.
+        let host = Adapters.registryHost(object["docker_url"]?.stringValue.map { String($0.prefix { $0 != "/" }) })
+        let userAgent = Adapters.bounded(headers["user-agent"])
         let received = Timestamps.now()
         return list.enumerated().map { index, value -> IngestOutcome in
             guard let tag = value.stringValue else {
@@ -45,7 +47,7 @@ public struct QuayAdapter: RegistryAdapter {
                 RegistryEvent(
                     id: "", timestamp: received, action: .push, registry: registry, location: location,
                     target: RegistryEvent.Target(repository: repository, tag: tag),
-                    request: RegistryEvent.Request(host: host, method: "PUT", useragent: headers["user-agent"])))
+                    request: RegistryEvent.Request(host: host, method: "PUT", useragent: userAgent)))
         }
     }
 }

@@ -11,6 +11,10 @@ public protocol RegistryAdapter: Sendable {
     /// then looks each digest up in the registry's API before producing, and
     /// gives the event its id (`Adapters.resolvedID`).
     static var resolvesDigests: Bool { get }
+    /// Whether the registry sends a refused request again (Quay does; Docker
+    /// Hub never does): when a digest lookup finds no answer, ingest then
+    /// answers 503, or else dead-letters the events.
+    static var resendsRefusedRequests: Bool { get }
     /// - Parameter headers: the request's headers, names lower-cased.
     /// - Throws: `AdapterError` when the body as a whole is unusable (400).
     func outcomes(body: [UInt8], headers: [String: String], registry: String, location: String) throws(AdapterError) -> [IngestOutcome]
@@ -18,6 +22,7 @@ public protocol RegistryAdapter: Sendable {
 
 extension RegistryAdapter {
     public static var resolvesDigests: Bool { false }
+    public static var resendsRefusedRequests: Bool { true }
 }
 
 /// A body that is not the registry's format at all.
@@ -65,6 +70,24 @@ public enum Adapters {
 }
 
 extension Adapters {
+    /// A header's value copied into every event of a request, cut to `limit`
+    /// bytes: one long value must not grow with the number of events.
+    static func bounded(_ value: String?, limit: Int = 256) -> String? {
+        guard let value else { return nil }
+        guard value.utf8.count > limit else { return value }
+        var cut = Substring(value)
+        while cut.utf8.count > limit { cut.removeLast() }
+        return String(cut)
+    }
+
+    /// `host[:port]` as a registry names itself, or nil for anything else.
+    static func registryHost(_ value: String?) -> String? {
+        guard let value, !value.isEmpty, value.utf8.count <= 255,
+            value.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-:[]".unicodeScalars.contains($0)) })
+        else { return nil }
+        return value
+    }
+
     /// The id of an event whose digest was looked up: the same tag and digest
     /// give the same id, so a notification the registry re-sends is dropped
     /// as a duplicate.

@@ -116,65 +116,72 @@ public final class IngestService: Sendable {
         guard outcomes.count <= settings.maxEventsPerRequest else {
             throw TooManyEvents(count: outcomes.count, limit: settings.maxEventsPerRequest)
         }
-        if type(of: adapter).resolvesDigests { outcomes = try await resolveDigests(outcomes, route: type(of: adapter).route, registry: registry) }
+        if type(of: adapter).resolvesDigests { outcomes = try await resolveDigests(outcomes, adapter: type(of: adapter), registry: registry) }
         return try await ingest(outcomes, body: body, registry: registry)
     }
 
-    /// Looks up the digest of every accepted push that names only a tag, a
-    /// few at a time: found, the event is complete and gets its id; refused
-    /// (no such tag, no access), it is rejected with the registry's answer;
-    /// unanswered, the whole request fails (503) for the registry to retry.
-    private func resolveDigests(_ outcomes: [IngestOutcome], route: String, registry: String) async throws -> [IngestOutcome] {
+    /// Looks up the digest of every accepted push that names only a tag
+    /// (`DigestLookups`): found, the event is complete and gets its id;
+    /// refused (no such tag, no access), it is rejected with the registry's
+    /// answer. Unanswered, the whole request fails (503) for a registry that
+    /// sends again (Quay); for one that never does (Docker Hub) its events are
+    /// rejected instead, so they are dead-lettered rather than lost.
+    private func resolveDigests(_ outcomes: [IngestOutcome], adapter: any RegistryAdapter.Type, registry: String) async throws
+        -> [IngestOutcome]
+    {
         let pending = outcomes.indices.compactMap { index -> (Int, RegistryEvent)? in
             guard case .accepted(let event) = outcomes[index], event.target.digest == nil, event.target.tag != nil else { return nil }
             return (index, event)
         }
         guard !pending.isEmpty else { return outcomes }
-        guard let resolver = digestResolvers[route] else {
-            var unresolved = outcomes
-            for (index, event) in pending {
-                unresolved[index] = .rejected(reason: "no registry API is configured to look up the digest", repository: event.target.repository)
-            }
-            return unresolved
-        }
         var resolved = outcomes
-        var unavailable: String?
-        try await withThrowingTaskGroup(of: (Int, RegistryEvent, Result<ManifestDigestResolver.Manifest, ManifestDigestResolver.Failure>).self) { group in
-            var next = 0
-            func start() {
-                guard next < pending.count else { return }
-                let (index, event) = pending[next]
-                next += 1
-                group.addTask { (index, event, await resolver.resolve(repository: event.target.repository, tag: event.target.tag ?? "")) }
-            }
-            for _ in 0..<min(Self.concurrentDigestLookups, pending.count) { start() }
-            while let (index, event, result) = try await group.next() {
-                switch result {
-                case .success(let manifest):
-                    var complete = event
-                    complete.target.digest = manifest.digest
-                    complete.target.mediaType = manifest.mediaType
-                    complete.target.size = manifest.size
-                    complete.target.length = manifest.size
-                    complete.id = Adapters.resolvedID(route: route, event: complete)
-                    resolved[index] = .accepted(complete)
-                case .failure(.refused(let message)):
-                    resolved[index] = .rejected(reason: "the tag's digest could not be looked up: \(message)", repository: event.target.repository)
-                case .failure(.unavailable(let message)):
-                    unavailable = unavailable ?? message
-                }
-                start()
-            }
+        func reject(_ index: Int, _ event: RegistryEvent, _ reason: String) {
+            resolved[index] = .rejected(reason: reason, repository: event.target.repository)
         }
+        guard let resolver = digestResolvers[adapter.route] else {
+            for (index, event) in pending { reject(index, event, "no registry API is configured to look up the digest") }
+            return resolved
+        }
+        let key = { (event: RegistryEvent) in DigestLookups.Key(repository: event.target.repository, tag: event.target.tag ?? "") }
+        var keys: [DigestLookups.Key] = []
+        for (_, event) in pending where !keys.contains(key(event)) { keys.append(key(event)) }
+        let looked = Set(keys.prefix(DigestLookups.maxPerRequest))
+        let answers = await DigestLookups(resolver: resolver).run(Array(keys.prefix(DigestLookups.maxPerRequest)))
+        let unavailable: String? = answers.map { answers in
+            answers.values.lazy.compactMap { answer -> String? in
+                if case .failure(.unavailable(let message)) = answer { message } else { nil }
+            }.first
+        } ?? "the lookups did not all finish within \(DigestLookups.deadline)"
         if let unavailable {
             count(registry, "lookup_failed")
-            logger.warning("A registry did not answer a digest lookup: the request is refused for a retry", metadata: ["route": "\(route)", "error": "\(unavailable)"])
-            throw RegistryUnavailable(message: unavailable)
+            logger.warning(
+                "A registry did not answer a digest lookup", metadata: ["route": "\(adapter.route)", "error": "\(unavailable)"])
+            guard !adapter.resendsRefusedRequests else { throw RegistryUnavailable(message: unavailable) }
+            for (index, event) in pending { reject(index, event, "the registry did not answer the digest lookup: \(unavailable)") }
+            return resolved
+        }
+        for (index, event) in pending {
+            guard looked.contains(key(event)) else {
+                reject(index, event, "more than \(DigestLookups.maxPerRequest) tags in one notification: only the first ones are looked up")
+                continue
+            }
+            switch answers?[key(event)] {
+            case .success(let manifest):
+                var complete = event
+                complete.target.digest = manifest.digest
+                complete.target.mediaType = manifest.mediaType
+                complete.target.size = manifest.size
+                complete.target.length = manifest.size
+                complete.id = Adapters.resolvedID(route: adapter.route, event: complete)
+                resolved[index] = .accepted(complete)
+            case .failure(let failure):
+                reject(index, event, "the tag's digest could not be looked up: \(failure)")
+            case nil:
+                reject(index, event, "the tag's digest was not looked up")
+            }
         }
         return resolved
     }
-
-    static let concurrentDigestLookups = 8
 
     /// One request's events, mapped: the accepted produced (after the tag
     /// index completed them), the malformed dead-lettered with the body.

@@ -53,10 +53,11 @@ public struct ManifestDigestResolver: Sendable {
         }
     }
 
-    static let accept = [
+    static let manifestTypes: Set<String> = [
         "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
         "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
-    ].joined(separator: ", ")
+    ]
+    static let accept = manifestTypes.sorted().joined(separator: ", ")
     /// A manifest read whole (when the registry gives no digest header) is no bigger.
     static let maxManifestBytes = 4 << 20
 
@@ -81,34 +82,63 @@ public struct ManifestDigestResolver: Sendable {
             var authorization: String?
             var response = try await manifest(url, method: .HEAD, authorization: nil)
             if response.status == .unauthorized {
-                authorization = try await answer(challenge: response.headers.first(name: "www-authenticate"), url: url)
+                authorization = try await answer(challenge: response.headers.first(name: "www-authenticate"), url: url, repository: repository)
                 response = try await manifest(url, method: .HEAD, authorization: authorization)
             }
-            switch response.status.code {
-            case 200:
-                break
-            case 401, 403, 404:
-                return .failure(.refused("\(url) answered HTTP \(response.status.code)"))
-            default:
-                return .failure(.unavailable("\(url) answered HTTP \(response.status.code)"))
-            }
-            let mediaType = response.headers.first(name: "content-type").map { String($0.prefix { $0 != ";" }) } ?? ""
-            let size = response.headers.first(name: "content-length").flatMap { Int64($0) } ?? 0
+            try Self.check(response, url)
             if let digest = response.headers.first(name: "docker-content-digest"), OCINames.isValidDigest(digest) {
-                return .success(Manifest(digest: digest, mediaType: mediaType, size: size))
+                return .success(Manifest(digest: digest, mediaType: Self.mediaType(response), size: Self.size(response)))
             }
-            // No digest header (allowed by the spec for HEAD): read it and hash it.
+            // No digest header (the spec allows that on HEAD): read the manifest and hash it.
             let full = try await manifest(url, method: .GET, authorization: authorization)
-            guard full.status == .ok else { return .failure(.unavailable("\(url) answered HTTP \(full.status.code) to GET")) }
-            let body = try await full.body.collect(upTo: Self.maxManifestBytes)
-            let bytes = Array(body.readableBytesView)
-            let digest = "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-            return .success(Manifest(digest: digest, mediaType: mediaType, size: Int64(bytes.count)))
+            try Self.check(full, url)
+            let mediaType = Self.mediaType(full)
+            guard Self.manifestTypes.contains(mediaType) else {
+                return .failure(.refused("\(url) answered GET with \(mediaType.isEmpty ? "no media type" : mediaType), not a manifest"))
+            }
+            if let encoding = full.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
+                return .failure(.refused("\(url) answered GET with Content-Encoding \(encoding): its digest cannot be computed"))
+            }
+            let bytes = Array(try await full.body.collect(upTo: Self.maxManifestBytes).readableBytesView)
+            let computed = "sha256:" + SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            if let stated = full.headers.first(name: "docker-content-digest"), OCINames.isValidDigest(stated) {
+                // Another algorithm cannot be checked here: the registry's word stands.
+                guard stated == computed || !stated.hasPrefix("sha256:") else {
+                    return .failure(.refused("\(url) says \(stated), but its manifest hashes to \(computed)"))
+                }
+                return .success(Manifest(digest: stated, mediaType: mediaType, size: Int64(bytes.count)))
+            }
+            return .success(Manifest(digest: computed, mediaType: mediaType, size: Int64(bytes.count)))
         } catch let failure as Failure {
             return .failure(failure)
         } catch {
             return .failure(.unavailable("\(url): \(error)"))
         }
+    }
+
+    /// 200 passes. A retry may help after 408, 429 or a 5xx; nothing will
+    /// after any other answer (a redirect is not followed: the registry URL
+    /// is the operator's to correct).
+    static func check(_ response: HTTPClientResponse, _ url: String) throws(Failure) {
+        let code = Int(response.status.code)
+        switch code {
+        case 200:
+            return
+        case 408, 429, 500...599:
+            throw .unavailable("\(url) answered HTTP \(code)")
+        case 300...399:
+            throw .refused("\(url) answered HTTP \(code), redirecting to \(response.headers.first(name: "location") ?? "nowhere"); set the registry's URL to where it redirects")
+        default:
+            throw .refused("\(url) answered HTTP \(code)")
+        }
+    }
+
+    static func mediaType(_ response: HTTPClientResponse) -> String {
+        response.headers.first(name: "content-type").map { String($0.prefix { $0 != ";" }).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
+    static func size(_ response: HTTPClientResponse) -> Int64 {
+        max(0, response.headers.first(name: "content-length").flatMap { Int64($0) } ?? 0)
     }
 
     private func manifest(_ url: String, method: HTTPMethod, authorization: String?) async throws -> HTTPClientResponse {
@@ -123,7 +153,7 @@ public struct ManifestDigestResolver: Sendable {
 
     /// The `Authorization` a challenge asks for: a Bearer token from its
     /// realm (with Basic credentials when configured), or Basic itself.
-    private func answer(challenge: String?, url: String) async throws -> String {
+    private func answer(challenge: String?, url: String, repository: String) async throws -> String {
         let basic = configuration.credentials.map { "Basic " + Data($0.utf8).base64EncodedString() }
         guard let challenge, let parsed = BearerChallenge(challenge) else {
             if let basic, challenge?.lowercased().hasPrefix("basic") == true { return basic }
@@ -132,20 +162,22 @@ public struct ManifestDigestResolver: Sendable {
         var components = URLComponents(string: parsed.realm)
         var query = components?.queryItems ?? []
         if let service = parsed.service { query.append(URLQueryItem(name: "service", value: service)) }
-        if let scope = parsed.scope { query.append(URLQueryItem(name: "scope", value: scope)) }
+        // Without a scope, the one `docker pull` asks for.
+        query.append(URLQueryItem(name: "scope", value: parsed.scope ?? "repository:\(repository):pull"))
         components?.queryItems = query
-        guard let tokenURL = components?.string, ["http", "https"].contains(components?.scheme?.lowercased() ?? "") else {
+        let scheme = components?.scheme?.lowercased() ?? ""
+        guard let tokenURL = components?.string, ["http", "https"].contains(scheme), components?.user == nil else {
             throw Failure.refused("\(url) names a token service that is no http(s) URL: \(parsed.realm)")
+        }
+        // The credentials go where the registry says, as docker's do, but never in clear text from an https registry.
+        if scheme == "http", configuration.baseURL.lowercased().hasPrefix("https:") {
+            throw Failure.refused("\(url) names a token service over plain http: \(parsed.realm)")
         }
         var request = HTTPClientRequest(url: tokenURL)
         if let basic { request.headers.add(name: "Authorization", value: basic) }
         let response = try await http.execute(request, timeout: .milliseconds(configuration.timeout.wholeMilliseconds))
         let body = try await response.body.collect(upTo: 64 * 1024)
-        switch response.status.code {
-        case 200: break
-        case 401, 403: throw Failure.refused("the token service \(parsed.realm) answered HTTP \(response.status.code)")
-        default: throw Failure.unavailable("the token service \(parsed.realm) answered HTTP \(response.status.code)")
-        }
+        try Self.check(response, "the token service \(parsed.realm)")
         struct Token: Decodable {
             let token: String?
             let access_token: String?
