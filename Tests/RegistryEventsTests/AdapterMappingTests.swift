@@ -104,6 +104,12 @@ struct AdapterMappingTests {
         #expect(push.timestamp == "2014-12-03T00:22:41Z" && push.actor?.name == "trustedbuilder" && push.target.digest == nil)
         let legacy = try #require(Self.accepted(try map(DockerHubAdapter(), "dockerhub", "docs-push-legacy-images.json")).first)
         #expect(legacy.timestamp == "2014-12-03T00:22:41Z", "a float pushed_at is the same second")
+        // The webhook sent twice is one push; the same tag pushed again later is another.
+        #expect(!push.id.isEmpty && legacy.id == push.id)
+        let later = try DockerHubAdapter().outcomes(
+            body: Array(#"{"push_data":{"tag":"latest","pushed_at":1417566999},"repository":{"repo_name":"svendowideit/testhook"}}"#.utf8),
+            headers: [:], registry: "myregistry", location: "local")
+        #expect(Self.accepted(later).first.map { $0.id != push.id } == true)
         #expect(throws: AdapterError.self) {
             try DockerHubAdapter().outcomes(body: Array(#"{"state":"success"}"#.utf8), headers: [:], registry: "r", location: "l")
         }

@@ -152,6 +152,8 @@ struct AdapterEndToEndTests {
         let hubBody = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("dockerhub/docs-push.json")))
         let hub = try await API.send(.POST, "\(base)/v1/registries/myregistry/dockerhub?access_token=adapter-token", json: hubBody)
         #expect(hub.status == 200 && hub.body["produced"] as? Int == 1, "\(hub.text)")
+        let hubAgain = try await API.send(.POST, "\(base)/v1/registries/myregistry/dockerhub?access_token=adapter-token", json: hubBody)
+        #expect(hubAgain.status == 200 && hubAgain.body["dropped"] as? Int == 1, "the same webhook twice is one push: \(hubAgain.text)")
         let wrong = try await API.send(.POST, "\(base)/v1/registries/myregistry/dockerhub?access_token=guess", json: hubBody)
         #expect(wrong.status == 401 && wrong.text.contains("access_token"), "\(wrong.text)")
         let elsewhere = try await API.send(.POST, "\(base)/v1/registries/myregistry/harbor?access_token=adapter-token", json: ["type": "PUSH_ARTIFACT"])

@@ -43,7 +43,9 @@ public struct DockerHubAdapter: RegistryAdapter {
         return [
             .accepted(
                 RegistryEvent(
-                    id: "", timestamp: timestamp, action: .push, registry: registry, location: location,
+                    // pushed_at tells a re-push of the same digest from the same webhook sent twice.
+                    id: pushData["pushed_at"] == nil ? "" : Adapters.derivedID([Self.route, registry, repository, tag, timestamp]),
+                    timestamp: timestamp, action: .push, registry: registry, location: location,
                     target: RegistryEvent.Target(repository: repository, tag: tag),
                     request: RegistryEvent.Request(host: "registry-1.docker.io", method: "PUT", useragent: Adapters.bounded(headers["user-agent"])),
                     actor: Adapters.bounded(pushData["pusher"]?.stringValue).map { RegistryEvent.Actor(name: $0) }))

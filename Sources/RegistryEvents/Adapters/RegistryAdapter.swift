@@ -9,7 +9,7 @@ public protocol RegistryAdapter: Sendable {
     static var route: String { get }
     /// Whether its pushes name a tag and no digest (Quay, Docker Hub): ingest
     /// then looks each digest up in the registry's API before producing, and
-    /// gives the event its id (`Adapters.resolvedID`).
+    /// gives an event without an id one (`Adapters.resolvedID`).
     static var resolvesDigests: Bool { get }
     /// Whether the registry sends a refused request again (Quay does; Docker
     /// Hub never does): when a digest lookup finds no answer, ingest then

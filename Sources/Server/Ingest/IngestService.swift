@@ -172,7 +172,8 @@ public final class IngestService: Sendable {
                 complete.target.mediaType = manifest.mediaType
                 complete.target.size = manifest.size
                 complete.target.length = manifest.size
-                complete.id = Adapters.resolvedID(route: adapter.route, event: complete)
+                // An adapter that could tell pushes apart gave the id; else the tag and digest make it.
+                if complete.id.isEmpty { complete.id = Adapters.resolvedID(route: adapter.route, event: complete) }
                 resolved[index] = .accepted(complete)
             case .failure(let failure):
                 reject(index, event, "the tag's digest could not be looked up: \(failure)")
